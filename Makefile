@@ -1,0 +1,62 @@
+# opshub developer commands. `make run` and `make test` are all most people need.
+.DEFAULT_GOAL := help
+.PHONY: help run test lint bench venv clean-data
+
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+help:
+	@echo "make run    start web, worker and beat on http://127.0.0.1:$${PORT:-8000}/ (embedded DB/Redis unless DATABASE_URL/REDIS_URL)"
+	@echo "make test   lint, checks and the full test suite (what CI runs)"
+	@echo "make lint   ruff check + ruff format --check"
+	@echo "make bench  the benchmark (not part of the tests)"
+	@echo "make venv   create .venv and install the project with its test extras"
+
+# The interpreter is found once, when .venv is created (see scripts/find-python.sh).
+$(PY):
+	@PYTHON=$$(sh scripts/find-python.sh) || exit 1; \
+	echo "Creating $(VENV) with $$PYTHON"; \
+	"$$PYTHON" -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changes; the stamp keeps the second run quiet and fast.
+# A .venv made by hand with an older Python is rebuilt rather than failing in pip.
+$(STAMP): pyproject.toml | $(PY)
+	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+		echo "$(VENV) does not run Python >= 3.12: recreating it"; \
+		PYTHON=$$(sh scripts/find-python.sh) || exit 1; \
+		rm -rf $(VENV) && "$$PYTHON" -m venv $(VENV); \
+	fi
+	@echo "Installing opshub and its test dependencies into $(VENV) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	@$(PY) scripts/devrun.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	@$(PY) scripts/testrun.py $(PYTEST_ARGS)
+
+BENCH_STAMP := $(VENV)/.installed-bench-stamp
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	@echo "Installing the bench extras into $(VENV) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(STAMP)
+	@if [ -f scripts/bench.py ]; then \
+		$(MAKE) --no-print-directory $(BENCH_STAMP) && $(PY) scripts/bench.py $(BENCH_ARGS); \
+	else \
+		echo "make bench: not implemented yet (scripts/bench.py is missing)"; exit 1; \
+	fi
+
+# Stops nothing: make run stops its own servers on exit. This only deletes local data.
+clean-data:
+	rm -rf .data
