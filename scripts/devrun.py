@@ -39,7 +39,7 @@ def _on_signal(signum, frame):
 
 
 def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)  # noqa: S603
 
 
 def _pump(name: str, stream, tty: bool) -> None:
@@ -59,7 +59,7 @@ class Procs:
         self.tty = sys.stdout.isatty()
 
     def start(self, name: str, args: list[str]) -> None:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: S603 - our own fixed command lines
             args,
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
@@ -165,9 +165,7 @@ def main() -> int:
 
         py = sys.executable
         celery = [py, "-m", "celery", "-A", "opshub"]
-        procs.start(
-            "web", [py, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
-        )
+        procs.start("web", [py, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
         procs.start(
             "worker",
             [*celery, "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",

@@ -18,11 +18,13 @@ redis-server binary, run as our own child, is all we need.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,8 +62,8 @@ class StateDir:
             self._lock_file.seek(0)
             holder = self._lock_file.read().strip() or "another process"
             raise EmbeddedError(
-                f"{what} is already running in this checkout (pid {holder}, lock {self.path}/run.lock). "
-                "Stop it first."
+                f"{what} is already running in this checkout (pid {holder}; "
+                f"lock {self.path}/run.lock). Stop it first."
             ) from None
         self._lock_file.seek(0)
         self._lock_file.truncate()
@@ -141,17 +143,15 @@ def terminate(pid: int, name: str, timeout: float = 10, sig: int = signal.SIGTER
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def short_socket_dir(preferred: Path, name: str) -> Path:
     """`preferred`, unless a socket in it would have too long a path."""
     if len(str(preferred / name)) <= MAX_SOCKET_PATH:
         return preferred
-    digest = hashlib.sha1(str(preferred).encode()).hexdigest()[:10]
+    digest = hashlib.sha1(str(preferred).encode(), usedforsecurity=False).hexdigest()[:10]
     fallback = Path(tempfile.gettempdir()) / f"opshub-{digest}"
     if len(str(fallback / name)) > MAX_SOCKET_PATH:
         fallback = Path("/tmp") / f"opshub-{digest}"  # noqa: S108 - a short path is the point
@@ -197,7 +197,10 @@ class Postgres:
     def create_database(self, name: str) -> str:
         """Create database `name` if missing; return its URL."""
         assert self._server is not None
-        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise EmbeddedError(f"not a plain database name: {name!r}")
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{name}';"  # noqa: S608 - checked above
+        exists = self._server.psql(query)
         if "1 row" not in exists:
             self._server.psql(f'CREATE DATABASE "{name}";')
         return self._server.get_uri(database=name)
@@ -266,9 +269,7 @@ class Redis:
             "--daemonize", "no",
             "--logfile", str(log_file),
         ]  # fmt: skip
-        self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
         self.state.record("redis", self.proc.pid)
         while not self.socket.exists():
             if self.proc.poll() is not None:

@@ -1,0 +1,151 @@
+"""`make test` after the lint step: Django's checks, then pytest.
+
+Uses DATABASE_URL / REDIS_URL when set (CI sets them, see .ci/run); otherwise
+starts an embedded PostgreSQL and Redis under .data/test/ for the duration of
+the run and stops them afterwards.
+
+Browser tests need /usr/bin/chromium. When it is missing this tries
+`apt-get install chromium` (as root); if that fails the browser tests are
+skipped with a loud warning, except with CI=true, where the run fails.
+
+Arguments are passed on to pytest: `make test PYTEST_ARGS="-k handoff -x"`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from embedded import EmbeddedError, Postgres, Redis, StateDir, log
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".data" / "test"
+CHROMIUM = "/usr/bin/chromium"
+BUDGET_SECONDS = 10 * 60
+
+
+class Stop(Exception):
+    pass
+
+
+def _on_signal(signum, frame):
+    raise Stop(signal.Signals(signum).name)
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _loud(lines: list[str]) -> None:
+    bar = "!" * 78
+    print(f"\n{bar}", *(f"!!  {line}" for line in lines), f"{bar}\n", sep="\n", flush=True)
+
+
+def _ensure_chromium() -> bool:
+    if Path(CHROMIUM).exists():
+        return True
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log(f"{CHROMIUM} is missing: installing Debian's chromium (apt-get) ...")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        quiet = {"stdout": subprocess.DEVNULL, "env": env}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)  # noqa: S607
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, **quiet)  # noqa: S607
+    return Path(CHROMIUM).exists()
+
+
+def _run(args: list[str]) -> int:
+    return subprocess.run(args, cwd=ROOT, check=False).returncode  # noqa: S603 - fixed commands
+
+
+def main(pytest_args: list[str]) -> int:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    started = time.monotonic()
+    ci = _truthy("CI")
+    postgres = redis = None
+    try:
+        marker_args: list[str] = []
+        if not _ensure_chromium():
+            if ci:
+                _loud(
+                    [
+                        f"{CHROMIUM} is missing and could not be installed.",
+                        "CI=true: browser tests belong to the suite, so this run FAILS.",
+                    ]
+                )
+                return 1
+            _loud(
+                [
+                    f"{CHROMIUM} is missing and could not be installed:",
+                    "BROWSER TESTS ARE SKIPPED (pytest -m 'not browser').",
+                    "Install it (apt-get install chromium) to run the full suite.",
+                ]
+            )
+            marker_args = ["-m", "not browser"]
+
+        if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+            state = StateDir(STATE / "run")
+            state.lock("make test")
+            state.stop_leftovers()
+            if not os.environ.get("DATABASE_URL"):
+                postgres = Postgres(STATE / "pg", state)
+                postgres.start()
+                os.environ["DATABASE_URL"] = postgres.create_database("opshub")
+            if not os.environ.get("REDIS_URL"):
+                redis = Redis(STATE / "redis", state)
+                os.environ["REDIS_URL"] = redis.start()
+        os.environ.setdefault("OPSHUB_TESTING", "true")
+        os.environ.setdefault("OPSHUB_DEMO_PASSWORD", "opshub-demo")
+
+        py = sys.executable
+        steps = [
+            ("makemigrations --check", [py, "manage.py", "makemigrations", "--check", "--dry-run"]),
+            ("manage.py check", [py, "manage.py", "check", "--fail-level", "WARNING"]),
+        ]
+        for name, args in steps:
+            log(f"{name} ...")
+            if (rc := _run(args)) != 0:
+                log(f"FAILED: {name} (exit status {rc})")
+                return rc
+
+        log("pytest ...")
+        rc = _run([py, "-m", "pytest", *marker_args, *pytest_args])
+        if rc == 5:
+            # An empty collection is a broken suite, not a green one.
+            log("FAILED: pytest collected no tests (exit status 5)")
+        elif rc != 0:
+            log(f"FAILED: pytest exited with status {rc}")
+        if marker_args:
+            _loud(["Browser tests were SKIPPED: this was not the full suite."])
+        return rc
+    except Stop as stop:
+        log(f"{stop}: stopping")
+        return 130
+    except EmbeddedError as error:
+        log(f"error: {error}")
+        return 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        if redis:
+            redis.stop()
+        if postgres:
+            postgres.stop()
+        elapsed = time.monotonic() - started
+        log(f"make test took {elapsed:.0f}s")
+        if elapsed > BUDGET_SECONDS * 0.8:
+            _loud(
+                [
+                    f"The test run took {elapsed:.0f}s; the budget is {BUDGET_SECONDS}s.",
+                    "Find the slow tests with PYTEST_ARGS=--durations=20.",
+                ]
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
