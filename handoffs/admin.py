@@ -1,0 +1,111 @@
+from django.contrib import admin
+
+from handoffs.models import (
+    Comment,
+    Event,
+    Handoff,
+    Heartbeat,
+    Notification,
+    ProtocolVersion,
+    Recovery,
+    Stage,
+    Team,
+    Workflow,
+    WorkItem,
+)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "lead"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 0
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_sandbox", "created_at"]
+    list_filter = ["is_sandbox"]
+    search_fields = ["name"]
+    inlines = [StageInline]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Stage)
+class StageAdmin(admin.ModelAdmin):
+    list_display = ["name", "workflow", "position", "team", "kind", "target"]
+    list_filter = ["workflow", "team", "kind"]
+
+
+@admin.register(Handoff)
+class HandoffAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "workflow"]
+    list_filter = ["workflow"]
+
+
+@admin.register(ProtocolVersion)
+class ProtocolVersionAdmin(admin.ModelAdmin):
+    list_display = ["handoff", "number", "status", "published_at", "published_by"]
+    list_filter = ["status", "handoff__workflow"]
+
+    def has_change_permission(self, request, obj=None):
+        # Published versions are immutable (also enforced by a database trigger).
+        return obj is None or obj.status == ProtocolVersion.Status.DRAFT
+
+
+@admin.register(WorkItem)
+class WorkItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "workflow", "stage", "state", "assignee", "requested_at"]
+    list_filter = ["state", "workflow", "priority"]
+    search_fields = ["title", "external_ref"]
+    raw_id_fields = ["assignee", "created_by", "pending_version", "stage"]
+    list_select_related = ["workflow", "stage", "assignee"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """Read-only: the event log is append-only."""
+
+    list_display = ["at", "kind", "item", "actor"]
+    list_filter = ["kind"]
+    raw_id_fields = ["item"]
+    list_select_related = ["item", "actor"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Recovery)
+class RecoveryAdmin(admin.ModelAdmin):
+    list_display = ["item", "missing_input", "owner", "next_check_at", "closed_at", "cause"]
+    list_filter = ["kind", "cause"]
+    raw_id_fields = ["item"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["item", "author", "created_at"]
+    raw_id_fields = ["item"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "message", "created_at", "read_at"]
+    raw_id_fields = ["item"]
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_run_at"]

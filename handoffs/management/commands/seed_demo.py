@@ -1,0 +1,55 @@
+import importlib
+import random
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from opshub.accounts.models import User
+
+# Each app contributes one step; a step takes (ctx) and adds what later steps need to ctx.
+# Order matters: organisation, then workflows, then items and what happens to them.
+DEMO_STEPS = [
+    "handoffs.demo.seed_org",
+    "handoffs.demo.seed_workflows",
+]
+
+
+class Command(BaseCommand):
+    help = "Load a realistic, deterministic demo organisation (refuses with DEBUG off)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--items", type=int, default=400, help="Work items to create.")
+        parser.add_argument("--days", type=int, default=120, help="Days of history.")
+        parser.add_argument("--seed", type=int, default=7, help="Random seed.")
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when users already exist."
+        )
+
+    def handle(self, *args, items, days, seed, force, if_empty, **options):
+        if not (settings.DEBUG or settings.TESTING or force):
+            raise CommandError("Refusing to load demo data with DEBUG off; pass --force.")
+        if items < 0 or days < 1:
+            raise CommandError("--items must be >= 0 and --days >= 1.")
+        if if_empty and User.objects.exists():
+            self.stdout.write("Database already has users; demo data not loaded.")
+            return
+        if User.objects.filter(email="admin@example.com").exists():
+            raise CommandError("Demo data is already loaded (admin@example.com exists).")
+        ctx = {
+            "rng": random.Random(seed),
+            "items": items,
+            "days": days,
+            "password": settings.OPSHUB_DEMO_PASSWORD,
+            "stdout": self.stdout,
+        }
+        with transaction.atomic():
+            for dotted in DEMO_STEPS:
+                module, name = dotted.rsplit(".", 1)
+                getattr(importlib.import_module(module), name)(ctx)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data loaded. Users (password: {ctx['password']}):")
+        )
+        for user in User.objects.order_by("role", "email"):
+            self.stdout.write(f"  {user.email:32} {user.get_role_display():8} {user.full_name}")

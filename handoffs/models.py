@@ -1,0 +1,660 @@
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+User = settings.AUTH_USER_MODEL
+
+
+class Cause(models.TextChoices):
+    """Why something broke or went missing: the breakage review's four kinds."""
+
+    PERSON = "person", "Person"
+    PROCESS = "process", "Process"
+    TOOL = "tool", "Tool"
+    EXPECTATION = "expectation", "Expectation"
+
+
+# --- Teams ------------------------------------------------------------------------
+
+
+class TeamQuerySet(models.QuerySet):
+    def of_user(self, user):
+        return self.filter(Q(members=user) | Q(lead=user)).distinct()
+
+    def led_by(self, user):
+        return self.filter(lead=user)
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    lead = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams"
+    )
+    members = models.ManyToManyField(User, blank=True, related_name="teams")
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.slug = self.slug or slugify(self.name)
+        super().save(*args, **kwargs)
+
+    def has_member(self, user):
+        return self.lead_id == user.pk or self.members.filter(pk=user.pk).exists()
+
+
+def team_ids_of(user):
+    """Ids of the teams a user belongs to or leads (cached on the user for one request)."""
+    if not user.is_authenticated:
+        return set()
+    if not hasattr(user, "_team_ids"):
+        user._team_ids = set(Team.objects.of_user(user).values_list("pk", flat=True))
+    return user._team_ids
+
+
+def led_team_ids_of(user):
+    if not user.is_authenticated:
+        return set()
+    if not hasattr(user, "_led_team_ids"):
+        user._led_team_ids = set(Team.objects.led_by(user).values_list("pk", flat=True))
+    return user._led_team_ids
+
+
+# --- Workflows and stages -------------------------------------------------------------
+
+
+class WorkflowQuerySet(models.QuerySet):
+    def counted(self):
+        """Excludes sandboxes: what the scoreboard and the reviews measure."""
+        return self.filter(is_sandbox=False)
+
+
+class Workflow(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    is_sandbox = models.BooleanField(
+        default=False, help_text="A place for safe mistakes: usable, excluded from the scoreboard."
+    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkflowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.slug = self.slug or slugify(self.name)[:120]
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("handoffs:workflow-detail", args=[self.pk])
+
+    def can_edit(self, user):
+        """Admins, and leads of a team that owns one of its stages (or any lead while empty)."""
+        if not user.is_authenticated or not user.can_write:
+            return False
+        if user.is_admin:
+            return True
+        led = led_team_ids_of(user)
+        if not led:
+            return False
+        team_ids = {stage.team_id for stage in self.stages.all()}
+        return not team_ids or bool(team_ids & led)
+
+    def ordered_stages(self):
+        return list(self.stages.order_by("position"))
+
+
+class Stage(models.Model):
+    class Kind(models.TextChoices):
+        ACTIVE = "active", "Active (work happens)"
+        QUEUE = "queue", "Queue (work waits)"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField()
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="stages")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ACTIVE)
+    target = models.DurationField(null=True, blank=True, help_text="Target time in this stage.")
+
+    class Meta:
+        ordering = ["workflow", "position"]
+        constraints = [
+            # Deferred so a reorder can swap positions inside one transaction.
+            models.UniqueConstraint(
+                fields=["workflow", "position"],
+                name="stage_unique_position",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
+            models.UniqueConstraint(fields=["workflow", "name"], name="stage_unique_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.workflow.name} › {self.name}"
+
+    @property
+    def is_last(self):
+        return not self.workflow.stages.filter(position__gt=self.position).exists()
+
+    def next_stage(self):
+        return self.workflow.stages.filter(position__gt=self.position).order_by("position").first()
+
+
+# --- Handoffs and their protocols ----------------------------------------------------
+
+
+class Handoff(models.Model):
+    """The move out of a stage into the next one. Its rules live in ProtocolVersions."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="handoffs")
+    from_stage = models.OneToOneField(Stage, on_delete=models.CASCADE, related_name="handoff_out")
+
+    class Meta:
+        ordering = ["workflow", "from_stage__position"]
+
+    def __str__(self):
+        to_stage = self.to_stage
+        return f"{self.from_stage.name} → {to_stage.name if to_stage else '(end)'}"
+
+    def get_absolute_url(self):
+        return reverse("handoffs:protocol-detail", args=[self.pk])
+
+    @property
+    def to_stage(self):
+        if not hasattr(self, "_to_stage"):
+            self._to_stage = self.from_stage.next_stage()
+        return self._to_stage
+
+    @property
+    def is_collision_zone(self):
+        to_stage = self.to_stage
+        return to_stage is not None and to_stage.team_id != self.from_stage.team_id
+
+    def published(self):
+        """The version the app enforces now: the newest published one."""
+        return (
+            self.versions.filter(status=ProtocolVersion.Status.PUBLISHED)
+            .order_by("-number")
+            .first()
+        )
+
+    def draft(self):
+        return self.versions.filter(status=ProtocolVersion.Status.DRAFT).first()
+
+
+class ProtocolVersion(models.Model):
+    """One version of a handoff protocol. Published versions are immutable (a DB trigger)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # [{"id": "c1", "text": "...", "help": "...", "required": true}]
+    checklist = models.JSONField(default=list, blank=True)
+    # [{"key": "po_number", "label": "...", "type": "text", "required": true, ...}]; fields.py
+    fields = models.JSONField(default=list, blank=True)
+    receiving_team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Defaults to the team that owns the next stage.",
+    )
+    default_assignee = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acceptance_target = models.DurationField(default=datetime.timedelta(hours=4))
+    escalation_delay = models.DurationField(
+        null=True, blank=True, help_text="Defaults to twice the acceptance target."
+    )
+    recovery_owner = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who supplies a missing input by default (else the sender).",
+    )
+    recovery_check_delay = models.DurationField(default=datetime.timedelta(days=1))
+    ready_answer = models.TextField("How does the receiver know it is ready?", blank=True)
+    missing_answer = models.TextField("What happens if something is missing?", blank=True)
+    change_note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["handoff", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["handoff", "number"], name="protocol_unique_number"),
+            models.UniqueConstraint(
+                fields=["handoff"],
+                condition=Q(status="draft"),
+                name="protocol_one_draft",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="protocol_published_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.handoff} v{self.number} ({self.get_status_display()})"
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def effective_receiving_team(self):
+        if self.receiving_team_id:
+            return self.receiving_team
+        to_stage = self.handoff.to_stage
+        return to_stage.team if to_stage else None
+
+    @property
+    def effective_escalation_delay(self):
+        return self.escalation_delay or self.acceptance_target * 2
+
+    def required_checklist_ids(self):
+        return [item["id"] for item in self.checklist if item.get("required", True)]
+
+    def required_field_keys(self):
+        return [f["key"] for f in self.fields if f.get("required")]
+
+    def publish_problems(self):
+        """Why this draft cannot be published, as plain sentences (empty when it can)."""
+        from handoffs.fields import validate_definition
+
+        problems = []
+        if not self.required_checklist_ids() and not self.required_field_keys():
+            problems.append(
+                "A protocol needs at least one required checklist item or required field: "
+                "otherwise it does not stop anything."
+            )
+        for item in self.checklist:
+            if not (item.get("text") or "").strip():
+                problems.append("Every checklist item needs text.")
+                break
+        keys = [f.get("key") for f in self.fields]
+        if len(keys) != len(set(keys)):
+            problems.append("Two fields share the same key.")
+        for defn in self.fields:
+            for attr, message in validate_definition(defn).items():
+                problems.append(
+                    f"Field “{defn.get('label') or defn.get('key')}”, {attr}: {message}"
+                )
+        if self.handoff.to_stage is None:
+            problems.append("The last stage has no next stage to hand off to.")
+        return problems
+
+
+# --- Work items and their event log --------------------------------------------------------
+
+
+class WorkItemQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(state__in=[WorkItem.State.DONE, WorkItem.State.CANCELLED])
+
+    def visible_to(self, user):
+        # Every signed-in user may read every item; sandbox items included.
+        return self if user.is_authenticated else self.none()
+
+    def for_list(self):
+        return self.select_related("workflow", "stage", "stage__team", "assignee")
+
+
+class WorkItem(models.Model):
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        WAITING_ACCEPTANCE = "waiting_acceptance", "Waiting for acceptance"
+        BLOCKED = "blocked", "Blocked"
+        AWAITING_DECISION = "awaiting_decision", "Awaiting decision"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="items")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="items")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.IN_PROGRESS)
+    title = models.CharField(max_length=200)
+    assignee = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_items"
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    due_date = models.DateField(null=True, blank=True)
+    source = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="Where the item came from: an intake source, an import.",
+    )
+    external_ref = models.CharField(max_length=120, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    fields = models.JSONField(default=dict, blank=True)
+    # The version governing the handoff this item is waiting on (state waiting_acceptance).
+    pending_version = models.ForeignKey(
+        ProtocolVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The state to return to when a block or a red decision ends.
+    resume_state = models.CharField(max_length=20, choices=State.choices, blank=True)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="item_unique_external_ref",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="done", delivered_at__isnull=False)
+                | (~Q(state="done") & Q(delivered_at__isnull=True)),
+                name="item_delivered_iff_done",
+            ),
+        ]
+        indexes = [
+            # Board and list filtered by workflow and state, newest first.
+            models.Index(fields=["workflow", "state", "-requested_at"], name="item_wf_state"),
+            # Inboxes and the list's stage filter.
+            models.Index(fields=["stage", "state"], name="item_stage_state"),
+            # "My items" and the owner filter.
+            models.Index(fields=["assignee", "state"], name="item_assignee_state"),
+            # Stall scans: open items by how long they have been in their state.
+            models.Index(
+                fields=["state", "state_changed_at"],
+                condition=~Q(state__in=["done", "cancelled"]),
+                name="item_open_state_age",
+            ),
+            # Scoreboard windows over delivered items.
+            models.Index(
+                fields=["workflow", "delivered_at"],
+                condition=Q(state="done"),
+                name="item_delivered",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("handoffs:item-detail", args=[self.pk])
+
+    @property
+    def is_open(self):
+        return self.state not in (self.State.DONE, self.State.CANCELLED)
+
+    @property
+    def age(self):
+        return (self.delivered_at or timezone.now()) - self.requested_at
+
+    @property
+    def cycle_time(self):
+        return self.delivered_at - self.requested_at if self.delivered_at else None
+
+    def replayed_state(self):
+        """What replaying the event log gives: (stage_id, state, assignee_id, delivered_at)."""
+        return replay(self.events.order_by("at", "pk"))
+
+
+def replay(events):
+    stage_id = state = assignee_id = delivered_at = None
+    resume = None
+    for event in events:
+        kind, payload = event.kind, event.payload or {}
+        if kind == Event.Kind.CREATED:
+            stage_id, state = event.to_stage_id, WorkItem.State.IN_PROGRESS
+            assignee_id = payload.get("assignee_id")
+        elif kind == Event.Kind.HANDOFF_SUBMITTED:
+            stage_id, state = event.to_stage_id, WorkItem.State.WAITING_ACCEPTANCE
+            assignee_id = payload.get("assignee_id")
+        elif kind == Event.Kind.HANDOFF_ACCEPTED:
+            state, assignee_id = WorkItem.State.IN_PROGRESS, event.actor_id
+        elif kind == Event.Kind.HANDOFF_BOUNCED:
+            stage_id, state = event.to_stage_id, WorkItem.State.BLOCKED
+            resume, assignee_id = WorkItem.State.IN_PROGRESS, payload.get("assignee_id")
+        elif kind == Event.Kind.BLOCKED:
+            resume, state = state, WorkItem.State.BLOCKED
+        elif kind == Event.Kind.UNBLOCKED:
+            state = resume or WorkItem.State.IN_PROGRESS
+        elif kind == Event.Kind.DECISION_REQUESTED:
+            resume, state = state, WorkItem.State.AWAITING_DECISION
+        elif kind in (Event.Kind.DECISION_APPROVED, Event.Kind.DECISION_DENIED):
+            state = resume or WorkItem.State.IN_PROGRESS
+        elif kind == Event.Kind.ASSIGNED:
+            assignee_id = payload.get("assignee_id")
+        elif kind == Event.Kind.DELIVERED:
+            state, delivered_at = WorkItem.State.DONE, event.at
+        elif kind == Event.Kind.CANCELLED:
+            state = WorkItem.State.CANCELLED
+    return stage_id, state, assignee_id, delivered_at
+
+
+class Event(models.Model):
+    """Append-only: a trigger in the database refuses UPDATE and DELETE (migration 0002)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        FIELDS_UPDATED = "fields_updated", "Information updated"
+        HANDOFF_SUBMITTED = "handoff_submitted", "Handed off"
+        HANDOFF_ACCEPTED = "handoff_accepted", "Accepted"
+        HANDOFF_BOUNCED = "handoff_bounced", "Bounced"
+        BLOCKED = "blocked", "Blocked"
+        UNBLOCKED = "unblocked", "Unblocked"
+        ASSIGNED = "assigned", "Assigned"
+        COMMENTED = "commented", "Comment"
+        DECISION_RECORDED = "decision_recorded", "Decision recorded"
+        DECISION_REQUESTED = "decision_requested", "Decision requested"
+        DECISION_APPROVED = "decision_approved", "Decision approved"
+        DECISION_DENIED = "decision_denied", "Decision denied"
+        STALL_STARTED = "stall_started", "Stall started"
+        STALL_RESOLVED = "stall_resolved", "Stall resolved"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    protocol_version = models.ForeignKey(
+        ProtocolVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            # The item timeline and replay.
+            models.Index(fields=["item", "at"], name="event_item_at"),
+            # Scoreboard and review windows by kind ("this week's bounces").
+            models.Index(fields=["kind", "at"], name="event_kind_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.item_id} · {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- Recoveries ---------------------------------------------------------------------------
+
+
+class RecoveryQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(closed_at=None)
+
+    def repeats_for(self, handoff):
+        """Missing inputs that went missing more than once at this handoff."""
+        return (
+            self.filter(handoff=handoff)
+            .values("missing_input")
+            .annotate(times=Count("pk"))
+            .filter(times__gt=1)
+            .order_by("-times", "missing_input")
+        )
+
+
+class Recovery(models.Model):
+    """Work stopped for a missing input: who must supply it, when to check, and why it happened."""
+
+    class Kind(models.TextChoices):
+        BOUNCE = "bounce", "Bounced at handoff"
+        BLOCK = "block", "Blocked"
+
+    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="recoveries")
+    handoff = models.ForeignKey(
+        Handoff, null=True, blank=True, on_delete=models.SET_NULL, related_name="recoveries"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    missing_input = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="recoveries_owned"
+    )
+    next_check_at = models.DateTimeField()
+    opened_at = models.DateTimeField(default=timezone.now)
+    opened_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cause = models.CharField(max_length=12, choices=Cause.choices, blank=True)
+    note = models.TextField(blank=True)
+
+    objects = RecoveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name_plural = "recoveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(closed_at=None), name="recovery_one_open_per_item"
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at=None) | ~Q(cause=""), name="recovery_closed_has_cause"
+            ),
+        ]
+        indexes = [
+            # "Recoveries I own" inbox.
+            models.Index(
+                fields=["owner", "next_check_at"],
+                condition=Q(closed_at=None),
+                name="recovery_open_owner",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item} — missing {self.missing_input}"
+
+
+class Comment(models.Model):
+    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"Comment on {self.item_id} by {self.author_id}"
+
+
+# --- In-app notifications -----------------------------------------------------------------
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread_count_for(self, user):
+        return self.filter(user=user, read_at=None).count()
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    message = models.CharField(max_length=300)
+    item = models.ForeignKey(
+        WorkItem, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The unread badge in the navigation, on every page.
+            models.Index(fields=["user"], condition=Q(read_at=None), name="notification_unread"),
+        ]
+
+    def __str__(self):
+        return self.message
+
+
+# --- The scheduler heartbeat ----------------------------------------------------------------
+
+
+class Heartbeat(models.Model):
+    """Last run of each periodic task, so /healthz and admins can see the scheduler is alive."""
+
+    name = models.CharField(max_length=60, unique=True)
+    last_run_at = models.DateTimeField()
+    details = models.JSONField(default=dict, blank=True)
+
+    def __str__(self):
+        return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def beat(cls, name, **details):
+        cls.objects.update_or_create(
+            name=name, defaults={"last_run_at": timezone.now(), "details": details}
+        )

@@ -1,0 +1,553 @@
+"""Use cases that move work items: each locks the item, checks, writes the item and its event.
+
+Every function runs in one transaction and takes the item row lock first
+(SELECT … FOR UPDATE), so two people acting on one item at once serialise:
+the second sees the new state and gets a StateConflict instead of a lost update.
+"""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from handoffs.fields import clean_value
+from handoffs.models import (
+    Cause,
+    Comment,
+    Event,
+    Handoff,
+    ProtocolVersion,
+    Recovery,
+    Stage,
+    WorkItem,
+    team_ids_of,
+)
+
+
+class StateConflict(Exception):
+    """The item is not in a state that allows the action (often: someone else acted first)."""
+
+
+class GateError(Exception):
+    """A handoff is missing what its published protocol requires. Nothing was changed."""
+
+    def __init__(self, message, *, missing_checklist=(), missing_fields=(), field_errors=None):
+        super().__init__(message)
+        self.message = message
+        self.missing_checklist = list(missing_checklist)
+        self.missing_fields = list(missing_fields)
+        self.field_errors = field_errors or {}
+
+    def as_dict(self):
+        return {
+            "detail": self.message,
+            "missing_checklist": self.missing_checklist,
+            "missing_fields": self.missing_fields,
+            "field_errors": self.field_errors,
+        }
+
+
+# --- Permissions -------------------------------------------------------------------------
+
+
+def can_work_on(user, item):
+    """Members of the team owning the current stage, the assignee, and admins."""
+    if not user.is_authenticated or not user.can_write:
+        return False
+    return user.is_admin or item.assignee_id == user.pk or item.stage.team_id in team_ids_of(user)
+
+
+def can_receive(user, item):
+    """Only the receiving team of the pending handoff (or an admin) accepts or bounces it."""
+    if not user.is_authenticated or not user.can_write or item.pending_version_id is None:
+        return False
+    if user.is_admin:
+        return True
+    team = item.pending_version.effective_receiving_team
+    return team is not None and team.pk in team_ids_of(user)
+
+
+def can_unblock(user, item, recovery):
+    if recovery is not None and recovery.owner_id == user.pk and user.can_write:
+        return True
+    return can_work_on(user, item)
+
+
+def _require(allowed, message):
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def _lock(item):
+    return (
+        WorkItem.objects.select_for_update(of=("self",))
+        .select_related("stage", "stage__team", "workflow", "pending_version")
+        .get(pk=item.pk)
+    )
+
+
+def _set_state(item, state, now):
+    if item.state != state:
+        item.state = state
+        item.state_changed_at = now
+
+
+def workflow_field_definitions(workflow):
+    """Every field any published protocol of the workflow asks for, keyed by field key."""
+    definitions = {}
+    versions = ProtocolVersion.objects.filter(
+        handoff__workflow=workflow, status=ProtocolVersion.Status.PUBLISHED
+    ).order_by("number")
+    for version in versions:
+        for defn in version.fields:
+            definitions[defn["key"]] = defn
+    return definitions
+
+
+def _clean_fields(definitions, submitted):
+    cleaned, errors = {}, {}
+    for key, raw in (submitted or {}).items():
+        defn = definitions.get(key)
+        if defn is None:
+            errors[key] = "This workflow has no such field."
+            continue
+        try:
+            cleaned[key] = clean_value(defn, raw)
+        except ValidationError as exc:
+            errors[key] = " ".join(exc.messages)
+    return cleaned, errors
+
+
+# --- Creating and updating ---------------------------------------------------------------
+
+
+@transaction.atomic
+def work_item_create(
+    *,
+    workflow,
+    title,
+    by,
+    requested_at=None,
+    external_ref="",
+    source="",
+    fields=None,
+    priority=WorkItem.Priority.NORMAL,
+    due_date=None,
+    assignee=None,
+    stage=None,
+):
+    if by is not None and not by.can_write:
+        raise PermissionDenied("Viewers cannot create work items.")
+    errors = {}
+    if not (title or "").strip():
+        errors["title"] = "Give the work item a title."
+    now = timezone.now()
+    requested_at = requested_at or now
+    if requested_at > now + datetime.timedelta(minutes=5):
+        errors["requested_at"] = "The request time cannot be in the future."
+    stage = stage or workflow.stages.order_by("position").first()
+    if stage is None:
+        errors["workflow"] = "This workflow has no stages yet."
+    elif stage.workflow_id != workflow.pk:
+        errors["stage"] = "That stage belongs to another workflow."
+    cleaned, field_errors = _clean_fields(workflow_field_definitions(workflow), fields)
+    errors.update({f"fields.{key}": message for key, message in field_errors.items()})
+    if external_ref and WorkItem.objects.filter(source=source, external_ref=external_ref).exists():
+        errors["external_ref"] = "A work item with this external reference already exists."
+    if errors:
+        raise ValidationError(errors)
+    item = WorkItem.objects.create(
+        workflow=workflow,
+        stage=stage,
+        title=title.strip(),
+        requested_at=requested_at,
+        external_ref=external_ref or "",
+        source=source or "",
+        fields={k: v for k, v in cleaned.items() if v is not None},
+        priority=priority,
+        due_date=due_date,
+        assignee=assignee,
+        created_by=by,
+        stage_entered_at=min(requested_at, now),
+        state_changed_at=min(requested_at, now),
+    )
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.CREATED,
+        at=min(requested_at, now),
+        actor=by,
+        to_stage=stage,
+        payload={
+            "title": item.title,
+            "source": item.source,
+            "external_ref": item.external_ref,
+            "assignee_id": assignee.pk if assignee else None,
+            "fields": item.fields,
+        },
+    )
+    return item
+
+
+@transaction.atomic
+def work_item_update_fields(*, item, by, fields):
+    item = _lock(item)
+    _require(can_work_on(by, item), "Only the team working on this item can change it.")
+    if not item.is_open:
+        raise StateConflict("This item is closed.")
+    cleaned, errors = _clean_fields(workflow_field_definitions(item.workflow), fields)
+    if errors:
+        raise ValidationError({f"fields.{key}": message for key, message in errors.items()})
+    changed = {k: v for k, v in cleaned.items() if item.fields.get(k) != v}
+    if not changed:
+        return item
+    for key, value in changed.items():
+        if value is None:
+            item.fields.pop(key, None)
+        else:
+            item.fields[key] = value
+    item.save(update_fields=["fields", "updated_at"])
+    Event.objects.create(
+        item=item, kind=Event.Kind.FIELDS_UPDATED, actor=by, payload={"fields": changed}
+    )
+    return item
+
+
+@transaction.atomic
+def work_item_assign(*, item, by, assignee):
+    item = _lock(item)
+    _require(can_work_on(by, item), "Only the team working on this item can reassign it.")
+    item.assignee = assignee
+    item.save(update_fields=["assignee", "updated_at"])
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.ASSIGNED,
+        actor=by,
+        payload={"assignee_id": assignee.pk if assignee else None},
+    )
+    return item
+
+
+@transaction.atomic
+def work_item_comment(*, item, by, body):
+    _require(by.is_authenticated and by.can_write, "Viewers cannot comment.")
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Write something first."})
+    if len(body) > 5000:
+        raise ValidationError({"body": "Keep comments under 5,000 characters."})
+    comment = Comment.objects.create(item=item, author=by, body=body)
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.COMMENTED,
+        actor=by,
+        payload={"comment_id": comment.pk, "body": body},
+    )
+    return comment
+
+
+# --- The handoff gate --------------------------------------------------------------------
+
+
+def gate_check(*, item, version, checklist, fields, overridden=()):
+    """What the published version still misses, given what is submitted now (pure check)."""
+    submitted_fields, field_errors = _clean_fields(
+        {defn["key"]: defn for defn in version.fields}, fields
+    )
+    merged = {**item.fields, **{k: v for k, v in submitted_fields.items() if v is not None}}
+    done = set(checklist or [])
+    missing_checklist = [
+        cid for cid in version.required_checklist_ids() if cid not in done and cid not in overridden
+    ]
+    missing_fields = [
+        key
+        for key in version.required_field_keys()
+        if merged.get(key) in (None, "") and key not in field_errors
+    ]
+    return submitted_fields, field_errors, missing_checklist, missing_fields
+
+
+def approved_overrides(item, version):
+    """Checklist items an approved red decision lets through for this one handoff."""
+    from handoffs.decisions import approved_checklist_overrides
+
+    return approved_checklist_overrides(item=item, version=version)
+
+
+@transaction.atomic
+def handoff_submit(*, item, by, checklist=(), fields=None, note=""):
+    item = _lock(item)
+    _require(can_work_on(by, item), "Only the team working on this item can hand it off.")
+    if item.state != WorkItem.State.IN_PROGRESS:
+        raise StateConflict(
+            f"This item is {item.get_state_display().lower()}; only work in progress can be "
+            "handed off."
+        )
+    handoff = Handoff.objects.filter(from_stage=item.stage).first()
+    if handoff is None or handoff.to_stage is None:
+        raise StateConflict("This is the last stage: deliver the item instead.")
+    version = handoff.published()
+    if version is None:
+        raise GateError("This handoff has no published protocol yet; a lead must publish one.")
+    overridden = approved_overrides(item, version)
+    submitted, field_errors, missing_checklist, missing_fields = gate_check(
+        item=item, version=version, checklist=checklist, fields=fields, overridden=overridden
+    )
+    if field_errors or missing_checklist or missing_fields:
+        raise GateError(
+            "The protocol for this handoff is not met yet.",
+            missing_checklist=missing_checklist,
+            missing_fields=missing_fields,
+            field_errors=field_errors,
+        )
+    now = timezone.now()
+    from_stage, to_stage = item.stage, handoff.to_stage
+    item.fields.update({k: v for k, v in submitted.items() if v is not None})
+    item.stage = to_stage
+    item.stage_entered_at = now
+    item.pending_version = version
+    item.assignee = version.default_assignee
+    _set_state(item, WorkItem.State.WAITING_ACCEPTANCE, now)
+    item.save()
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.HANDOFF_SUBMITTED,
+        at=now,
+        actor=by,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        protocol_version=version,
+        payload={
+            "checklist": sorted(set(checklist or [])),
+            "fields": submitted,
+            "note": note or "",
+            "assignee_id": item.assignee_id,
+            "overridden": sorted(overridden & set(version.required_checklist_ids())),
+        },
+    )
+    from handoffs.decisions import consume_checklist_overrides
+
+    consume_checklist_overrides(item=item, version=version)
+    return item
+
+
+@transaction.atomic
+def handoff_accept(*, item, by):
+    item = _lock(item)
+    if item.state != WorkItem.State.WAITING_ACCEPTANCE:
+        raise StateConflict("This item is not waiting for acceptance (someone may have acted).")
+    _require(can_receive(by, item), "Only the receiving team can accept this handoff.")
+    now = timezone.now()
+    submitted = item.events.filter(kind=Event.Kind.HANDOFF_SUBMITTED).order_by("-at", "-pk").first()
+    version = item.pending_version
+    item.assignee = by
+    item.pending_version = None
+    _set_state(item, WorkItem.State.IN_PROGRESS, now)
+    item.save()
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.HANDOFF_ACCEPTED,
+        at=now,
+        actor=by,
+        to_stage=item.stage,
+        protocol_version=version,
+        payload={"wait_seconds": int((now - submitted.at).total_seconds()) if submitted else None},
+    )
+    return item
+
+
+def _parse_owner_and_check(version_delay, owner, next_check_at, now):
+    if next_check_at is not None and next_check_at <= now:
+        raise ValidationError({"next_check_at": "The next check must be in the future."})
+    return owner, next_check_at or now + version_delay
+
+
+@transaction.atomic
+def handoff_bounce(*, item, by, missing_input, owner=None, next_check_at=None, note=""):
+    """The receiver bounces: work returns to the sender's stage, stopped until the input comes."""
+    item = _lock(item)
+    if item.state != WorkItem.State.WAITING_ACCEPTANCE:
+        raise StateConflict("This item is not waiting for acceptance (someone may have acted).")
+    _require(can_receive(by, item), "Only the receiving team can bounce this handoff.")
+    if not (missing_input or "").strip():
+        raise ValidationError({"missing_input": "Name the missing input."})
+    now = timezone.now()
+    version = item.pending_version
+    submitted = item.events.filter(kind=Event.Kind.HANDOFF_SUBMITTED).order_by("-at", "-pk").first()
+    sender = submitted.actor if submitted else None
+    owner, next_check_at = _parse_owner_and_check(
+        version.recovery_check_delay, owner or version.recovery_owner or sender, next_check_at, now
+    )
+    from_stage = item.stage
+    back_to = version.handoff.from_stage
+    item.stage = back_to
+    item.stage_entered_at = now
+    item.pending_version = None
+    item.assignee = sender
+    item.resume_state = WorkItem.State.IN_PROGRESS
+    _set_state(item, WorkItem.State.BLOCKED, now)
+    item.save()
+    recovery = Recovery.objects.create(
+        item=item,
+        handoff=version.handoff,
+        kind=Recovery.Kind.BOUNCE,
+        missing_input=missing_input.strip()[:200],
+        owner=owner,
+        next_check_at=next_check_at,
+        opened_at=now,
+        opened_by=by,
+        note=note or "",
+    )
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.HANDOFF_BOUNCED,
+        at=now,
+        actor=by,
+        from_stage=from_stage,
+        to_stage=back_to,
+        protocol_version=version,
+        payload={
+            "recovery_id": recovery.pk,
+            "missing_input": recovery.missing_input,
+            "owner_id": owner.pk if owner else None,
+            "next_check_at": next_check_at.isoformat(),
+            "note": note or "",
+            "assignee_id": item.assignee_id,
+        },
+    )
+    return item, recovery
+
+
+@transaction.atomic
+def item_block(*, item, by, missing_input, owner=None, next_check_at=None, note=""):
+    item = _lock(item)
+    _require(can_work_on(by, item), "Only the team working on this item can block it.")
+    if item.state not in (WorkItem.State.IN_PROGRESS, WorkItem.State.WAITING_ACCEPTANCE):
+        raise StateConflict(f"This item is {item.get_state_display().lower()} already.")
+    if not (missing_input or "").strip():
+        raise ValidationError({"missing_input": "Name the missing input."})
+    now = timezone.now()
+    handoff = Handoff.objects.filter(from_stage=item.stage).first()
+    version = handoff.published() if handoff else None
+    delay = version.recovery_check_delay if version else datetime.timedelta(days=1)
+    owner, next_check_at = _parse_owner_and_check(delay, owner or by, next_check_at, now)
+    item.resume_state = item.state
+    _set_state(item, WorkItem.State.BLOCKED, now)
+    item.save()
+    recovery = Recovery.objects.create(
+        item=item,
+        handoff=handoff,
+        kind=Recovery.Kind.BLOCK,
+        missing_input=missing_input.strip()[:200],
+        owner=owner,
+        next_check_at=next_check_at,
+        opened_at=now,
+        opened_by=by,
+        note=note or "",
+    )
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.BLOCKED,
+        at=now,
+        actor=by,
+        from_stage=item.stage,
+        payload={
+            "recovery_id": recovery.pk,
+            "missing_input": recovery.missing_input,
+            "owner_id": owner.pk if owner else None,
+            "next_check_at": next_check_at.isoformat(),
+            "note": note or "",
+        },
+    )
+    return item, recovery
+
+
+@transaction.atomic
+def item_unblock(*, item, by, cause, note=""):
+    """The missing input is supplied: close the recovery with its cause and resume the work."""
+    item = _lock(item)
+    if item.state != WorkItem.State.BLOCKED:
+        raise StateConflict("This item is not blocked (someone may have unblocked it).")
+    recovery = Recovery.objects.select_for_update().filter(item=item, closed_at=None).first()
+    _require(can_unblock(by, item, recovery), "Only the recovery owner or the team can unblock.")
+    if cause not in Cause.values:
+        raise ValidationError({"cause": f"Pick a cause: {', '.join(Cause.values)}."})
+    now = timezone.now()
+    if recovery is not None:
+        recovery.closed_at, recovery.closed_by = now, by
+        recovery.cause, recovery.note = cause, (note or recovery.note)
+        recovery.save()
+    _set_state(item, item.resume_state or WorkItem.State.IN_PROGRESS, now)
+    item.resume_state = ""
+    item.save()
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.UNBLOCKED,
+        at=now,
+        actor=by,
+        from_stage=item.stage,
+        payload={
+            "recovery_id": recovery.pk if recovery else None,
+            "cause": cause,
+            "note": note or "",
+            "blocked_seconds": int((now - recovery.opened_at).total_seconds()) if recovery else 0,
+        },
+    )
+    return item
+
+
+@transaction.atomic
+def item_deliver(*, item, by):
+    item = _lock(item)
+    _require(can_work_on(by, item), "Only the team working on this item can deliver it.")
+    if item.state != WorkItem.State.IN_PROGRESS:
+        raise StateConflict(
+            f"This item is {item.get_state_display().lower()}; it cannot be delivered now."
+        )
+    if Stage.objects.filter(workflow=item.workflow_id, position__gt=item.stage.position).exists():
+        raise StateConflict("Items are delivered from the last stage; hand it off first.")
+    now = timezone.now()
+    item.delivered_at = now
+    _set_state(item, WorkItem.State.DONE, now)
+    item.save()
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.DELIVERED,
+        at=now,
+        actor=by,
+        from_stage=item.stage,
+        payload={"cycle_seconds": int((now - item.requested_at).total_seconds())},
+    )
+    from scoreboard.hooks import item_delivered
+
+    item_delivered(item)
+    return item
+
+
+@transaction.atomic
+def item_cancel(*, item, by, reason):
+    item = _lock(item)
+    _require(
+        by.is_authenticated
+        and (by.is_admin or item.stage.team.lead_id == by.pk or can_work_on(by, item)),
+        "Only the team working on this item can cancel it.",
+    )
+    if not item.is_open:
+        raise StateConflict("This item is closed already.")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the item is cancelled."})
+    now = timezone.now()
+    Recovery.objects.filter(item=item, closed_at=None).update(
+        closed_at=now, closed_by=by, cause=Cause.PROCESS, note="Item cancelled."
+    )
+    _set_state(item, WorkItem.State.CANCELLED, now)
+    item.save()
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.CANCELLED,
+        at=now,
+        actor=by,
+        from_stage=item.stage,
+        payload={"reason": reason.strip()},
+    )
+    return item

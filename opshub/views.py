@@ -1,0 +1,57 @@
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok", None
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"
+        return "down", str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _check_redis():
+    try:
+        cache._cache.get_client(write=True).ping()
+        return "ok", None
+    except Exception as exc:  # noqa: BLE001
+        return "down", str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+@never_cache
+def healthz(request):
+    """Liveness for load balancers: 503 when PostgreSQL or Redis is unreachable."""
+    checks = {}
+    for name, check in (("database", _check_database), ("redis", _check_redis)):
+        state, reason = check()
+        checks[name] = {"status": state, **({"reason": reason} if reason else {})}
+    from handoffs.scheduler import scheduler_health
+
+    checks["scheduler"] = scheduler_health()
+    down = [name for name in ("database", "redis") if checks[name]["status"] != "ok"]
+    if down:
+        overall = "down"
+    elif checks["scheduler"]["status"] == "degraded":
+        overall = "degraded"
+    else:
+        overall = "ok"
+    if down:
+        logger.warning("healthz down: %s", ", ".join(down))
+    return JsonResponse({"status": overall, "checks": checks}, status=503 if down else 200)
+
+
+@login_required
+def styleguide(request):
+    if not request.user.is_admin:
+        raise PermissionDenied
+    return render(request, "styleguide.html")
