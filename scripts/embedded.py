@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 # AF_UNIX paths are limited to 108 bytes; redis silently truncates longer ones
@@ -171,7 +172,10 @@ class Postgres:
 
     def start(self) -> str:
         try:
-            import pgserver
+            with warnings.catch_warnings():
+                # platformdirs warns that XDG_RUNTIME_DIR is unset; pgserver then uses /tmp.
+                warnings.simplefilter("ignore")
+                import pgserver
         except ImportError:
             raise EmbeddedError(
                 "the embedded PostgreSQL needs the `pgserver` package, which has wheels for "
