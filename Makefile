@@ -27,12 +27,14 @@ $(STAMP): pyproject.toml | $(PY)
 		PYTHON=$$(sh scripts/find-python.sh) || exit 1; \
 		rm -rf $(VENV) && "$$PYTHON" -m venv $(VENV); \
 	fi
-	@echo "Installing opshub and its test dependencies into $(VENV) ..."
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@echo "Installing opshub and its test dependencies into $(VENV) (log: $(VENV)/pip.log) ..."
+	@$(PY) -m pip install --disable-pip-version-check --upgrade pip > $(VENV)/pip.log 2>&1 \
+		&& $(PY) -m pip install --disable-pip-version-check -e ".[test]" >> $(VENV)/pip.log 2>&1 \
+		|| { tail -40 $(VENV)/pip.log; echo "pip install failed: see $(VENV)/pip.log"; exit 1; }
 	@touch $(STAMP)
 
 venv: $(STAMP)
+	@:
 
 run: $(STAMP)
 	@$(PY) scripts/devrun.py
@@ -46,8 +48,9 @@ test: lint
 
 BENCH_STAMP := $(VENV)/.installed-bench-stamp
 $(BENCH_STAMP): pyproject.toml $(STAMP)
-	@echo "Installing the bench extras into $(VENV) ..."
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,bench]"
+	@echo "Installing the bench extras into $(VENV) (log: $(VENV)/pip.log) ..."
+	@$(PY) -m pip install --disable-pip-version-check -e ".[test,bench]" > $(VENV)/pip.log 2>&1 \
+		|| { tail -40 $(VENV)/pip.log; echo "pip install failed: see $(VENV)/pip.log"; exit 1; }
 	@touch $(BENCH_STAMP)
 
 bench: $(STAMP)
