@@ -1,0 +1,404 @@
+"""The weekly breakage review: breakages, reviews, their agenda decisions, action items and
+the read-only projector links."""
+
+import datetime
+import secrets
+
+from django.conf import settings
+from django.core import signing
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from handoffs.models import Cause
+
+User = settings.AUTH_USER_MODEL
+
+REPEAT_WINDOW = datetime.timedelta(weeks=4)
+REPEAT_CHECK_DELAY = datetime.timedelta(weeks=4)
+
+
+def week_of(value=None):
+    """The Monday that starts the (ISO) week of a date or datetime, in the site's time zone."""
+    value = value or timezone.now()
+    if isinstance(value, datetime.datetime):
+        value = timezone.localdate(value)
+    return value - datetime.timedelta(days=value.weekday())
+
+
+def week_bounds(week):
+    """[start, end) of a week as aware datetimes."""
+    start = timezone.make_aware(datetime.datetime.combine(week, datetime.time.min))
+    return start, start + datetime.timedelta(days=7)
+
+
+class PercentileCont(models.Aggregate):
+    """PostgreSQL's percentile_cont(f) WITHIN GROUP (ORDER BY expr)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = models.FloatField()
+
+    def __init__(self, expression, fraction, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+# --- Breakages ----------------------------------------------------------------------------
+
+
+class BreakageQuerySet(models.QuerySet):
+    def for_list(self):
+        return self.select_related(
+            "workflow", "stage", "handoff__from_stage", "reporter"
+        ).prefetch_related("items")
+
+    def in_week(self, week):
+        return self.filter(week=week)
+
+    def repeat_groups(self, *, until):
+        """(place, kind) groups seen twice or more in the four weeks before `until`."""
+        return (
+            self.filter(occurred_at__gt=until - REPEAT_WINDOW, occurred_at__lte=until)
+            .values("workflow_id", "stage_id", "handoff_id", "kind")
+            .annotate(times=Count("pk"))
+            .filter(times__gte=2)
+        )
+
+    def same_place(self, breakage):
+        return self.filter(
+            workflow_id=breakage.workflow_id,
+            stage_id=breakage.stage_id,
+            handoff_id=breakage.handoff_id,
+            kind=breakage.kind,
+        )
+
+
+class Breakage(models.Model):
+    """Something that broke: what, where, which kind, the items it touched, and what it cost."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Logged by hand"
+        BOUNCE = "bounce", "Bounced handoff"
+        RECOVERY = "recovery", "Blocked work"
+        STALL = "stall", "Stall"
+        SLOW = "slow", "Slow delivery (above p95)"
+
+    title = models.CharField("What broke?", max_length=200)
+    description = models.TextField("What happened?", blank=True)
+    workflow = models.ForeignKey(
+        "handoffs.Workflow", on_delete=models.PROTECT, related_name="breakages"
+    )
+    stage = models.ForeignKey(
+        "handoffs.Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handoff = models.ForeignKey(
+        "handoffs.Handoff",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="breakages",
+    )
+    kind = models.CharField(max_length=12, choices=Cause.choices)
+    system_factor = models.TextField(
+        "What in the system made this likely?",
+        blank=True,
+        help_text="No blame: what about the process, tools or expectations set the person up?",
+    )
+    items = models.ManyToManyField("handoffs.WorkItem", blank=True, related_name="breakages")
+    reporter = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cost_days = models.DecimalField(
+        "Cost (cycle-time days)",
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Days the linked items took beyond the workflow's median, where computable.",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    # "recovery:12", "stall:3", "slow:44": the candidate this breakage was logged from.
+    source_key = models.CharField(max_length=40, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    week = models.DateField(help_text="Monday of the week it is reviewed in.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = BreakageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="person") | ~Q(system_factor=""),
+                name="breakage_person_has_system_factor",
+            ),
+            models.UniqueConstraint(
+                fields=["source_key"], condition=~Q(source_key=""), name="breakage_unique_source"
+            ),
+        ]
+        indexes = [
+            # The week's agenda and the weekly heatmap columns.
+            models.Index(fields=["week"], name="breakage_week"),
+            # Repeat detection: same place and kind within four weeks.
+            models.Index(fields=["workflow", "kind", "occurred_at"], name="breakage_place_kind"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("reviews:breakage-detail", args=[self.pk])
+
+    @property
+    def place(self):
+        return self.handoff or self.stage or self.workflow
+
+    @property
+    def place_label(self):
+        if self.handoff_id:
+            return f"{self.workflow.name} · handoff {self.handoff}"
+        if self.stage_id:
+            return f"{self.workflow.name} · {self.stage.name}"
+        return self.workflow.name
+
+    @property
+    def place_key(self):
+        return (self.workflow_id, self.stage_id, self.handoff_id, self.kind)
+
+
+# --- Reviews ------------------------------------------------------------------------------
+
+
+class Review(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    week = models.DateField(unique=True, help_text="Monday of the week under review.")
+    facilitator = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attendees = models.ManyToManyField(User, blank=True, related_name="reviews_attended")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Claimed by the summary task before it sends: the summary goes out at most once.
+    summary_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-week"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at=None)
+                | Q(status="closed", closed_at__isnull=False),
+                name="review_closed_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Breakage review, week of {self.week:%d %b %Y}"
+
+    def get_absolute_url(self):
+        return reverse("reviews:review-detail", args=[self.pk])
+
+    @property
+    def is_open(self):
+        return self.status == self.Status.OPEN
+
+    @property
+    def week_label(self):
+        year, number, _ = self.week.isocalendar()
+        return f"W{number:02d} {year}"
+
+    @property
+    def week_end(self):
+        return self.week + datetime.timedelta(days=6)
+
+
+class AgendaEntry(models.Model):
+    """The facilitator's verdict on one agenda entry (entries themselves are computed)."""
+
+    class State(models.TextChoices):
+        REVIEWED = "reviewed", "Reviewed"
+        DISMISSED = "dismissed", "Dismissed"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="entries")
+    key = models.CharField(max_length=40)
+    state = models.CharField(max_length=10, choices=State.choices)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "key"], name="agenda_entry_unique_key"),
+        ]
+        verbose_name_plural = "agenda entries"
+
+    def __str__(self):
+        return f"{self.key}: {self.state}"
+
+
+class ActionItemQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=ActionItem.Status.OPEN)
+
+    def overdue(self, today=None):
+        return self.open().filter(due_date__lt=today or timezone.localdate())
+
+    def for_list(self):
+        return self.select_related(
+            "owner", "review", "breakage__workflow", "handoff__from_stage", "protocol_version"
+        )
+
+
+class ActionItem(models.Model):
+    """The one small change that would prevent one repeat, owned by one person."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    review = models.ForeignKey(
+        Review, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items"
+    )
+    breakage = models.ForeignKey(
+        Breakage, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items"
+    )
+    title = models.CharField("The one small change", max_length=200)
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="review_actions")
+    due_date = models.DateField()
+    handoff = models.ForeignKey(
+        "handoffs.Handoff",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The handoff protocol this change will edit.",
+    )
+    protocol_version = models.ForeignKey(
+        "handoffs.ProtocolVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decision_type = models.CharField(
+        max_length=120, blank=True, help_text="The decision right this change will edit."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    repeat_check_due = models.DateField(
+        null=True, blank=True, help_text="When the review asks: did the breakage repeat?"
+    )
+
+    objects = ActionItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at=None)
+                | (~Q(status="open") & Q(closed_at__isnull=False)),
+                name="action_closed_has_date",
+            ),
+        ]
+        indexes = [
+            # Open and overdue actions on every agenda.
+            models.Index(fields=["due_date"], condition=Q(status="open"), name="action_open_due"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_open(self):
+        return self.status == self.Status.OPEN
+
+    @property
+    def is_overdue(self):
+        return self.is_open and self.due_date < timezone.localdate()
+
+    def repeats_since_close(self):
+        """Breakages at the same place and of the same kind since this action was closed."""
+        if not (self.closed_at and self.breakage_id):
+            return Breakage.objects.none()
+        return (
+            Breakage.objects.same_place(self.breakage)
+            .filter(occurred_at__gt=self.closed_at)
+            .exclude(pk=self.breakage_id)
+        )
+
+
+# --- Read-only projector links ---------------------------------------------------------------
+
+
+def _new_nonce():
+    return secrets.token_urlsafe(16)
+
+
+class ProjectorLinkQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at=None)
+
+
+class ProjectorLink(models.Model):
+    """A signed URL that opens one review's projector view without logging in, read-only.
+
+    The signature stops forged URLs; the row (nonce + revoked_at) makes a leaked URL revocable.
+    """
+
+    SALT = "reviews.projector-link"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="projector_links")
+    nonce = models.CharField(max_length=32, default=_new_nonce, editable=False)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ProjectorLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Projector link for {self.review} ({'revoked' if self.revoked_at else 'active'})"
+
+    def get_absolute_url(self):
+        return reverse("reviews:projector-public", args=[self.token])
+
+    @property
+    def token(self):
+        return signing.dumps({"link": self.pk, "nonce": self.nonce}, salt=self.SALT)
+
+    @classmethod
+    def from_token(cls, token):
+        """The active link a token names, or None (bad signature, unknown, or revoked)."""
+        try:
+            data = signing.loads(token, salt=cls.SALT)
+        except signing.BadSignature:
+            return None
+        if not isinstance(data, dict):
+            return None
+        return (
+            cls.objects.active()
+            .select_related("review")
+            .filter(pk=data.get("link"), nonce=data.get("nonce"))
+            .first()
+        )
