@@ -28,7 +28,10 @@ find_range() {  # $1 lo, $2 hi: first interpreter with 3.lo <= version <= 3.hi
     while [ "$m" -le "$hi" ]; do
         check "$lo" "$hi" "python3.$m" && return 0
         for v in $(pyenv_versions "3\.$m"); do
-            PYENV_VERSION=$v check "$lo" "$hi" python && return 0
+            # Ask pyenv itself: a bare `python` may resolve to whichever version a parent
+            # `pyenv exec` put first on PATH rather than to the shim.
+            check "$lo" "$hi" "$(pyenv root)/versions/$v/bin/python3.$m" && return 0
+            PYENV_VERSION=$v check "$lo" "$hi" pyenv exec python && return 0
         done
         m=$((m + 1))
     done
