@@ -119,7 +119,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 # The one reviewed place for periodic work. Every task here claims rows
 # atomically, so two beat schedulers running at once are harmless.
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Every minute: open/resolve stall episodes, queue due alerts (docs/stalls.md).
+    "scan-stalls": {"task": "handoffs.tasks.scan_stalls_task", "schedule": 60.0},
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

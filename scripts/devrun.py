@@ -38,8 +38,24 @@ def _on_signal(signum, frame):
     raise Stop(signal.Signals(signum).name)
 
 
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)  # noqa: S603
+# migrate, seed and collect in one interpreter: each Django start-up costs seconds.
+PREPARE = """
+import sys
+import django
+from django.core.management import call_command
+
+django.setup()
+call_command("migrate", interactive=False, verbosity=0)
+# make run is local by definition; --if-empty keeps a database with users untouched.
+call_command("seed_demo", if_empty=True, force=True)
+if sys.argv[1:] == ["collectstatic"]:
+    call_command("collectstatic", interactive=False, verbosity=0)
+"""
+
+
+def prepare(*args: str) -> None:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="opshub.settings")
+    subprocess.run([sys.executable, "-c", PREPARE, *args], cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
 def _pump(name: str, stream, tty: bool) -> None:
@@ -144,6 +160,12 @@ def main() -> int:
         os.environ.setdefault("OPSHUB_BASE_URL", url.rstrip("/"))
         os.environ.setdefault("OPSHUB_DEMO_PASSWORD", "opshub-demo")
         os.environ["PYTHONUNBUFFERED"] = "1"
+        debug = os.environ["DEBUG"].strip().lower() in ("1", "true", "yes", "on")
+        if not debug:
+            # Production settings on a plain-HTTP local port: no redirect to https.
+            os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+            os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+            os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 
         if os.environ.get("DATABASE_URL"):
             log("using DATABASE_URL from the environment")
@@ -156,16 +178,18 @@ def main() -> int:
             redis = Redis(DATA / "redis", state)
             os.environ["REDIS_URL"] = redis.start()
 
-        manage("migrate", "--noinput", "-v", "0")
-        manage("seed_demo", "--if-empty")
-        debug = os.environ["DEBUG"].strip().lower() in ("1", "true", "yes", "on")
-        if not debug:
-            # runserver serves app static files itself only with DEBUG on.
-            manage("collectstatic", "--noinput", "-v", "0")
+        log("migrating and loading demo data into an empty database ...")
+        if debug:
+            prepare()
+        else:
+            prepare("collectstatic")  # runserver serves static files itself only with DEBUG on
 
         py = sys.executable
         celery = [py, "-m", "celery", "-A", "opshub"]
-        procs.start("web", [py, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
+        procs.start(
+            "web",
+            [py, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+        )
         procs.start(
             "worker",
             [*celery, "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
@@ -198,7 +222,7 @@ def main() -> int:
         log(f"error: {error}")
         return 1
     except subprocess.CalledProcessError as error:
-        log(f"error: {' '.join(map(str, error.cmd[1:]))} failed with status {error.returncode}")
+        log(f"error: preparing the database failed with status {error.returncode}")
         return 1
     finally:
         # A second Ctrl-C must not cut the shutdown short and orphan the servers.
