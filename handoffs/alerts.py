@@ -1,0 +1,396 @@
+"""Stall emails: who is told what and when, composed into the outbox, then sent by a claim.
+
+Two stages, each claimed atomically (docs/stalls.md has the guarantee):
+
+1. queue_due_emails: per recipient, one transaction claims each due notice with a
+   conditional UPDATE of the episode (alerted_at, escalated_at, last_reminded_at,
+   resolution_notified_at) and writes ONE EmailDelivery carrying all of them, plus a
+   StallNotice per episode whose unique constraint refuses a second copy.
+2. send_due_emails: claims each EmailDelivery (status → sending with a lease), sends it
+   over SMTP, marks it sent; a failure puts it back with exponential backoff.
+"""
+
+import datetime
+import logging
+import smtplib
+import zoneinfo
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from handoffs.models import EmailDelivery, StallEpisode, StallNotice
+from opshub.accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+Notice = StallNotice.Kind
+BATCH = 500
+# A worker that claimed an email and has not marked it sent after this long is presumed dead.
+SEND_LEASE = datetime.timedelta(minutes=5)
+# Retry after 1, 2, 4 … minutes, capped at an hour: never dropped, never hammering the relay.
+BACKOFF_CAP = datetime.timedelta(hours=1)
+LINK_SALT = "handoffs.stall-action"
+LINK_MAX_AGE = datetime.timedelta(days=14)
+
+_WHAT = {
+    StallEpisode.Kind.HANDOFF_UNACCEPTED: "waiting for acceptance",
+    StallEpisode.Kind.STAGE_OVER_TARGET: "over its stage target",
+    StallEpisode.Kind.RECOVERY_OVERDUE: "recovery past its check time",
+    StallEpisode.Kind.DECISION_UNANSWERED: "red decision unanswered",
+}
+
+
+# --- Durations, quiet hours, tokens, links --------------------------------------------------
+
+
+def short_duration(value):
+    """The two largest units, the way people say it: "45 min", "5 h 10 min", "2 d 3 h"."""
+    minutes = max(0, round(value.total_seconds() / 60))
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
+
+
+def is_working_time(user, now):
+    """Inside the user's working hours in their time zone; always, when they set none."""
+    if user.work_starts is None or user.work_ends is None:
+        return True
+    try:
+        zone = zoneinfo.ZoneInfo(user.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = datetime.UTC
+    local = now.astimezone(zone).time()
+    starts, ends = user.work_starts, user.work_ends
+    if starts <= ends:
+        return starts <= local < ends
+    return local >= starts or local < ends  # a night shift crosses midnight
+
+
+def action_token(episode, user):
+    return signing.dumps({"e": episode.pk, "u": user.pk}, salt=LINK_SALT, compress=True)
+
+
+def user_from_token(token, episode):
+    """The user a signed email link was made for, or None when it is forged, expired or not
+    for this episode."""
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if data.get("e") != episode.pk:
+        return None
+    return User.objects.filter(pk=data.get("u"), is_active=True).first()
+
+
+def absolute(path):
+    return settings.OPSHUB_BASE_URL + path
+
+
+# --- What is due --------------------------------------------------------------------------------
+
+
+def _due(now):
+    """Querysets of due notices by kind, each with the field naming its recipient."""
+    interval = datetime.timedelta(hours=settings.OPSHUB_REMINDER_INTERVAL_HOURS)
+    open_ = StallEpisode.objects.open()
+    return {
+        Notice.ALERT: (
+            open_.filter(alerted_at=None, acknowledged_at=None).filter(
+                Q(snoozed_until=None) | Q(snoozed_until__lte=now)
+            ),
+            "owner",
+        ),
+        Notice.ESCALATION: (
+            open_.filter(alerted_at__isnull=False, escalated_at=None)
+            .quiet_until_now(now)
+            .alias(escalate_at=F("started_at") + F("escalation_delay"))
+            .filter(escalate_at__lte=now),
+            "escalate_to",
+        ),
+        Notice.REMINDER: (
+            open_.filter(alerted_at__isnull=False)
+            .quiet_until_now(now)
+            .alias(reminded=Coalesce("last_reminded_at", "alerted_at"))
+            .filter(reminded__lte=now - interval),
+            "owner",
+        ),
+        Notice.RESOLVED: (
+            StallEpisode.objects.filter(
+                resolved_at__isnull=False, alerted_at__isnull=False, resolution_notified_at=None
+            ),
+            "owner",
+        ),
+    }
+
+
+def _claim(kind, episode, now):
+    """The conditional UPDATE that makes exactly one scanner the sender of this notice."""
+    rows = StallEpisode.objects.filter(pk=episode.pk)
+    if kind == Notice.ALERT:
+        return rows.filter(resolved_at=None, alerted_at=None).update(alerted_at=now) == 1
+    if kind == Notice.ESCALATION:
+        return rows.filter(resolved_at=None, escalated_at=None).update(escalated_at=now) == 1
+    if kind == Notice.REMINDER:
+        return (
+            rows.filter(resolved_at=None, last_reminded_at=episode.last_reminded_at).update(
+                last_reminded_at=now
+            )
+            == 1
+        )
+    return rows.filter(resolution_notified_at=None).update(resolution_notified_at=now) == 1
+
+
+def queue_due_emails(*, now=None):
+    """Queues one email per recipient who is due anything and inside working hours.
+
+    Returns how many emails were queued. Recipients in quiet hours are skipped: their
+    episodes stay unclaimed, so the next scan inside working hours picks them up.
+    """
+    now = now or timezone.now()
+    due = _due(now)
+    recipient_ids = set()
+    for qs, field in due.values():
+        recipient_ids.update(
+            qs.filter(**{f"{field}__isnull": False})
+            .order_by()
+            .values_list(f"{field}_id", flat=True)
+            .distinct()[:BATCH]
+        )
+    awake = [
+        user
+        for user in User.objects.filter(pk__in=recipient_ids, is_active=True).exclude(email="")
+        if is_working_time(user, now)
+    ]
+    if not awake:
+        return 0
+    by_user = {user.pk: [] for user in awake}
+    for kind, (qs, field) in due.items():
+        episodes = (
+            qs.filter(**{f"{field}__in": list(by_user)})
+            .select_related("item", "item__workflow", "item__stage", "owner")
+            .order_by("pk")[:BATCH]
+        )
+        for episode in episodes:
+            by_user[getattr(episode, f"{field}_id")].append((kind, episode))
+    queued = 0
+    for user in awake:
+        if by_user[user.pk] and _queue_for(user, by_user[user.pk], now):
+            queued += 1
+    return queued
+
+
+@transaction.atomic
+def _queue_for(user, notices, now):
+    # Claim in primary-key order so two scanners lock rows in the same order (no deadlock).
+    notices = sorted(notices, key=lambda pair: (pair[1].pk, pair[0]))
+    claimed = [(kind, episode) for kind, episode in notices if _claim(kind, episode, now)]
+    if not claimed:
+        return None
+    subject, text, html = compose(user, claimed, now)
+    delivery = EmailDelivery.objects.create(
+        recipient=user,
+        to_email=user.email,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        message_id=_message_id(),
+        created_at=now,
+        next_attempt_at=now,
+    )
+    StallNotice.objects.bulk_create(
+        StallNotice(
+            episode=episode,
+            delivery=delivery,
+            kind=kind,
+            sequence=_sequence(kind, episode),
+            created_at=now,
+        )
+        for kind, episode in claimed
+    )
+    return delivery
+
+
+def _sequence(kind, episode):
+    if kind != Notice.REMINDER:
+        return 0
+    # The episode row is locked by the claim, so this count cannot race.
+    return StallNotice.objects.filter(episode=episode, kind=Notice.REMINDER).count() + 1
+
+
+def _message_id():
+    return make_msgid(domain=urlsplit(settings.OPSHUB_BASE_URL).hostname or "opshub.local")
+
+
+# --- Composition --------------------------------------------------------------------------------
+
+
+def _entry(user, kind, episode, now):
+    end = episode.resolved_at or now
+    item = episode.item
+    detail = reverse("handoffs:stall-detail", args=[episode.pk])
+    token = action_token(episode, user)
+    return {
+        "kind": kind,
+        "episode": episode,
+        "title": item.title,
+        "workflow": item.workflow.name,
+        "stage": item.stage.name,
+        "what": _WHAT[episode.kind],
+        "waited": short_duration(end - episode.started_at),
+        "target": short_duration(episode.target),
+        "target_source": episode.target_source,
+        "over_by": short_duration(end - episode.stalled_since),
+        "owner": str(episode.owner) if episode.owner_id else "nobody",
+        "item_url": absolute(item.get_absolute_url()),
+        "ack_url": absolute(f"{detail}?t={token}#acknowledge"),
+        "snooze_url": absolute(f"{detail}?t={token}#snooze"),
+    }
+
+
+def _subject(entries):
+    first = entries[0]
+    title = first["title"][:80]
+    if len(entries) == 1:
+        return {
+            Notice.ALERT: f"Stalled {first['waited']}: {title} — {first['what']} "
+            f"(target {first['target']})",
+            Notice.ESCALATION: f"Escalation: {title} stalled {first['waited']} — "
+            f"{first['what']} (target {first['target']}, owner {first['owner']})",
+            Notice.REMINDER: f"Still stalled {first['waited']}: {title} — {first['what']} "
+            f"(target {first['target']})",
+            Notice.RESOLVED: f"Resolved: {title} is moving again after {first['waited']}",
+        }[first["kind"]]
+    open_ = [entry for entry in entries if entry["kind"] != Notice.RESOLVED]
+    if not open_:
+        return f"Resolved: {len(entries)} stalled work items are moving again"
+    worst = min(open_, key=lambda entry: entry["episode"].started_at)
+    others = len(open_) - 1
+    more = f" and {others} more" if others else ""
+    return (
+        f"{len(open_)} stalled work items: {worst['title'][:60]} "
+        f"({worst['what']}, {worst['waited']}){more}"
+    )
+
+
+def compose(user, claimed, now):
+    """(subject, plain text, HTML) of one email telling `user` about several episodes."""
+    entries = [_entry(user, kind, episode, now) for kind, episode in claimed]
+    context = {
+        "user": user,
+        "subject": _subject(entries),
+        "sections": [
+            (label, [entry for entry in entries if entry["kind"] == kind])
+            for kind, label in (
+                (Notice.ESCALATION, "Escalated to you"),
+                (Notice.ALERT, "Newly stalled"),
+                (Notice.REMINDER, "Still stalled"),
+                (Notice.RESOLVED, "Resolved"),
+            )
+            if any(entry["kind"] == kind for entry in entries)
+        ],
+        "stalls_url": absolute(reverse("handoffs:stall-list")),
+        "reminder_hours": settings.OPSHUB_REMINDER_INTERVAL_HOURS,
+    }
+    text = render_to_string("handoffs/email/stall_alert.txt", context)
+    html = render_to_string("handoffs/email/stall_alert.html", context)
+    return context["subject"], text, html
+
+
+@transaction.atomic
+def queue_test_alert(user):
+    """ "Send me a test alert now", from the scheduler page: the real outbox and sender path."""
+    now = timezone.now()
+    context = {"user": user, "now": now, "scheduler_url": absolute(reverse("handoffs:scheduler"))}
+    delivery = EmailDelivery.objects.create(
+        recipient=user,
+        to_email=user.email,
+        kind=EmailDelivery.Kind.TEST,
+        subject="Test alert from opshub: stall emails reach you",
+        body_text=render_to_string("handoffs/email/stall_test.txt", context),
+        body_html=render_to_string("handoffs/email/stall_test.html", context),
+        message_id=_message_id(),
+        created_at=now,
+        next_attempt_at=now,
+    )
+    from handoffs.tasks import send_stall_alerts_task
+
+    send_stall_alerts_task.delay_on_commit()
+    return delivery
+
+
+# --- Sending ------------------------------------------------------------------------------------
+
+
+def send_due_emails(*, now=None, limit=BATCH):
+    """Sends every due outbox row this worker manages to claim. Returns (sent, failed)."""
+    now = now or timezone.now()
+    due = (
+        EmailDelivery.objects.exclude(status=EmailDelivery.Status.SENT)
+        .filter(next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = failed = 0
+    for pk in list(due):
+        outcome = send_one(pk, now=now)
+        sent += outcome is True
+        failed += outcome is False
+    return sent, failed
+
+
+def send_one(pk, *, now=None):
+    """True when sent, False when the relay failed (retried later), None when not ours."""
+    now = now or timezone.now()
+    claimed = (
+        EmailDelivery.objects.filter(pk=pk, next_attempt_at__lte=now)
+        .exclude(status=EmailDelivery.Status.SENT)
+        .update(
+            status=EmailDelivery.Status.SENDING,
+            next_attempt_at=now + SEND_LEASE,
+            attempts=F("attempts") + 1,
+        )
+    )
+    if claimed != 1:
+        return None
+    delivery = EmailDelivery.objects.get(pk=pk)
+    message = EmailMultiAlternatives(
+        subject=delivery.subject,
+        body=delivery.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.to_email],
+        headers={"Message-ID": delivery.message_id},
+    )
+    if delivery.body_html:
+        message.attach_alternative(delivery.body_html, "text/html")
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as exc:
+        backoff = min(datetime.timedelta(minutes=2 ** (delivery.attempts - 1)), BACKOFF_CAP)
+        EmailDelivery.objects.filter(pk=pk, status=EmailDelivery.Status.SENDING).update(
+            status=EmailDelivery.Status.PENDING,
+            next_attempt_at=now + backoff,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            last_failed_at=now,
+        )
+        logger.warning(
+            "stall email failed; will retry",
+            extra={"delivery": pk, "attempts": delivery.attempts, "error": str(exc)},
+        )
+        return False
+    EmailDelivery.objects.filter(pk=pk).update(
+        status=EmailDelivery.Status.SENT, sent_at=timezone.now()
+    )
+    return True

@@ -1,0 +1,263 @@
+"""Stall detection: open an episode when an item waits past its target, resolve it when it moves.
+
+Every pass is one set-based statement per kind, bounded by BATCH rows, and safe to run in
+two schedulers at once: new episodes go in with INSERT … ON CONFLICT DO NOTHING against the
+"one open episode per item and kind" constraint, and resolution locks rows with SKIP LOCKED.
+The time is always passed in from Python (never the database's now()) so tests can travel.
+"""
+
+import datetime
+import logging
+
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from handoffs.models import Event, Heartbeat, Notification, StallEpisode
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+# A red decision has no target of its own; one working day is what approvers promise.
+DECISION_TARGET = datetime.timedelta(hours=24)
+# A stage without a target falls back to its own 85th percentile of time-in-stage, once
+# it has this many past visits in the window (fewer would make the percentile noise).
+P85_MIN_SAMPLES = 5
+P85_WINDOW = datetime.timedelta(days=180)
+
+Kind = StallEpisode.Kind
+
+# Each query yields: item_id, owner_id, escalate_to_id, started_at, target, target_source,
+# escalation_delay, recovery_id. Sandbox workflows are for safe mistakes: they never stall.
+_CANDIDATES = {
+    Kind.HANDOFF_UNACCEPTED: """
+        SELECT i.id, COALESCE(i.assignee_id, t.lead_id), t.lead_id, i.state_changed_at,
+               v.acceptance_target, 'protocol',
+               COALESCE(v.escalation_delay, v.acceptance_target * 2), NULL::bigint
+        FROM handoffs_workitem i
+        JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
+        JOIN handoffs_protocolversion v ON v.id = i.pending_version_id
+        JOIN handoffs_stage s ON s.id = i.stage_id
+        JOIN handoffs_team t ON t.id = COALESCE(v.receiving_team_id, s.team_id)
+        WHERE i.state = 'waiting_acceptance'
+          AND i.state_changed_at + v.acceptance_target <= %(now)s
+    """,
+    Kind.STAGE_OVER_TARGET: """
+        WITH moves AS (
+            SELECT e.to_stage_id AS stage_id, e.at,
+                   LEAD(e.at) OVER (PARTITION BY e.item_id ORDER BY e.at, e.id) AS left_at
+            FROM handoffs_event e
+            WHERE e.kind IN ('created', 'handoff_submitted', 'handoff_bounced',
+                             'delivered', 'cancelled')
+              AND e.at >= %(history_since)s
+        ), p85 AS (
+            SELECT stage_id,
+                   percentile_cont(0.85) WITHIN GROUP (ORDER BY left_at - at) AS target
+            FROM moves
+            WHERE stage_id IS NOT NULL AND left_at IS NOT NULL
+            GROUP BY stage_id
+            HAVING count(*) >= %(min_samples)s
+        )
+        SELECT i.id, COALESCE(i.assignee_id, t.lead_id), t.lead_id, i.stage_entered_at,
+               COALESCE(s.target, p.target),
+               CASE WHEN s.target IS NULL THEN 'p85' ELSE 'stage' END,
+               COALESCE(s.target, p.target) * 2, NULL::bigint
+        FROM handoffs_workitem i
+        JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
+        JOIN handoffs_stage s ON s.id = i.stage_id
+        JOIN handoffs_team t ON t.id = s.team_id
+        LEFT JOIN p85 p ON p.stage_id = s.id AND s.target IS NULL
+        WHERE i.state = 'in_progress'
+          AND COALESCE(s.target, p.target) > interval '0'
+          AND i.stage_entered_at + COALESCE(s.target, p.target) <= %(now)s
+    """,
+    Kind.RECOVERY_OVERDUE: """
+        SELECT i.id, COALESCE(r.owner_id, t.lead_id), t.lead_id, r.opened_at,
+               r.next_check_at - r.opened_at, 'recovery',
+               (r.next_check_at - r.opened_at) * 2, r.id
+        FROM handoffs_recovery r
+        JOIN handoffs_workitem i ON i.id = r.item_id
+        JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
+        JOIN handoffs_stage s ON s.id = i.stage_id
+        JOIN handoffs_team t ON t.id = s.team_id
+        WHERE r.closed_at IS NULL AND r.next_check_at <= %(now)s
+    """,
+    Kind.DECISION_UNANSWERED: """
+        SELECT i.id, COALESCE(d.approver_id, t.lead_id), t.lead_id, d.requested_at,
+               %(decision_target)s, 'decision', %(decision_target)s * 2, NULL::bigint
+        FROM handoffs_decision d
+        JOIN handoffs_workitem i ON i.id = d.item_id
+        JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
+        JOIN handoffs_stage s ON s.id = i.stage_id
+        JOIN handoffs_team t ON t.id = s.team_id
+        WHERE d.status = 'pending' AND i.state = 'awaiting_decision'
+          AND d.requested_at + %(decision_target)s <= %(now)s
+    """,
+}
+
+_OPEN_SQL = """
+    WITH candidates AS (
+        SELECT * FROM ({candidates}) AS c(item_id, owner_id, escalate_to_id, started_at, target,
+                                           target_source, escalation_delay, recovery_id)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM handoffs_stallepisode e
+            WHERE e.item_id = c.item_id AND e.kind = %(kind)s AND e.resolved_at IS NULL
+        )
+        ORDER BY started_at
+        LIMIT %(batch)s
+    )
+    INSERT INTO handoffs_stallepisode (
+        item_id, kind, owner_id, escalate_to_id, started_at, target, target_source,
+        escalation_delay, recovery_id, detected_at, snooze_reason
+    )
+    SELECT item_id, %(kind)s, owner_id, escalate_to_id, started_at, target, target_source,
+           escalation_delay, recovery_id, %(now)s, ''
+    FROM candidates
+    ON CONFLICT (item_id, kind) WHERE resolved_at IS NULL DO NOTHING
+    RETURNING id, item_id, owner_id, target
+"""
+
+# An episode ends when the wait it measured is over: the item left that state or stage,
+# or (for recoveries) the recovery closed or its check time moved into the future.
+_RESOLVE_SQL = """
+    UPDATE handoffs_stallepisode e SET resolved_at = %(now)s
+    WHERE e.id IN (
+        SELECT e2.id FROM handoffs_stallepisode e2
+        JOIN handoffs_workitem i ON i.id = e2.item_id
+        LEFT JOIN handoffs_recovery r ON r.id = e2.recovery_id
+        LEFT JOIN handoffs_decision d
+               ON d.item_id = e2.item_id AND d.status = 'pending'
+        WHERE e2.resolved_at IS NULL AND (
+            (e2.kind = 'handoff_unaccepted'
+                AND (i.state <> 'waiting_acceptance' OR i.state_changed_at <> e2.started_at))
+         OR (e2.kind = 'stage_over_target'
+                AND (i.state <> 'in_progress' OR i.stage_entered_at <> e2.started_at))
+         OR (e2.kind = 'recovery_overdue'
+                AND (r.id IS NULL OR r.closed_at IS NOT NULL OR r.next_check_at > %(now)s))
+         OR (e2.kind = 'decision_unanswered'
+                AND (i.state <> 'awaiting_decision' OR d.id IS NULL
+                     OR d.requested_at <> e2.started_at))
+        )
+        ORDER BY e2.id
+        LIMIT %(batch)s
+        FOR UPDATE OF e2 SKIP LOCKED
+    )
+    RETURNING e.id, e.item_id, e.kind, e.started_at
+"""
+
+
+def _params(now, **extra):
+    return {
+        "now": now,
+        "batch": BATCH,
+        "history_since": now - P85_WINDOW,
+        "min_samples": P85_MIN_SAMPLES,
+        "decision_target": DECISION_TARGET,
+        **extra,
+    }
+
+
+@transaction.atomic
+def open_episodes(*, now):
+    """Opens an episode for every newly stalled item (at most BATCH per kind). Returns the count."""
+    opened = []
+    with connection.cursor() as cursor:
+        for kind, candidates in _CANDIDATES.items():
+            cursor.execute(_OPEN_SQL.format(candidates=candidates), _params(now, kind=kind.value))
+            opened += [(kind, *row) for row in cursor.fetchall()]
+    if not opened:
+        return 0
+    link = reverse("handoffs:stall-list")
+    Event.objects.bulk_create(
+        Event(
+            item_id=item_id,
+            kind=Event.Kind.STALL_STARTED,
+            at=now,
+            payload={
+                "episode_id": pk,
+                "stall_kind": kind.value,
+                "target_seconds": int(target.total_seconds()),
+            },
+        )
+        for kind, pk, item_id, owner_id, target in opened
+    )
+    titles = dict(
+        StallEpisode.objects.filter(pk__in=[row[1] for row in opened]).values_list(
+            "pk", "item__title"
+        )
+    )
+    Notification.objects.bulk_create(
+        Notification(
+            user_id=owner_id,
+            item_id=item_id,
+            message=f"Stalled: {titles[pk]} — {kind.label.lower()}"[:300],
+            url=f"{link}{pk}/",
+            created_at=now,
+        )
+        for kind, pk, item_id, owner_id, target in opened
+        if owner_id is not None
+    )
+    return len(opened)
+
+
+@transaction.atomic
+def resolve_episodes(*, now):
+    """Resolves the open episodes whose item has moved on (at most BATCH). Returns the count."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RESOLVE_SQL, _params(now))
+        resolved = cursor.fetchall()
+    Event.objects.bulk_create(
+        Event(
+            item_id=item_id,
+            kind=Event.Kind.STALL_RESOLVED,
+            at=now,
+            payload={
+                "episode_id": pk,
+                "stall_kind": kind,
+                "waited_seconds": int((now - started_at).total_seconds()),
+            },
+        )
+        for pk, item_id, kind, started_at in resolved
+    )
+    return len(resolved)
+
+
+def run_scan(*, now=None):
+    """One scan: resolve, detect, queue the due emails, and beat the heartbeat.
+
+    The Celery task and `manage.py scan_stalls` both call this.
+    """
+    from handoffs.alerts import queue_due_emails
+
+    now = now or timezone.now()
+    result = {
+        "resolved": resolve_episodes(now=now),
+        "opened": open_episodes(now=now),
+        "emails_queued": queue_due_emails(now=now),
+    }
+    Heartbeat.beat("scan_stalls", **result)
+    if result["opened"] or result["resolved"]:
+        logger.info("stall scan", extra=result)
+    return result
+
+
+def stalled_now(limit=10):
+    """Open episodes, longest-stalled first, for the dashboard's stalled-now list."""
+    return list(StallEpisode.objects.open().for_list().order_by("started_at", "pk")[:limit])
+
+
+def open_counts_by_handoff(handoff_ids):
+    """{handoff id: open stalls at that handoff}: unaccepted handoffs and overdue recoveries."""
+    rows = (
+        StallEpisode.objects.open()
+        .filter(
+            Q(kind=Kind.HANDOFF_UNACCEPTED, item__pending_version__handoff__in=handoff_ids)
+            | Q(kind=Kind.RECOVERY_OVERDUE, recovery__handoff__in=handoff_ids)
+        )
+        .annotate(handoff_id=Coalesce("item__pending_version__handoff", "recovery__handoff"))
+        .values("handoff_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["handoff_id"]: row["n"] for row in rows}
