@@ -7,7 +7,8 @@ import secrets
 from django.conf import settings
 from django.core import signing
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -170,6 +171,21 @@ class Breakage(models.Model):
 # --- Reviews ------------------------------------------------------------------------------
 
 
+class ReviewQuerySet(models.QuerySet):
+    def with_counts(self):
+        breakages = (
+            Breakage.objects.filter(week=OuterRef("week"))
+            .order_by()
+            .values("week")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            action_count=Count("action_items", distinct=True),
+            breakage_count=Coalesce(Subquery(breakages), 0),
+        )
+
+
 class Review(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -189,6 +205,8 @@ class Review(models.Model):
     )
     # Claimed by the summary task before it sends: the summary goes out at most once.
     summary_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReviewQuerySet.as_manager()
 
     class Meta:
         ordering = ["-week"]

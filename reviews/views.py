@@ -1,7 +1,303 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from reviews import services
+from reviews.audit import system_audit
+from reviews.forms import ActionItemForm, BreakageForm, ReviewForm
+from reviews.models import ActionItem, AgendaEntry, Breakage, ProjectorLink, Review, week_of
+
+NAV = {"nav_active": "reviews"}
+
+
+def _get_review(pk):
+    return get_object_or_404(Review.objects.select_related("facilitator"), pk=pk)
+
+
+def _require(allowed):
+    if not allowed:
+        raise PermissionDenied
 
 
 @login_required
 def review_list(request):
-    return render(request, "reviews/review_list.html", {"nav_active": "reviews"})
+    week = week_of()
+    return render(
+        request,
+        "reviews/review_list.html",
+        {
+            **NAV,
+            "current": Review.objects.filter(week=week).first(),
+            "week": week,
+            "reviews": Review.objects.select_related("facilitator").with_counts()[:26],
+            "breakages": Breakage.objects.for_list()[:15],
+            "my_actions": ActionItem.objects.open().for_list().filter(owner=request.user),
+            "can_facilitate": services.can_facilitate(request.user),
+            "can_log": services.can_log_breakage(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def review_open_current(request):
+    review = services.review_for_week(week_of(), by=request.user)
+    return redirect(review)
+
+
+@login_required
+def review_detail(request, pk):
+    review = _get_review(pk)
+    return render(request, "reviews/review_detail.html", _detail_context(request, review))
+
+
+def _detail_context(request, review, **extra):
+    can_facilitate = services.can_facilitate(request.user, review)
+    return {
+        **NAV,
+        "review": review,
+        "agenda": services.build_agenda(review),
+        "can_facilitate": can_facilitate and review.is_open,
+        "can_log": services.can_log_breakage(request.user),
+        "review_form": ReviewForm(instance=review) if can_facilitate else None,
+        "links": review.projector_links.active() if can_facilitate else [],
+        "action_form": ActionItemForm(review=review),
+        "today": timezone.localdate(),
+        "verdicts": AgendaEntry.State.choices,
+        **extra,
+    }
+
+
+@login_required
+@require_POST
+def review_update(request, pk):
+    review = _get_review(pk)
+    _require(services.can_facilitate(request.user, review))
+    form = ReviewForm(request.POST, instance=review)
+    if not form.is_valid():
+        context = _detail_context(request, review, review_form=form)
+        return render(request, "reviews/review_detail.html", context, status=400)
+    services.review_update(review=review, by=request.user, **form.cleaned_data)
+    messages.success(request, "Facilitator and attendees saved.")
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def agenda_entry_mark(request, pk):
+    review = _get_review(pk)
+    key = request.POST.get("key", "")
+    try:
+        services.agenda_entry_mark(
+            review=review, by=request.user, key=key, state=request.POST.get("state")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(review)
+    if not request.htmx:
+        return redirect(f"{review.get_absolute_url()}#entry-{key.replace(':', '-')}")
+    entry = next(e for e in services.build_agenda(review) if e.key == key)
+    return render(
+        request, "reviews/review_detail.html#entry", _detail_context(request, review, entry=entry)
+    )
+
+
+@login_required
+@require_POST
+def action_item_create(request, pk):
+    review = _get_review(pk)
+    _require(services.can_facilitate(request.user, review))
+    form = ActionItemForm(request.POST, review=review)
+    if form.is_valid():
+        try:
+            services.action_item_create(review=review, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    if form.is_valid() and not request.htmx:
+        messages.success(request, "Action item recorded.")
+        return redirect(review)
+    breakage = form.cleaned_data.get("breakage") if hasattr(form, "cleaned_data") else None
+    key = f"breakage:{breakage.pk}" if breakage else "actions"
+    entry = next(e for e in services.build_agenda(review) if e.key == key)
+    context = _detail_context(request, review, entry=entry)
+    if not form.is_valid():
+        context["action_form"], context["failed_key"] = form, key
+    template = "reviews/review_detail.html#entry" if request.htmx else "reviews/review_detail.html"
+    return render(request, template, context, status=200 if form.is_valid() else 400)
+
+
+@login_required
+@require_POST
+def action_item_status(request, pk):
+    action = get_object_or_404(ActionItem.objects.select_related("review"), pk=pk)
+    try:
+        services.action_item_set_status(
+            action=action, by=request.user, status=request.POST["status"]
+        )
+    except (ValidationError, KeyError):
+        messages.error(request, "Pick open, done or dropped.")
+    else:
+        messages.success(request, f"“{action.title}” is {action.get_status_display().lower()}.")
+    return redirect(request.POST.get("next") or "reviews:review-list")
+
+
+@login_required
+@require_POST
+def review_close(request, pk):
+    review = _get_review(pk)
+    try:
+        services.review_close(review=review, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Review closed; the summary is on its way to the attendees.")
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def projector_link_create(request, pk):
+    review = _get_review(pk)
+    link = services.projector_link_create(review=review, by=request.user)
+    messages.success(request, "Read-only projector link created. Revoke it after the meeting.")
+    return redirect(f"{review.get_absolute_url()}?link={link.pk}#projector-links")
+
+
+@login_required
+@require_POST
+def projector_link_revoke(request, pk):
+    link = get_object_or_404(ProjectorLink.objects.select_related("review"), pk=pk)
+    services.projector_link_revoke(link=link, by=request.user)
+    messages.success(request, "Projector link revoked: it no longer opens the review.")
+    return redirect(link.review)
+
+
+# --- Projector -----------------------------------------------------------------------------
+
+
+def _projector(request, review, poll_url, exit_url):
+    context = {"review": review, "agenda": services.build_agenda(review)}
+    context.update(poll_url=poll_url, exit_url=exit_url, states=AgendaEntry.State)
+    if request.htmx:
+        return render(request, "reviews/review_projector.html#slides", context)
+    return render(request, "reviews/review_projector.html", context)
+
+
+@login_required
+@require_safe
+def review_projector(request, pk):
+    review = _get_review(pk)
+    return _projector(request, review, request.path, review.get_absolute_url())
+
+
+@require_safe
+def projector_public(request, token):
+    """The signed, revocable link: no login, GET only, nothing on it can change data."""
+    link = ProjectorLink.from_token(token)
+    if link is None:
+        raise Http404("This projector link is invalid or has been revoked.")
+    return _projector(request, link.review, request.path, "")
+
+
+# --- Breakages ------------------------------------------------------------------------------
+
+
+@login_required
+def breakage_create(request):
+    _require(services.can_log_breakage(request.user))
+    candidate = services.candidate_for_key(request.GET.get("from", ""))
+    form = BreakageForm(request.POST or None, initial=_initial_from(request, candidate))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["items"] = data.pop("item_ids")
+        source = {"source": candidate.source, "source_key": candidate.key} if candidate else {}
+        try:
+            breakage = services.breakage_log(by=request.user, **data, **source)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Breakage logged: it is on this week's review agenda.")
+            return redirect(request.POST.get("next") or breakage)
+    status = 400 if form.errors else 200
+    context = {**NAV, "form": form, "candidate": candidate, "next": _safe_next(request)}
+    return render(request, "reviews/breakage_form.html", context, status=status)
+
+
+def _initial_from(request, candidate):
+    if candidate:
+        return {
+            "title": candidate.title,
+            "workflow": candidate.workflow,
+            "stage": candidate.stage,
+            "handoff": candidate.handoff,
+            "item_ids": ", ".join(str(i.pk) for i in candidate.items),
+        }
+    item_id = request.GET.get("item", "")
+    if item_id.isdigit():
+        from handoffs.models import WorkItem
+
+        item = WorkItem.objects.filter(pk=item_id).first()
+        if item:
+            return {"workflow": item.workflow_id, "stage": item.stage_id, "item_ids": item_id}
+    return {}
+
+
+def _safe_next(request):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else ""
+
+
+@login_required
+def breakage_detail(request, pk):
+    breakage = get_object_or_404(Breakage.objects.for_list(), pk=pk)
+    history = Breakage.objects.same_place(breakage).exclude(pk=breakage.pk).for_list()[:20]
+    return render(
+        request,
+        "reviews/breakage_detail.html",
+        {
+            **NAV,
+            "breakage": breakage,
+            "history": history,
+            "actions": breakage.action_items.for_list(),
+            "review": Review.objects.filter(week=breakage.week).first(),
+        },
+    )
+
+
+@login_required
+def patterns(request):
+    weeks, rows = services.breakage_heatmap()
+    repeats = services.repeats_until(timezone.now())
+    return render(
+        request,
+        "reviews/patterns.html",
+        {**NAV, "weeks": weeks, "rows": rows, "repeats": repeats},
+    )
+
+
+@login_required
+def audit(request):
+    found = system_audit()
+    sections = [
+        (
+            "Checklist items that have not caught a problem",
+            found["checklist"],
+            "Every checklist item was named by a bounce or recovery in 90 days.",
+        ),
+        (
+            "Red decisions nearly always approved, with long waits (candidates for yellow)",
+            found["decisions"],
+            "No red decision type is a rubber stamp.",
+        ),
+        (
+            "Fields nobody reads",
+            found["fields"],
+            "Every field was named in a bounce, recovery or comment.",
+        ),
+        ("Stages that never bounce", found["stages"], "Every busy handoff bounced at least once."),
+    ]
+    return render(request, "reviews/audit.html", {**NAV, "sections": sections})
