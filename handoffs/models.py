@@ -1,8 +1,10 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Count, Q
+from django.db.models.functions import RowNumber, Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -331,6 +333,39 @@ class WorkItemQuerySet(models.QuerySet):
     def for_list(self):
         return self.select_related("workflow", "stage", "stage__team", "assignee")
 
+    def waiting_for_teams(self, team_ids):
+        """Handoffs waiting for one of these teams to accept (the protocol's receiving team,
+        else the team owning the stage the item was handed to)."""
+        return self.filter(state=WorkItem.State.WAITING_ACCEPTANCE).filter(
+            Q(pending_version__receiving_team__in=team_ids)
+            | Q(pending_version__receiving_team=None, stage__team__in=team_ids)
+        )
+
+    def board_columns(self, workflow, *, per_column):
+        """One column per stage: its open-item count and its longest-waiting cards."""
+        stages = list(workflow.stages.select_related("team").order_by("position"))
+        items = self.open().filter(workflow=workflow)
+        counts = dict(items.values_list("stage").annotate(n=Count("pk")).order_by())
+        ranked = items.annotate(
+            rank=models.Window(
+                RowNumber(),
+                partition_by="stage",
+                order_by=[models.F("stage_entered_at").asc(), models.F("pk").asc()],
+            )
+        ).filter(rank__lte=per_column)
+        cards = {}
+        for item in ranked.for_list().with_stall_flag().order_by("stage_entered_at", "pk"):
+            cards.setdefault(item.stage_id, []).append(item)
+        return [
+            {
+                "stage": stage,
+                "count": counts.get(stage.pk, 0),
+                "items": cards.get(stage.pk, []),
+                "collision": i > 0 and stages[i - 1].team_id != stage.team_id,
+            }
+            for i, stage in enumerate(stages)
+        ]
+
     def with_stall_flag(self):
         """Annotates `stalled`: the item has an open stall episode (board and list markers)."""
         return self.annotate(
@@ -422,6 +457,16 @@ class WorkItem(models.Model):
                 condition=Q(state="done"),
                 name="item_delivered",
             ),
+            # The /work/ list, newest request first: all items, and open items (its default).
+            models.Index(fields=["-requested_at", "-id"], name="item_requested"),
+            models.Index(
+                fields=["-requested_at", "-id"],
+                condition=~Q(state__in=["done", "cancelled"]),
+                name="item_open_requested",
+            ),
+            # The /work/ search: title contains (trigram), reference equals in any case.
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="item_title_trgm"),
+            models.Index(Upper("external_ref"), name="item_external_ref_upper"),
         ]
 
     def __str__(self):

@@ -74,6 +74,13 @@ def can_unblock(user, item, recovery):
     return can_work_on(user, item)
 
 
+def can_cancel(user, item):
+    """The team working on it, and the lead of the team owning its stage."""
+    if not user.is_authenticated or not user.can_write:
+        return False
+    return item.stage.team.lead_id == user.pk or can_work_on(user, item)
+
+
 def _require(allowed, message):
     if not allowed:
         raise PermissionDenied(message)
@@ -527,11 +534,7 @@ def item_deliver(*, item, by):
 @transaction.atomic
 def item_cancel(*, item, by, reason):
     item = _lock(item)
-    _require(
-        by.is_authenticated
-        and (by.is_admin or item.stage.team.lead_id == by.pk or can_work_on(by, item)),
-        "Only the team working on this item can cancel it.",
-    )
+    _require(can_cancel(by, item), "Only the team working on this item can cancel it.")
     if not item.is_open:
         raise StateConflict("This item is closed already.")
     if not (reason or "").strip():

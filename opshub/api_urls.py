@@ -2,6 +2,10 @@
 
 from rest_framework.routers import DefaultRouter
 
+from reviews.api import ActionItemViewSet, BreakageViewSet
+
 router = DefaultRouter()
+router.register("breakages", BreakageViewSet, basename="breakage")
+router.register("action-items", ActionItemViewSet, basename="action-item")
 
 urlpatterns = router.urls

@@ -11,4 +11,8 @@ app.autodiscover_tasks()
 
 @app.task(name="opshub.ping")
 def ping_task():
+    """Proves a worker is consuming: records a heartbeat that admins and tests can read."""
+    from handoffs.models import Heartbeat
+
+    Heartbeat.beat("worker_ping")
     return "pong"

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # trigram index for the work-item search
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
@@ -120,6 +121,11 @@ CELERY_TIMEZONE = "UTC"
 # The one reviewed place for periodic work. Every task here claims rows
 # atomically, so two beat schedulers running at once are harmless.
 CELERY_BEAT_SCHEDULE = {
+    # Hourly, so each user's digest goes out soon after their own working day starts.
+    "notification-digest": {
+        "task": "handoffs.tasks.send_notification_digest_task",
+        "schedule": 3600.0,
+    },
     # Every minute: open/resolve stall episodes, queue due alerts (docs/stalls.md).
     "scan-stalls": {"task": "handoffs.tasks.scan_stalls_task", "schedule": 60.0},
 }
@@ -135,6 +141,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+if TESTING:
+    # Password hashing is deliberately slow; tests log in hundreds of times.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -151,6 +160,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -164,7 +174,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "opshub <opshub@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-MAILERS = {"default": parse_email_url(env_str("EMAIL_URL", "console://"))}
+MAILERS = {
+    "default": parse_email_url(
+        env_str("EMAIL_URL", "console://" if DEBUG or TESTING else "smtp://localhost:25")
+    )
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -12,6 +12,10 @@ class UserManager(BaseUserManager):
     def create_user(self, email, password=None, **extra):
         if not email:
             raise ValueError("An email address is required.")
+        if extra.get("role") == User.Role.ADMIN:
+            # Admins manage everything, the Django admin included.
+            extra.setdefault("is_staff", True)
+            extra.setdefault("is_superuser", True)
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
