@@ -25,9 +25,7 @@ def _handed_off(item, seller):
 # --- Access ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name", ["item-list", "item-create", "inbox", "item-board"]
-)
+@pytest.mark.parametrize("name", ["item-list", "item-create", "inbox", "item-board"])
 def test_pages_send_anonymous_visitors_to_log_in(client, name, item):
     response = client.get(reverse(f"handoffs:{name}"))
     assert response.status_code == 302 and "/accounts/login/" in response.url

@@ -1,0 +1,242 @@
+"""/api/v1/ resources of the handoffs app."""
+
+from django.contrib.auth import get_user_model
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+
+from handoffs import services
+from handoffs.models import Cause, Event, Workflow, WorkItem
+from opshub.api import Conflict
+
+# --- Work items (issue 4) --------------------------------------------------------------------
+
+
+class WorkItemSerializer(serializers.ModelSerializer):
+    stage_name = serializers.CharField(source="stage.name", read_only=True)
+    team = serializers.IntegerField(source="stage.team_id", read_only=True)
+
+    class Meta:
+        model = WorkItem
+        fields = [
+            "id",
+            "workflow",
+            "title",
+            "stage",
+            "stage_name",
+            "team",
+            "state",
+            "assignee",
+            "priority",
+            "due_date",
+            "source",
+            "external_ref",
+            "requested_at",
+            "delivered_at",
+            "fields",
+            "pending_version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class WorkItemCreateSerializer(serializers.Serializer):
+    workflow = serializers.PrimaryKeyRelatedField(queryset=Workflow.objects.all())
+    title = serializers.CharField(max_length=200)
+    external_ref = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    requested_at = serializers.DateTimeField(required=False, allow_null=True)
+    fields = serializers.DictField(required=False)
+    priority = serializers.ChoiceField(choices=WorkItem.Priority.choices, default="normal")
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+class HandoffRequestSerializer(serializers.Serializer):
+    checklist = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    fields = serializers.DictField(required=False, default=dict)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class RecoveryRequestSerializer(serializers.Serializer):
+    missing_input = serializers.CharField(max_length=200)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
+    )
+    next_check_at = serializers.DateTimeField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class UnblockRequestSerializer(serializers.Serializer):
+    cause = serializers.ChoiceField(choices=Cause.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class CancelRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor_email = serializers.EmailField(source="actor.email", read_only=True, default=None)
+    protocol_version_number = serializers.IntegerField(
+        source="protocol_version.number", read_only=True, default=None
+    )
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "kind",
+            "at",
+            "actor",
+            "actor_email",
+            "from_stage",
+            "to_stage",
+            "protocol_version",
+            "protocol_version_number",
+            "payload",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("workflow", int),
+            OpenApiParameter("state", str, enum=WorkItem.State.values),
+            OpenApiParameter("stage", int),
+            OpenApiParameter("updated_since", str, description="ISO 8601 date-time"),
+        ]
+    ),
+    create=extend_schema(request=WorkItemCreateSerializer, responses=WorkItemSerializer),
+)
+class WorkItemViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Work items and the actions that move them; every action follows the UI's rules."""
+
+    serializer_class = WorkItemSerializer
+
+    def get_queryset(self):
+        items = WorkItem.objects.select_related("stage").visible_to(self.request.user)
+        params = self.request.query_params
+        for name in ("workflow", "stage"):
+            if params.get(name):
+                if not params[name].isdigit():
+                    raise ApiValidationError({name: "Must be a numeric id."})
+                items = items.filter(**{f"{name}_id": int(params[name])})
+        if params.get("state"):
+            if params["state"] not in WorkItem.State.values:
+                raise ApiValidationError({"state": f"One of: {', '.join(WorkItem.State.values)}."})
+            items = items.filter(state=params["state"])
+        if params.get("updated_since"):
+            since = parse_datetime(params["updated_since"])
+            if since is None:
+                raise ApiValidationError({"updated_since": "Must be an ISO 8601 date-time."})
+            items = items.filter(updated_at__gte=since)
+        return items
+
+    def create(self, request, *args, **kwargs):
+        incoming = WorkItemCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        item = services.work_item_create(
+            workflow=data["workflow"],
+            title=data["title"],
+            by=request.user,
+            external_ref=data.get("external_ref", ""),
+            requested_at=data.get("requested_at"),
+            fields=data.get("fields"),
+            priority=data["priority"],
+            due_date=data.get("due_date"),
+        )
+        return Response(WorkItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+    def _act(self, request, serializer_class, run):
+        """Validates the body, runs one service under its row lock, answers with the item."""
+        item = self.get_object()
+        data = {}
+        if serializer_class is not None:
+            incoming = serializer_class(data=request.data)
+            incoming.is_valid(raise_exception=True)
+            data = incoming.validated_data
+        try:
+            run(item, data)
+        except services.StateConflict as exc:
+            raise Conflict(str(exc)) from None
+        except services.GateError as exc:
+            return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+        item = WorkItem.objects.select_related("stage").get(pk=item.pk)
+        return Response(WorkItemSerializer(item).data)
+
+    @extend_schema(request=HandoffRequestSerializer, responses=WorkItemSerializer)
+    @action(detail=True, methods=["post"])
+    def handoff(self, request, pk=None):
+        return self._act(
+            request,
+            HandoffRequestSerializer,
+            lambda item, data: services.handoff_submit(item=item, by=request.user, **data),
+        )
+
+    @extend_schema(request=None, responses=WorkItemSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._act(
+            request, None, lambda item, data: services.handoff_accept(item=item, by=request.user)
+        )
+
+    @extend_schema(request=RecoveryRequestSerializer, responses=WorkItemSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._act(
+            request,
+            RecoveryRequestSerializer,
+            lambda item, data: services.handoff_bounce(item=item, by=request.user, **data),
+        )
+
+    @extend_schema(request=RecoveryRequestSerializer, responses=WorkItemSerializer)
+    @action(detail=True, methods=["post"])
+    def block(self, request, pk=None):
+        return self._act(
+            request,
+            RecoveryRequestSerializer,
+            lambda item, data: services.item_block(item=item, by=request.user, **data),
+        )
+
+    @extend_schema(request=UnblockRequestSerializer, responses=WorkItemSerializer)
+    @action(detail=True, methods=["post"])
+    def unblock(self, request, pk=None):
+        return self._act(
+            request,
+            UnblockRequestSerializer,
+            lambda item, data: services.item_unblock(item=item, by=request.user, **data),
+        )
+
+    @extend_schema(request=None, responses=WorkItemSerializer)
+    @action(detail=True, methods=["post"])
+    def deliver(self, request, pk=None):
+        return self._act(
+            request, None, lambda item, data: services.item_deliver(item=item, by=request.user)
+        )
+
+    @extend_schema(request=CancelRequestSerializer, responses=WorkItemSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._act(
+            request,
+            CancelRequestSerializer,
+            lambda item, data: services.item_cancel(item=item, by=request.user, **data),
+        )
+
+    @extend_schema(responses=EventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        item = self.get_object()
+        events = item.events.select_related("actor", "protocol_version").order_by("at", "pk")
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
