@@ -279,10 +279,7 @@ def _subject(entries):
     worst = min(open_, key=lambda entry: entry["episode"].started_at)
     others = len(open_) - 1
     more = f" and {others} more" if others else ""
-    return (
-        f"{len(open_)} stalled work items: {worst['title'][:60]} "
-        f"({worst['what']}, {worst['waited']}){more}"
-    )
+    return f"{len(open_)} stalled work items: {worst['title'][:60]} ({worst['waited']}){more}"
 
 
 def compose(user, claimed, now):
