@@ -28,10 +28,9 @@
   var initial = savedTheme();
   if (initial === "dark" || initial === "light") root.setAttribute("data-theme", initial);
 
+  // The label names the action (the theme you switch to), so no aria-pressed.
   function syncToggle(button) {
-    var dark = effectiveTheme() === "dark";
-    button.setAttribute("aria-pressed", dark ? "true" : "false");
-    button.textContent = dark ? "Light theme" : "Dark theme";
+    button.textContent = effectiveTheme() === "dark" ? "Light theme" : "Dark theme";
   }
 
   function initThemeToggle(button) {
@@ -46,6 +45,7 @@
         /* theme still applies for this page */
       }
       syncToggle(button);
+      document.querySelectorAll("canvas[data-chart]").forEach(initChart); // recolour axes
     });
   }
 
