@@ -7,144 +7,429 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '__first__'),
-        ('handoffs', '0002_append_only_triggers'),
+        ("accounts", "__first__"),
+        ("handoffs", "0002_append_only_triggers"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DecisionType',
+            name="DecisionType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=60)),
-                ('name', models.CharField(max_length=120)),
-                ('good_looks_like', models.TextField(blank=True, verbose_name='What good looks like')),
-                ('default_level', models.CharField(choices=[('green', 'Green: decide and move'), ('yellow', 'Yellow: decide, then inform'), ('red', 'Red: pause and escalate')], default='yellow', max_length=6)),
-                ('is_builtin', models.BooleanField(default=False)),
-                ('position', models.PositiveIntegerField(default=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('workflow', models.ForeignKey(blank=True, help_text='Empty: organisation-wide, listed in every workflow.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='decision_types', to='handoffs.workflow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=60)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "good_looks_like",
+                    models.TextField(blank=True, verbose_name="What good looks like"),
+                ),
+                (
+                    "default_level",
+                    models.CharField(
+                        choices=[
+                            ("green", "Green: decide and move"),
+                            ("yellow", "Yellow: decide, then inform"),
+                            ("red", "Red: pause and escalate"),
+                        ],
+                        default="yellow",
+                        max_length=6,
+                    ),
+                ),
+                ("is_builtin", models.BooleanField(default=False)),
+                ("position", models.PositiveIntegerField(default=10)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: organisation-wide, listed in every workflow.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="decision_types",
+                        to="handoffs.workflow",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'name'],
+                "ordering": ["position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='DecisionRight',
+            name="DecisionRight",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('lead', 'Lead'), ('member', 'Member')], max_length=6)),
-                ('level', models.CharField(choices=[('green', 'Green: decide and move'), ('yellow', 'Yellow: decide, then inform'), ('red', 'Red: pause and escalate')], max_length=6)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('approver', models.ForeignKey(blank=True, help_text="Red: who approves. Empty: the approver team's lead.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('approver_team', models.ForeignKey(blank=True, help_text="Red: this team's lead approves. Empty: the lead of the team doing the work.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='handoffs.team')),
-                ('inform_team', models.ForeignKey(blank=True, help_text='Yellow: everyone in this team is informed.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='handoffs.team')),
-                ('inform_users', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, help_text='Empty: every team working in the workflow.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='handoffs.team')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('decision_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rights', to='handoffs.decisiontype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("lead", "Lead"), ("member", "Member")], max_length=6
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("green", "Green: decide and move"),
+                            ("yellow", "Yellow: decide, then inform"),
+                            ("red", "Red: pause and escalate"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "approver",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Red: who approves. Empty: the approver team's lead.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "approver_team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Red: this team's lead approves. Empty: the lead of the team doing the work.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="handoffs.team",
+                    ),
+                ),
+                (
+                    "inform_team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Yellow: everyone in this team is informed.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="handoffs.team",
+                    ),
+                ),
+                (
+                    "inform_users",
+                    models.ManyToManyField(
+                        blank=True, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: every team working in the workflow.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="handoffs.team",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "decision_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rights",
+                        to="handoffs.decisiontype",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DecisionMatrixChange',
+            name="DecisionMatrixChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('type_name', models.CharField(max_length=120)),
-                ('summary', models.CharField(max_length=300)),
-                ('before', models.JSONField(blank=True, default=dict)),
-                ('after', models.JSONField(blank=True, default=dict)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workflow', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='handoffs.workflow')),
-                ('decision_type', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='changes', to='handoffs.decisiontype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("type_name", models.CharField(max_length=120)),
+                ("summary", models.CharField(max_length=300)),
+                ("before", models.JSONField(blank=True, default=dict)),
+                ("after", models.JSONField(blank=True, default=dict)),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="handoffs.workflow",
+                    ),
+                ),
+                (
+                    "decision_type",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="changes",
+                        to="handoffs.decisiontype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-pk'],
+                "ordering": ["-changed_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Decision',
+            name="Decision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('lead', 'Lead'), ('member', 'Member')], max_length=6)),
-                ('level', models.CharField(choices=[('green', 'Green: decide and move'), ('yellow', 'Yellow: decide, then inform'), ('red', 'Red: pause and escalate')], max_length=6)),
-                ('matrix_version', models.PositiveIntegerField(default=0)),
-                ('summary', models.CharField(max_length=300, verbose_name='What was decided')),
-                ('why', models.TextField(blank=True)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('recorded', 'Recorded'), ('pending', 'Waiting for approval'), ('approved', 'Approved'), ('denied', 'Denied')], max_length=10)),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('comment', models.TextField(blank=True)),
-                ('consumed_at', models.DateTimeField(blank=True, null=True)),
-                ('approver', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='decisions_to_approve', to=settings.AUTH_USER_MODEL)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('informed', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='handoffs.workitem')),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions_made', to=settings.AUTH_USER_MODEL)),
-                ('decision_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='handoffs.decisiontype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("lead", "Lead"), ("member", "Member")], max_length=6
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("green", "Green: decide and move"),
+                            ("yellow", "Yellow: decide, then inform"),
+                            ("red", "Red: pause and escalate"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
+                ("matrix_version", models.PositiveIntegerField(default=0)),
+                ("summary", models.CharField(max_length=300, verbose_name="What was decided")),
+                ("why", models.TextField(blank=True)),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("recorded", "Recorded"),
+                            ("pending", "Waiting for approval"),
+                            ("approved", "Approved"),
+                            ("denied", "Denied"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("comment", models.TextField(blank=True)),
+                ("consumed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "approver",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="decisions_to_approve",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "informed",
+                    models.ManyToManyField(
+                        blank=True, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decisions",
+                        to="handoffs.workitem",
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decisions_made",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "decision_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decisions",
+                        to="handoffs.decisiontype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at', '-pk'],
+                "ordering": ["-requested_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationEmail',
+            name="NotificationEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('delivery', models.CharField(choices=[('immediate', 'Immediately'), ('digest', 'Daily digest')], max_length=10)),
-                ('subject', models.CharField(max_length=200)),
-                ('body', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('notification', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='email', to='handoffs.notification')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "delivery",
+                    models.CharField(
+                        choices=[("immediate", "Immediately"), ("digest", "Daily digest")],
+                        max_length=10,
+                    ),
+                ),
+                ("subject", models.CharField(max_length=200)),
+                ("body", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "notification",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="email",
+                        to="handoffs.notification",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='decisiontype',
-            constraint=models.UniqueConstraint(fields=('workflow', 'key'), name='decisiontype_unique_key', nulls_distinct=False),
+            model_name="decisiontype",
+            constraint=models.UniqueConstraint(
+                fields=("workflow", "key"), name="decisiontype_unique_key", nulls_distinct=False
+            ),
         ),
         migrations.AddConstraint(
-            model_name='decisionright',
-            constraint=models.UniqueConstraint(fields=('decision_type', 'role', 'team'), name='decisionright_unique_cell', nulls_distinct=False),
+            model_name="decisionright",
+            constraint=models.UniqueConstraint(
+                fields=("decision_type", "role", "team"),
+                name="decisionright_unique_cell",
+                nulls_distinct=False,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='decisionmatrixchange',
-            constraint=models.UniqueConstraint(fields=('workflow', 'number'), name='decisionchange_unique_number', nulls_distinct=False),
+            model_name="decisionmatrixchange",
+            constraint=models.UniqueConstraint(
+                fields=("workflow", "number"),
+                name="decisionchange_unique_number",
+                nulls_distinct=False,
+            ),
         ),
         migrations.AddIndex(
-            model_name='decision',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['approver', 'requested_at'], name='decision_pending_approver'),
+            model_name="decision",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["approver", "requested_at"],
+                name="decision_pending_approver",
+            ),
         ),
         migrations.AddIndex(
-            model_name='decision',
-            index=models.Index(condition=models.Q(('consumed_at', None)), fields=['item', 'decision_type'], name='decision_item_unconsumed'),
+            model_name="decision",
+            index=models.Index(
+                condition=models.Q(("consumed_at", None)),
+                fields=["item", "decision_type"],
+                name="decision_item_unconsumed",
+            ),
         ),
         migrations.AddIndex(
-            model_name='decision',
-            index=models.Index(fields=['decision_type', '-requested_at'], name='decision_type_time'),
+            model_name="decision",
+            index=models.Index(
+                fields=["decision_type", "-requested_at"], name="decision_type_time"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='decision',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('item',), name='decision_one_pending_per_item'),
+            model_name="decision",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending")),
+                fields=("item",),
+                name="decision_one_pending_per_item",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='decision',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decided_at', None), ('status', 'pending')), models.Q(models.Q(('status', 'pending'), _negated=True), ('decided_at__isnull', False)), _connector='OR'), name='decision_decided_has_date'),
+            model_name="decision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decided_at", None), ("status", "pending")),
+                    models.Q(
+                        models.Q(("status", "pending"), _negated=True),
+                        ("decided_at__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="decision_decided_has_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='decision',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decided_by', models.F('requester')), _negated=True), ('status', 'recorded'), _connector='OR'), name='decision_no_self_approval'),
+            model_name="decision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decided_by", models.F("requester")), _negated=True),
+                    ("status", "recorded"),
+                    _connector="OR",
+                ),
+                name="decision_no_self_approval",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notificationemail',
-            index=models.Index(condition=models.Q(('delivery', 'digest'), ('sent_at', None)), fields=['user', 'created_at'], name='notifemail_digest_unsent'),
+            model_name="notificationemail",
+            index=models.Index(
+                condition=models.Q(("delivery", "digest"), ("sent_at", None)),
+                fields=["user", "created_at"],
+                name="notifemail_digest_unsent",
+            ),
         ),
     ]
