@@ -110,7 +110,10 @@ class Workflow(models.Model):
         return reverse("handoffs:workflow-detail", args=[self.pk])
 
     def can_edit(self, user):
-        """Admins, and leads of a team that owns one of its stages (or any lead while empty)."""
+        """Admins, and leads of a team that owns one of its stages (or any lead while empty).
+
+        The lead who created the workflow keeps editing it while mapping other teams' stages.
+        """
         if not user.is_authenticated or not user.can_write:
             return False
         if user.is_admin:
@@ -118,6 +121,8 @@ class Workflow(models.Model):
         led = led_team_ids_of(user)
         if not led:
             return False
+        if self.created_by_id == user.pk:
+            return True
         team_ids = {stage.team_id for stage in self.stages.all()}
         return not team_ids or bool(team_ids & led)
 
