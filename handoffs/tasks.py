@@ -24,3 +24,29 @@ def send_notification_digest_task():
     sent = notifications.send_digests()
     Heartbeat.beat("notification_digest", sent=sent)
     return sent
+
+
+# --- Stalls (docs/stalls.md) -------------------------------------------------------------------
+
+
+@shared_task
+def scan_stalls_task():
+    """Every minute (CELERY_BEAT_SCHEDULE): detect, resolve, queue the due emails, beat.
+
+    Safe with two schedulers: episodes open under a unique constraint and every send is
+    claimed by a conditional UPDATE, so the second run finds nothing left to do.
+    """
+    from handoffs.stalls import run_scan
+
+    result = run_scan()
+    send_stall_alerts_task.delay()
+    return result
+
+
+@shared_task
+def send_stall_alerts_task():
+    """Sends the due outbox rows (new ones, and failed ones whose backoff has passed)."""
+    from handoffs.alerts import send_due_emails
+
+    sent, failed = send_due_emails()
+    return {"sent": sent, "failed": failed}
