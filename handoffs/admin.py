@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from handoffs.models import (
     Comment,
+    EmailDelivery,
     Event,
     Handoff,
     Heartbeat,
@@ -9,6 +10,8 @@ from handoffs.models import (
     ProtocolVersion,
     Recovery,
     Stage,
+    StallEpisode,
+    StallNotice,
     Team,
     Workflow,
     WorkItem,
@@ -109,3 +112,33 @@ class NotificationAdmin(admin.ModelAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "last_run_at"]
+
+
+# --- Stalls ---------------------------------------------------------------------------------
+
+
+class StallNoticeInline(admin.TabularInline):
+    model = StallNotice
+    extra = 0
+    can_delete = False
+    readonly_fields = ["kind", "sequence", "delivery", "created_at"]
+
+
+@admin.register(StallEpisode)
+class StallEpisodeAdmin(admin.ModelAdmin):
+    list_display = ["item", "kind", "owner", "started_at", "alerted_at", "escalated_at"]
+    list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
+    raw_id_fields = ["item", "recovery", "owner", "escalate_to", "acknowledged_by"]
+    list_select_related = ["item", "owner"]
+    inlines = [StallNoticeInline]
+
+
+@admin.register(EmailDelivery)
+class EmailDeliveryAdmin(admin.ModelAdmin):
+    """SMTP failures stay here, retried with backoff, until they go (docs/stalls.md)."""
+
+    list_display = ["subject", "to_email", "status", "attempts", "next_attempt_at", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["to_email", "subject"]
+    readonly_fields = ["message_id", "attempts", "last_error", "last_failed_at", "sent_at"]
+    raw_id_fields = ["recipient"]
