@@ -12,24 +12,23 @@ from opshub.lib.durations import format_duration, parse_duration
 DURATION_HELP = "Like 4h, 2d, 1d 4h or 30m. A bare number means hours."
 
 
-class DurationField(forms.CharField):
+class DurationField(forms.Field):
+    widget = forms.TextInput
+
     def __init__(self, **kwargs):
         kwargs.setdefault("help_text", DURATION_HELP)
-        kwargs.setdefault("max_length", 40)
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
         return value if isinstance(value, str) else format_duration(value)
 
     def to_python(self, value):
+        if len(str(value or "")) > 40:
+            raise forms.ValidationError("Write a time like 4h, 2d or 1d 4h.")
         try:
-            return parse_duration(super().to_python(value))
+            return parse_duration(str(value or ""))
         except ValueError:
             raise forms.ValidationError("Write a time like 4h, 2d or 1d 4h.") from None
-
-    def validate(self, value):
-        if self.required and value is None:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
 
 
 # --- Workflows and stages --------------------------------------------------------------------
@@ -127,7 +126,7 @@ class FieldDefinitionForm(forms.Form):
             data["key"] = "".join(c for c in data["key"] if c.isalnum() or c == "_")
         for attr, message in validate_definition(self.definition()).items():
             self.add_error(attr if attr in self.fields else None, message)
-        if data["key"] in self.taken_keys:
+        if data.get("key") in self.taken_keys:
             self.add_error("key", "Another field of this protocol already uses this key.")
         return data
 

@@ -2,11 +2,12 @@
 
 from rest_framework.routers import DefaultRouter
 
-from handoffs.api import WorkItemViewSet
+from handoffs.api import WorkflowViewSet, WorkItemViewSet
 from reviews.api import ActionItemViewSet, BreakageViewSet
 
 router = DefaultRouter()
 router.register("work-items", WorkItemViewSet, basename="work-item")
+router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("breakages", BreakageViewSet, basename="breakage")
 router.register("action-items", ActionItemViewSet, basename="action-item")
 
