@@ -6,6 +6,7 @@ asked for, and there is no default SECRET_KEY outside DEBUG.
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -121,6 +122,8 @@ CELERY_TIMEZONE = "UTC"
 # The one reviewed place for periodic work. Every task here claims rows
 # atomically, so two beat schedulers running at once are harmless.
 CELERY_BEAT_SCHEDULE = {
+    # Nightly full scoreboard recompute (advisory-locked: two schedulers run it in turn).
+    "scoreboard-rebuild": {"task": "scoreboard.rebuild", "schedule": crontab(hour=2, minute=30)},
     # Hourly, so each user's digest goes out soon after their own working day starts.
     "notification-digest": {
         "task": "handoffs.tasks.send_notification_digest_task",

@@ -5,5 +5,7 @@ from scoreboard import views
 app_name = "scoreboard"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", views.dashboard_view, name="dashboard"),
+    path("scoreboard/import/", views.import_view, name="import"),
+    path("scoreboard/workflows/<int:pk>/target/", views.target_set, name="target-set"),
 ]

@@ -1,7 +1,154 @@
+import io
+import secrets
+import zoneinfo
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from handoffs.models import Workflow
+from scoreboard import dashboard
+from scoreboard.forms import FilterForm, ImportForm, TargetForm
+from scoreboard.importer import event_log_import, parse_event_log, validate_workflow_name
+from scoreboard.services import quarter_target_set
+
+UPLOAD_TTL = 30 * 60
+
+
+def _tz(user):
+    try:
+        return zoneinfo.ZoneInfo(user.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _can_import(user):
+    return user.can_write and (user.is_admin or user.role == "lead")
 
 
 @login_required
-def dashboard(request):
-    return render(request, "scoreboard/dashboard.html", {"nav_active": "scoreboard"})
+def dashboard_view(request):
+    form = FilterForm(request.GET or None)
+    # An invalid window falls back to this quarter; the valid choices (workflow) stay.
+    data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
+    if form.errors:
+        data = {**data, "period": "quarter"}
+    workflow, tz = data.get("workflow"), _tz(request.user)
+    today = timezone.localdate(timezone=tz)
+    period = dashboard.window_period(
+        data.get("period"), data.get("since"), data.get("until"), tz, today
+    )
+    context = {
+        "nav_active": "scoreboard",
+        "form": form,
+        "workflow": workflow,
+        "period": period,
+        "board": dashboard.build(workflow=workflow, period=period, tz=tz, today=today),
+        "can_set_target": workflow is not None and workflow.can_edit(request.user),
+        "can_import": _can_import(request.user),
+    }
+    if context["can_set_target"]:
+        goal = context["board"]["headline"]["goal"]
+        context["target_form"] = TargetForm(
+            initial={
+                "metric": goal.metric if goal else "average",
+                "target_days": round(goal.target.total_seconds() / 86400, 2)
+                if goal and goal.target
+                else None,
+            }
+        )
+    template = "scoreboard/dashboard.html#board" if request.htmx else "scoreboard/dashboard.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def target_set(request, pk):
+    workflow = get_object_or_404(Workflow.objects.counted(), pk=pk)
+    if not workflow.can_edit(request.user):
+        raise PermissionDenied("Only the leads of this workflow's teams set its target.")
+    form = TargetForm(request.POST)
+    if form.is_valid():
+        try:
+            quarter_target_set(
+                workflow=workflow,
+                by=request.user,
+                metric=form.cleaned_data["metric"],
+                target_days=form.cleaned_data["target_days"],
+            )
+            messages.success(request, f"Quarter target for {workflow.name} saved.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        messages.error(
+            request,
+            " ".join(f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()),
+        )
+    return redirect(f"{reverse('scoreboard:dashboard')}?workflow={workflow.pk}")
+
+
+@login_required
+def import_view(request):
+    if not _can_import(request.user):
+        raise PermissionDenied("Only leads and admins import event logs.")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context = {"nav_active": "scoreboard", "form": form}
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("action") == "import":
+            return _import_confirmed(request, form, context)
+        _import_preview(request, form, context)
+    return render(request, "scoreboard/import.html", context)
+
+
+def _import_preview(request, form, context):
+    upload = form.cleaned_data["file"]
+    if upload is None:
+        form.add_error("file", "Choose a CSV file.")
+        return
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        form.add_error("file", "The file is not UTF-8 text.")
+        return
+    parsed = parse_event_log(io.StringIO(text, newline=""))
+    try:
+        validate_workflow_name(form.cleaned_data["workflow"])
+    except ValidationError as exc:
+        form.add_error("workflow", exc.message_dict["workflow"])
+    context.update(parsed=parsed, preview=parsed.preview() if parsed.rows else None)
+    if parsed.is_valid and not form.errors:
+        token = secrets.token_urlsafe(16)
+        cache.set(f"scoreboard-import:{request.user.pk}:{token}", text, UPLOAD_TTL)
+        context["token"] = token
+
+
+def _import_confirmed(request, form, context):
+    token = form.cleaned_data["token"]
+    text = cache.get(f"scoreboard-import:{request.user.pk}:{token}") if token else None
+    if text is None:
+        form.add_error("file", "The preview expired; choose the file again.")
+        return render(request, "scoreboard/import.html", context)
+    parsed = parse_event_log(io.StringIO(text, newline=""))
+    try:
+        workflow = event_log_import(
+            parsed=parsed, workflow_name=form.cleaned_data["workflow"], by=request.user
+        )
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return render(request, "scoreboard/import.html", context)
+    cache.delete(f"scoreboard-import:{request.user.pk}:{token}")
+    preview = parsed.preview()
+    messages.success(
+        request, f"Imported {preview['cases']} delivered items into “{workflow.name}”."
+    )
+    first, last = preview["first_at"].date(), preview["last_at"].date()
+    return redirect(
+        f"{reverse('scoreboard:dashboard')}?workflow={workflow.pk}&period=custom"
+        f"&since={first.isoformat()}&until={last.isoformat()}"
+    )

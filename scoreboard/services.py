@@ -1,0 +1,51 @@
+"""Scoreboard use cases: keeping the snapshot current, and setting a workflow's quarter target."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from handoffs.models import Heartbeat
+from scoreboard.metrics import rebuild_all_facts, rebuild_item_facts
+from scoreboard.models import Metric, QuarterTarget
+
+
+@transaction.atomic
+def snapshot_rebuild():
+    """Recomputes every fact from the event log (nightly, and `compute_scoreboard`)."""
+    count = rebuild_all_facts()
+    Heartbeat.beat("compute_scoreboard", items=count)
+    return count
+
+
+@transaction.atomic
+def snapshot_update(*, item_ids):
+    """Recomputes the facts of a few items (on delivery): the same SQL, scoped."""
+    return rebuild_item_facts(item_ids)
+
+
+@transaction.atomic
+def quarter_target_set(*, workflow, by, metric, target_days):
+    if not workflow.can_edit(by):
+        raise PermissionDenied("Only the leads of this workflow's teams set its target.")
+    errors = {}
+    if metric not in Metric.values:
+        errors["metric"] = "Pick one of the listed metrics."
+    target = None
+    if target_days not in (None, ""):
+        try:
+            days = float(target_days)
+        except (TypeError, ValueError):
+            days = None
+        if days is None or not 0 < days <= 3650:
+            errors["target_days"] = "Give the target in days, more than 0 and at most 3650."
+        else:
+            target = datetime.timedelta(days=days)
+    if errors:
+        raise ValidationError(errors)
+    goal, _ = QuarterTarget.objects.update_or_create(
+        workflow=workflow,
+        defaults={"metric": metric, "target": target, "set_by": by, "updated_at": timezone.now()},
+    )
+    return goal
