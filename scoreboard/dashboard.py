@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from handoffs.models import WorkItem
+from handoffs.stalls import stalled_now
 from scoreboard.models import (
     DeliveredItemFact,
     HandoffFact,
@@ -23,6 +24,7 @@ DAY = 86400.0
 SCATTER_LIMIT = 1500
 AGING_LIMIT = 25
 HANDOFF_LIMIT = 12
+STALLED_LIMIT = 10
 COLORS = {
     "average": "#2563eb",
     "p50": "#059669",
@@ -330,6 +332,7 @@ def build(*, workflow, period, tz, today=None, now=None):
         "wip_count": wip_count,
         "aging": aging,
         "aging_over": sum(1 for a in aging if a["over"]),
+        "stalled_now": stalled_now(limit=STALLED_LIMIT),
         "charts": {
             "trend": _trend_chart(weeks),
             "scatter": _scatter_chart(points, summary, period),
