@@ -113,13 +113,17 @@ def inbox(request):
     owners = {request.user.pk}
     if team:
         owners = set(team.members.values_list("pk", flat=True)) | {team.lead_id}
+    open_recoveries = Recovery.objects.open().select_related(
+        "item", "item__stage", "item__stage__team", "owner", "opened_by"
+    )
     context = {
         "team": team,
         "my_teams": Team.objects.filter(pk__in=team_ids_of(request.user)),
         "waiting": WorkItem.objects.waiting_for_teams(team_ids).for_list().with_stall_flag()[:100],
-        "recoveries": Recovery.objects.open()
-        .filter(owner_id__in=owners)
-        .select_related("item", "item__stage", "item__stage__team", "owner", "handoff")
+        "recoveries": open_recoveries.filter(owner_id__in=owners).order_by("next_check_at")[:100],
+        # Bounces sent back by the team (or me): still waiting for the sender's input.
+        "bounced": open_recoveries.filter(kind=Recovery.Kind.BOUNCE, opened_by_id__in=owners)
+        .exclude(owner_id__in=owners)
         .order_by("next_check_at")[:100],
         "assigned": WorkItem.objects.open()
         .filter(assignee_id__in=owners, state=WorkItem.State.IN_PROGRESS)

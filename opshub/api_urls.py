@@ -1,16 +1,21 @@
 """/api/v1/: one router for every app's resources."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from handoffs.api import WorkflowViewSet, WorkItemViewSet
+from handoffs.intake_api import IntakeSourceViewSet, IntakeWebhookView
 from reviews.api import ActionItemViewSet, BreakageViewSet
 from scoreboard.api import ScoreboardViewSet
 
 router = DefaultRouter()
-router.register("scoreboard", ScoreboardViewSet, basename="scoreboard")
 router.register("work-items", WorkItemViewSet, basename="work-item")
 router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("breakages", BreakageViewSet, basename="breakage")
 router.register("action-items", ActionItemViewSet, basename="action-item")
+router.register("intake-sources", IntakeSourceViewSet, basename="intake-source")
+router.register("scoreboard", ScoreboardViewSet, basename="scoreboard")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    path("intake/<slug:source>/", IntakeWebhookView.as_view(), name="intake"),
+]

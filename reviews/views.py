@@ -111,6 +111,9 @@ def agenda_entry_mark(request, pk):
 def action_item_create(request, pk):
     review = _get_review(pk)
     _require(services.can_facilitate(request.user, review))
+    if not review.is_open:
+        messages.error(request, "This review is closed; it takes no more action items.")
+        return redirect(review)
     form = ActionItemForm(request.POST, review=review)
     if form.is_valid():
         try:
