@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoffs import stall_views, views
+from handoffs import decision_views, stall_views, views
 
 app_name = "handoffs"
 
@@ -45,7 +45,44 @@ urlpatterns = [
     path("protocols/<int:pk>/draft/publish/", views.protocol_publish, name="protocol-publish"),
     path("protocols/<int:pk>/draft/discard/", views.protocol_discard, name="protocol-discard"),
     path("map/", views.map_view, name="map"),
-    path("notifications/", views.notification_list, name="notification-list"),
+    # Decision rights and notifications (issue 5)
+    path("workflows/<int:pk>/decisions/", decision_views.matrix, name="decision-matrix"),
+    path("workflows/<int:pk>/decisions/print/", decision_views.matrix_print, name="decision-print"),
+    path("workflows/<int:pk>/decisions/cell/", decision_views.matrix_cell, name="decision-cell"),
+    path("workflows/<int:pk>/decisions/log/", decision_views.decision_log, name="decision-log"),
+    path(
+        "workflows/<int:pk>/decisions/types/new/",
+        decision_views.type_create,
+        name="decision-type-create",
+    ),
+    path(
+        "workflows/<int:pk>/decisions/types/<int:type_pk>/",
+        decision_views.type_edit,
+        name="decision-type-edit",
+    ),
+    path(
+        "workflows/<int:pk>/decisions/types/<int:type_pk>/<str:role>/",
+        decision_views.right_edit,
+        name="decision-right-edit",
+    ),
+    path("work/<int:pk>/decisions/", decision_views.decision_create, name="decision-create"),
+    path("decisions/<int:pk>/answer/", decision_views.decision_answer, name="decision-answer"),
+    path("notifications/", decision_views.notification_list, name="notification-list"),
+    path(
+        "notifications/<int:pk>/read/",
+        decision_views.notification_read,
+        name="notification-read",
+    ),
+    path(
+        "notifications/read-all/",
+        decision_views.notification_read_all,
+        name="notification-read-all",
+    ),
+    path(
+        "notifications/email/",
+        decision_views.notification_preference,
+        name="notification-preference",
+    ),
     # Stalls and the watched scheduler (issue 7)
     path("stalls/", stall_views.stall_list, name="stall-list"),
     path("stalls/<int:pk>/", stall_views.stall_detail, name="stall-detail"),

@@ -30,7 +30,6 @@ from handoffs.forms import (
 )
 from handoffs.models import (
     Handoff,
-    Notification,
     ProtocolVersion,
     Recovery,
     Stage,
@@ -392,12 +391,6 @@ def item_comment(request, pk):
         if not form.errors
         else render(request, "handoffs/workitem_detail.html", context, status=400)
     )
-
-
-@login_required
-def notification_list(request):
-    notifications = Notification.objects.filter(user=request.user)[:100]
-    return render(request, "handoffs/notification_list.html", {"notifications": notifications})
 
 
 # --- Workflows, protocols and the map (issue 3) ----------------------------------------------

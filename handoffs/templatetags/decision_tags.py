@@ -1,0 +1,45 @@
+"""Template tags for the decision panels that other pages include (item page, inbox)."""
+
+from django import template
+
+from handoffs import services
+from handoffs.decision_forms import DecisionForm
+from handoffs.models import Decision
+
+register = template.Library()
+
+
+@register.simple_tag
+def decision_panel(item, user, form=None):
+    """What the item page's decision panel shows: the pending request, past decisions, a form."""
+    can_record = item.is_open and services.can_work_on(user, item)
+    decisions = list(item.decisions.for_list().prefetch_related("informed")[:20])
+    pending = next((d for d in decisions if d.status == Decision.Status.PENDING), None)
+    return {
+        "pending": pending,
+        "can_answer": pending is not None and pending.can_answer(user),
+        "decisions": decisions,
+        "can_record": can_record,
+        "form": form or (DecisionForm(item=item, user=user) if can_record else None),
+    }
+
+
+@register.simple_tag
+def awaiting_decisions(user):
+    """Red requests this user may answer, oldest first."""
+    return list(Decision.objects.awaiting(user).for_list().order_by("requested_at")[:50])
+
+
+@register.simple_tag
+def my_pending_requests(user):
+    return list(
+        Decision.objects.pending().filter(requester=user).for_list().order_by("requested_at")[:50]
+    )
+
+
+LEVEL_LETTER = {"green": "G", "yellow": "Y", "red": "R"}
+
+
+@register.filter
+def level_letter(level):
+    return LEVEL_LETTER.get(level, "?")
