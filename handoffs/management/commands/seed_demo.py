@@ -12,6 +12,7 @@ from opshub.accounts.models import User
 DEMO_STEPS = [
     "handoffs.demo.seed_org",
     "handoffs.demo.seed_workflows",
+    "handoffs.demo_items.seed_items",
     "handoffs.demo_stalls.seed_stalls",
 ]
 
