@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from handoffs.api import WorkflowViewSet, WorkItemViewSet
+from handoffs.decision_api import DecisionViewSet
 from handoffs.intake_api import IntakeSourceViewSet, IntakeWebhookView
 from reviews.api import ActionItemViewSet, BreakageViewSet
 from scoreboard.api import ScoreboardViewSet
@@ -11,6 +12,7 @@ from scoreboard.api import ScoreboardViewSet
 router = DefaultRouter()
 router.register("work-items", WorkItemViewSet, basename="work-item")
 router.register("workflows", WorkflowViewSet, basename="workflow")
+router.register("decisions", DecisionViewSet, basename="decision")
 router.register("breakages", BreakageViewSet, basename="breakage")
 router.register("action-items", ActionItemViewSet, basename="action-item")
 router.register("intake-sources", IntakeSourceViewSet, basename="intake-source")

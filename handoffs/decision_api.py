@@ -1,0 +1,163 @@
+"""/api/v1/decisions/: record a decision on a work item, list them, approve or deny red ones."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+
+from handoffs import services
+from handoffs.models import Decision, DecisionLevel, DecisionType, WorkItem
+from opshub.api import Conflict
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    work_item = serializers.PrimaryKeyRelatedField(source="item", read_only=True)
+    decision_type_key = serializers.CharField(source="decision_type.key", read_only=True)
+    workflow = serializers.IntegerField(source="item.workflow_id", read_only=True)
+    informed = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    waited_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id",
+            "work_item",
+            "workflow",
+            "decision_type",
+            "decision_type_key",
+            "requester",
+            "role",
+            "level",
+            "matrix_version",
+            "summary",
+            "why",
+            "payload",
+            "status",
+            "informed",
+            "approver",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "comment",
+            "consumed_at",
+            "waited_seconds",
+        ]
+        read_only_fields = fields
+
+    def get_waited_seconds(self, decision) -> int | None:
+        waited = decision.waited
+        return int(waited.total_seconds()) if waited is not None else None
+
+
+class DecisionCreateSerializer(serializers.Serializer):
+    work_item = serializers.PrimaryKeyRelatedField(queryset=WorkItem.objects.all())
+    decision_type = serializers.CharField(
+        help_text="The decision type's id, or its key in the item's workflow "
+        "(e.g. override_checklist, change_due_date)."
+    )
+    summary = serializers.CharField(max_length=300)
+    why = serializers.CharField(required=False, allow_blank=True, default="")
+    payload = serializers.DictField(required=False, default=dict)
+
+    def validate(self, data):
+        item, raw = data["work_item"], data["decision_type"]
+        DecisionType.objects.ensure_builtins(item.workflow)
+        types = DecisionType.objects.for_workflow(item.workflow)
+        found = types.filter(pk=int(raw)) if raw.isdigit() else types.filter(key=raw)
+        if not found.exists():
+            raise ApiValidationError({"decision_type": "No such decision type in this workflow."})
+        data["decision_type"] = found.get()
+        return data
+
+
+class DecisionAnswerSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+FILTERS = [
+    OpenApiParameter("workflow", int, description="Decisions on items of this workflow."),
+    OpenApiParameter("work_item", int),
+    OpenApiParameter("status", str, enum=Decision.Status.values),
+    OpenApiParameter("level", str, enum=DecisionLevel.values),
+    OpenApiParameter("decision_type", str, description="Id or key."),
+    OpenApiParameter("awaiting_me", bool, description="Red requests the caller may answer."),
+]
+
+
+@extend_schema_view(list=extend_schema(parameters=FILTERS))
+class DecisionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Decisions on work items. The server finds the caller's level (green, yellow or red)
+    and acts on it: red ones pause the item until the approver answers."""
+
+    serializer_class = DecisionSerializer
+
+    def get_queryset(self):
+        decisions = Decision.objects.select_related("decision_type", "item").prefetch_related(
+            "informed"
+        )
+        params = self.request.query_params
+        for name, lookup in (("workflow", "item__workflow_id"), ("work_item", "item_id")):
+            if params.get(name):
+                if not params[name].isdigit():
+                    raise ApiValidationError({name: "Must be a numeric id."})
+                decisions = decisions.filter(**{lookup: int(params[name])})
+        for name, values in (("status", Decision.Status.values), ("level", DecisionLevel.values)):
+            if params.get(name):
+                if params[name] not in values:
+                    raise ApiValidationError({name: f"One of: {', '.join(values)}."})
+                decisions = decisions.filter(**{name: params[name]})
+        if params.get("decision_type"):
+            raw = params["decision_type"]
+            lookup = (
+                {"decision_type_id": int(raw)} if raw.isdigit() else {"decision_type__key": raw}
+            )
+            decisions = decisions.filter(**lookup)
+        if params.get("awaiting_me") in ("1", "true", "yes"):
+            decisions = decisions & Decision.objects.awaiting(self.request.user)
+        return decisions
+
+    @extend_schema(request=DecisionCreateSerializer, responses={201: DecisionSerializer})
+    def create(self, request, *args, **kwargs):
+        incoming = DecisionCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        try:
+            decision = services.decision_record(
+                item=data["work_item"],
+                by=request.user,
+                decision_type=data["decision_type"],
+                summary=data["summary"],
+                why=data["why"],
+                payload=data["payload"],
+            )
+        except services.StateConflict as exc:
+            raise Conflict(str(exc)) from None
+        return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+    def _answer(self, request, service):
+        decision = self.get_object()
+        incoming = DecisionAnswerSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            decision = service(
+                decision=decision, by=request.user, comment=incoming.validated_data["comment"]
+            )
+        except services.StateConflict as exc:
+            raise Conflict(str(exc)) from None
+        return Response(DecisionSerializer(decision).data)
+
+    @extend_schema(request=DecisionAnswerSerializer, responses=DecisionSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._answer(request, services.decision_approve)
+
+    @extend_schema(request=DecisionAnswerSerializer, responses=DecisionSerializer)
+    @action(detail=True, methods=["post"])
+    def deny(self, request, pk=None):
+        return self._answer(request, services.decision_deny)
