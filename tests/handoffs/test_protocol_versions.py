@@ -264,7 +264,13 @@ def test_the_print_view_shows_the_enforced_protocol(client, member, handoff):
 
 @pytest.mark.parametrize(
     ("persona", "can_edit"),
-    [("lead", True), ("admin_user", True), ("member", False), ("outsider", False), ("viewer", False)],
+    [
+        ("lead", True),
+        ("admin_user", True),
+        ("member", False),
+        ("outsider", False),
+        ("viewer", False),
+    ],
 )
 def test_only_leads_of_its_teams_and_admins_edit_protocols(
     request, client, handoff, persona, can_edit

@@ -113,7 +113,9 @@ def test_reorder_stages_moves_the_handoffs_with_them(client, lead, workflow, tea
     # Moving the first stage further up changes nothing.
     client.post(reverse("handoffs:stage-move", args=[invoice.pk]), {"to": "up"})
     assert _names(workflow) == ["Invoice", "Qualify", "Ship"]
-    froms = set(Handoff.objects.filter(workflow=workflow).values_list("from_stage__name", flat=True))
+    froms = set(
+        Handoff.objects.filter(workflow=workflow).values_list("from_stage__name", flat=True)
+    )
     assert froms == {"Invoice", "Qualify"}
 
 
@@ -185,7 +187,13 @@ def test_a_workflow_with_history_cannot_be_deleted_but_an_empty_one_can(client, 
 
 @pytest.mark.parametrize(
     ("persona", "can_edit"),
-    [("lead", True), ("admin_user", True), ("member", False), ("outsider", False), ("viewer", False)],
+    [
+        ("lead", True),
+        ("admin_user", True),
+        ("member", False),
+        ("outsider", False),
+        ("viewer", False),
+    ],
 )
 def test_only_leads_of_its_teams_and_admins_change_a_workflow(
     request, client, workflow, teams, persona, can_edit
