@@ -1,0 +1,375 @@
+"""Inbound webhooks: signed payloads from a CRM (or any sender) become work items.
+
+The contract (docs/integrations.md, DESIGN.md):
+    X-Opshub-Timestamp: <Unix seconds>
+    X-Opshub-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the secret>
+    X-Opshub-Event-Id:  <the sender's event id> (or a payload path set on the source)
+
+The first half of this module is pure: payload paths, templates, signatures. The second
+half, `intake_receive`, is the use case: verify, map, create the item and log the delivery
+in one transaction, so a rejected call changes nothing but the log.
+"""
+
+import datetime
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+TOLERANCE = datetime.timedelta(minutes=5)
+SIGNATURE_PREFIX = "sha256="
+MAX_BODY_BYTES = 256 * 1024
+CORE_TARGETS = ("title", "external_ref", "requested_at")
+_MISSING = object()
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+# --- Payload paths --------------------------------------------------------------------------
+
+
+def resolve(payload, path):
+    """The value at a dotted path ("deal.lines.0.sku"); numeric parts index lists.
+
+    Returns _MISSING when any part is absent. Keys that contain a dot cannot be addressed.
+    """
+    value = payload
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def _as_text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def render(spec, payload):
+    """A mapping value: a plain path, or a template like "Deal {deal.name} ({deal.id})".
+
+    Returns (value, missing paths). A plain path keeps the payload's JSON type; a template
+    gives text. None and "" count as missing.
+    """
+    spec = (spec or "").strip()
+    if "{" not in spec:
+        value = resolve(payload, spec)
+        if value is _MISSING or value is None or value == "":
+            return None, [spec]
+        return value, []
+    missing = []
+
+    def substitute(match):
+        value = resolve(payload, match.group(1).strip())
+        if value is _MISSING or value is None or value == "":
+            missing.append(match.group(1).strip())
+            return ""
+        return _as_text(value)
+
+    text = _PLACEHOLDER.sub(substitute, spec)
+    return (None if missing else text), missing
+
+
+@dataclass
+class Mapped:
+    title: str = ""
+    external_ref: str = ""
+    requested_at: datetime.datetime | None = None
+    fields: dict = field(default_factory=dict)
+    event_id: str = ""
+    missing: list = field(default_factory=list)  # human-readable: "title (deal.name)"
+    errors: dict = field(default_factory=dict)  # target → message
+
+
+def parse_timestamp(value):
+    """ISO 8601 text or Unix seconds → aware datetime (naive is UTC); None if unreadable."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        parsed = parse_datetime(str(value).strip())
+    except ValueError:
+        return None
+    if parsed is None:
+        return None
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=datetime.UTC)
+
+
+def map_payload(mapping, payload, *, event_id_path=""):
+    """Applies a source's mapping. Title is required; every other mapped core value must
+    resolve too (a mapped path the sender forgot is an error, not a silent blank); protocol
+    fields that are absent are left out, and work_item_create validates the rest."""
+    mapped = Mapped()
+    if not isinstance(payload, dict):
+        mapped.errors["payload"] = "The body must be a JSON object."
+        return mapped
+    if not (mapping.get("title") or "").strip():
+        mapped.errors["title"] = "The source maps no title."
+    for target in CORE_TARGETS:
+        spec = (mapping.get(target) or "").strip()
+        if not spec:
+            continue
+        value, missing = render(spec, payload)
+        if missing:
+            mapped.missing.append(f"{target} ({', '.join(missing)})")
+            continue
+        if target == "requested_at":
+            mapped.requested_at = parse_timestamp(value)
+            if mapped.requested_at is None:
+                mapped.errors[target] = f"“{_as_text(value)[:40]}” is not a date-time."
+        else:
+            text = _as_text(value).strip()
+            limit = 200 if target == "title" else 120
+            if len(text) > limit:
+                mapped.errors[target] = f"Longer than {limit} characters."
+            setattr(mapped, target, text[:limit])
+    for key, spec in (mapping.get("fields") or {}).items():
+        value, missing = render(spec, payload)
+        if not missing:
+            mapped.fields[key] = value if isinstance(value, (str, int, float, bool)) else None
+            if mapped.fields[key] is None:
+                mapped.errors[f"fields.{key}"] = "Must be a single value, not a list or object."
+    if event_id_path:
+        value, missing = render(event_id_path, payload)
+        if missing:
+            mapped.missing.append(f"event id ({event_id_path})")
+        else:
+            mapped.event_id = _as_text(value)[:200]
+    return mapped
+
+
+def mapping_paths(mapping):
+    """Every payload path a mapping reads (for the source page's summary)."""
+    specs = [mapping.get(t) or "" for t in CORE_TARGETS]
+    specs += list((mapping.get("fields") or {}).values())
+    paths = []
+    for spec in specs:
+        paths += _PLACEHOLDER.findall(spec) if "{" in spec else ([spec] if spec else [])
+    return [p.strip() for p in paths]
+
+
+def validate_mapping(mapping, workflow):
+    """Problems with a source's mapping, as {target: message} (empty when usable)."""
+    from handoffs.services import workflow_field_definitions
+
+    if not isinstance(mapping, dict):
+        return {"mapping": "Must be a JSON object."}
+    errors = {}
+    unknown = set(mapping) - {*CORE_TARGETS, "fields"}
+    if unknown:
+        errors["mapping"] = f"Unknown keys: {', '.join(sorted(unknown))}."
+    for target in CORE_TARGETS:
+        if not isinstance(mapping.get(target, ""), str):
+            errors[target] = "Must be a payload path like deal.name."
+    title = mapping.get("title")
+    if not isinstance(title, str) or not title.strip():
+        errors["title"] = "Map a payload path (or a template) to the title."
+    fields = mapping.get("fields") or {}
+    if not isinstance(fields, dict):
+        errors["fields"] = "Must be an object of field key → payload path."
+        return errors
+    known = workflow_field_definitions(workflow)
+    for key, spec in fields.items():
+        if key not in known:
+            errors[f"fields.{key}"] = f"“{key}” is not a field of {workflow.name}."
+        elif not isinstance(spec, str) or not spec.strip():
+            errors[f"fields.{key}"] = "Must be a payload path like deal.po_number."
+    return errors
+
+
+def new_secret():
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+# --- Signatures -------------------------------------------------------------------------------
+
+
+def sign(secret, timestamp, body):
+    """The X-Opshub-Signature value for a body sent at `timestamp` (Unix seconds)."""
+    message = str(timestamp).encode() + b"." + body
+    return SIGNATURE_PREFIX + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify(secret, *, timestamp, signature, body, now=None):
+    """None when the call is authentic and fresh, else the reason it is not."""
+    if not timestamp:
+        return "The X-Opshub-Timestamp header is missing."
+    if not signature:
+        return "The X-Opshub-Signature header is missing."
+    if not timestamp.isdigit():
+        return "X-Opshub-Timestamp must be Unix seconds."
+    expected = sign(secret, timestamp, body)
+    # Constant time, so an attacker cannot find the signature byte by byte.
+    if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+        return "The signature does not match: sign “<timestamp>.<raw body>” with the secret."
+    now = now or timezone.now()
+    skew = abs(now.timestamp() - int(timestamp))
+    if skew > TOLERANCE.total_seconds():
+        return (
+            f"The timestamp is {int(skew)} seconds off (at most "
+            f"{int(TOLERANCE.total_seconds())} allowed): a replay, or a clock to fix."
+        )
+    return None
+
+
+# --- The use case -------------------------------------------------------------------------------
+
+LOGGED_HEADERS = (
+    "Content-Type",
+    "User-Agent",
+    "X-Opshub-Timestamp",
+    "X-Opshub-Signature",
+    "X-Opshub-Event-Id",
+)
+
+
+@dataclass
+class Outcome:
+    http_status: int
+    body: dict
+    delivery: object = None
+
+
+def _log(source, *, status, http_status, reason, event_id, payload, body, headers, **item):
+    from handoffs.models import IntakeDelivery
+
+    return IntakeDelivery.objects.create(
+        source=source,
+        status=status,
+        http_status=http_status,
+        reason=reason,
+        event_id=event_id[:200],
+        payload=payload,
+        body="" if payload is not None else body.decode("utf-8", "replace")[:10000],
+        headers=headers,
+        **item,
+    )
+
+
+def intake_receive(*, source, headers, body, now=None):
+    """Verifies, maps and creates at most one work item; logs the delivery whatever happens.
+
+    Deliveries of one source are serialised by a row lock on the source, so two replays of
+    one event arriving together cannot both create an item: the second sees the first's
+    accepted delivery. The partial unique constraint on accepted deliveries backs this up.
+    """
+    from handoffs.models import IntakeDelivery, IntakeSource, WorkItem
+    from handoffs.services import work_item_create
+
+    kept = {name: headers[name] for name in LOGGED_HEADERS if headers.get(name)}
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    event_id = (headers.get("X-Opshub-Event-Id") or "").strip()
+
+    def reject(http_status, reason, **extra):
+        delivery = _log(
+            source,
+            status=IntakeDelivery.Status.REJECTED,
+            http_status=http_status,
+            reason=reason,
+            event_id=event_id,
+            payload=payload,
+            body=body,
+            headers=kept,
+        )
+        return Outcome(http_status, {"detail": reason, **extra}, delivery)
+
+    problem = verify(
+        source.secret,
+        timestamp=(headers.get("X-Opshub-Timestamp") or "").strip(),
+        signature=headers.get("X-Opshub-Signature") or "",
+        body=body,
+        now=now,
+    )
+    if problem:
+        return reject(401, problem)
+    if payload is None:
+        return reject(400, "The body is not valid JSON.")
+    mapped = map_payload(source.mapping, payload, event_id_path=source.event_id_path)
+    if not event_id:
+        # Without an id from the sender, the body itself identifies the event.
+        event_id = mapped.event_id or "sha256:" + hashlib.sha256(body).hexdigest()
+    if mapped.missing or mapped.errors:
+        detail = "The payload cannot be mapped to a work item."
+        if mapped.missing:
+            detail += " Missing: " + "; ".join(mapped.missing) + "."
+        return reject(400, detail, missing=mapped.missing, errors=mapped.errors)
+
+    with transaction.atomic():
+        IntakeSource.objects.select_for_update().filter(pk=source.pk).first()
+        earlier = (
+            IntakeDelivery.objects.filter(
+                source=source, event_id=event_id, status=IntakeDelivery.Status.ACCEPTED
+            )
+            .values_list("item_id", flat=True)
+            .first()
+        )
+        if earlier is None and mapped.external_ref:
+            earlier = (
+                WorkItem.objects.filter(source=source.item_source, external_ref=mapped.external_ref)
+                .values_list("pk", flat=True)
+                .first()
+            )
+        if earlier is not None:
+            delivery = _log(
+                source,
+                status=IntakeDelivery.Status.DUPLICATE,
+                http_status=200,
+                reason="Already received: nothing was created.",
+                event_id=event_id,
+                payload=payload,
+                body=body,
+                headers=kept,
+                item_id=earlier,
+            )
+            return Outcome(200, {"status": "duplicate", "item": earlier}, delivery)
+        try:
+            with transaction.atomic():
+                item = work_item_create(
+                    workflow=source.workflow,
+                    stage=source.stage,
+                    title=mapped.title,
+                    by=None,
+                    requested_at=mapped.requested_at,
+                    external_ref=mapped.external_ref,
+                    source=source.item_source,
+                    fields=mapped.fields,
+                    assignee=source.assignee or source.stage.team.lead,
+                )
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+            errors = {key: " ".join(messages) for key, messages in errors.items()}
+            reason = "The work item was refused: " + "; ".join(
+                f"{key}: {message}" for key, message in errors.items()
+            )
+            return reject(400, reason, errors=errors)
+        delivery = _log(
+            source,
+            status=IntakeDelivery.Status.ACCEPTED,
+            http_status=201,
+            reason="",
+            event_id=event_id,
+            payload=payload,
+            body=body,
+            headers=kept,
+            item=item,
+        )
+    return Outcome(201, {"status": "accepted", "item": item.pk}, delivery)

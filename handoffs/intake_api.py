@@ -1,0 +1,187 @@
+"""/api/v1/intake/<source>/ (signed webhooks) and /api/v1/intake-sources/ (admin tokens)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from handoffs import intake
+from handoffs.models import IntakeDelivery, IntakeSource, Stage, Workflow
+
+
+class IsOpshubAdmin(permissions.BasePermission):
+    message = "Only admins manage integrations."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_admin)
+
+
+class IntakeSourceSerializer(serializers.ModelSerializer):
+    workflow = serializers.PrimaryKeyRelatedField(queryset=Workflow.objects.all())
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+    mapping = serializers.JSONField(
+        help_text='{"title": "deal.name", "external_ref": "deal.id", '
+        '"requested_at": "deal.closed_at", "fields": {"po_number": "deal.po"}}'
+    )
+    secret_hint = serializers.CharField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = IntakeSource
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "url",
+            "workflow",
+            "stage",
+            "assignee",
+            "mapping",
+            "event_id_path",
+            "is_active",
+            "secret_hint",
+            "created_at",
+        ]
+        read_only_fields = ["id", "url", "secret_hint", "created_at"]
+
+    def get_url(self, source) -> str:
+        return f"/api/v1/intake/{source.slug}/"
+
+    def validate(self, attrs):
+        workflow = attrs.get("workflow") or getattr(self.instance, "workflow", None)
+        stage = attrs.get("stage") or getattr(self.instance, "stage", None)
+        if stage is not None and workflow is not None and stage.workflow_id != workflow.pk:
+            raise serializers.ValidationError({"stage": "That stage belongs to another workflow."})
+        mapping = attrs.get("mapping", getattr(self.instance, "mapping", None))
+        if workflow is not None:
+            errors = intake.validate_mapping(mapping, workflow)
+            if errors:
+                raise serializers.ValidationError({"mapping": errors})
+        return attrs
+
+
+class IntakeSourceCreatedSerializer(IntakeSourceSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Shown this once; store it now.")
+
+    class Meta(IntakeSourceSerializer.Meta):
+        fields = [*IntakeSourceSerializer.Meta.fields, "secret"]
+
+
+class IntakeDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IntakeDelivery
+        fields = [
+            "id",
+            "received_at",
+            "event_id",
+            "status",
+            "http_status",
+            "reason",
+            "payload",
+            "headers",
+            "item",
+        ]
+        read_only_fields = fields
+
+
+class IntakeSourceViewSet(viewsets.ModelViewSet):
+    """Intake sources (admins only). The secret is returned once: at creation or rotation."""
+
+    permission_classes = [IsOpshubAdmin]
+    serializer_class = IntakeSourceSerializer
+    queryset = IntakeSource.objects.order_by("name")
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @extend_schema(responses={201: IntakeSourceCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        source = serializer.save(secret=intake.new_secret(), created_by=request.user)
+        data = IntakeSourceCreatedSerializer(source).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=IntakeSourceCreatedSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        source = self.get_object()
+        source.secret = intake.new_secret()
+        source.save(update_fields=["secret"])
+        return Response(IntakeSourceCreatedSerializer(source).data)
+
+    @extend_schema(responses=IntakeDeliverySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        source = self.get_object()
+        page = self.paginate_queryset(source.deliveries.order_by("-received_at", "-pk"))
+        return self.get_paginated_response(IntakeDeliverySerializer(page, many=True).data)
+
+
+_outcome = inline_serializer(
+    "IntakeOutcome",
+    {
+        "status": serializers.ChoiceField(choices=["accepted", "duplicate"]),
+        "item": serializers.IntegerField(),
+    },
+)
+_refusal = inline_serializer(
+    "IntakeRefusal",
+    {
+        "detail": serializers.CharField(),
+        "missing": serializers.ListField(child=serializers.CharField(), required=False),
+        "errors": serializers.DictField(child=serializers.CharField(), required=False),
+    },
+)
+
+
+class IntakeWebhookView(APIView):
+    """A signed webhook: the signature is the authentication, so no session and no CSRF."""
+
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        operation_id="intake_receive",
+        summary="Receive a signed webhook from an intake source",
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("X-Opshub-Timestamp", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "X-Opshub-Signature",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description='"sha256=" + hex HMAC-SHA256 of "<timestamp>.<raw body>"',
+            ),
+            OpenApiParameter("X-Opshub-Event-Id", str, OpenApiParameter.HEADER),
+        ],
+        responses={
+            201: _outcome,
+            200: _outcome,
+            400: _refusal,
+            401: _refusal,
+            404: OpenApiResponse(_refusal, description="No active source with this slug."),
+            413: _refusal,
+        },
+    )
+    def post(self, request, source):
+        source = get_object_or_404(
+            IntakeSource.objects.select_related("stage__team", "workflow"),
+            slug=source,
+            is_active=True,
+        )
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > intake.MAX_BODY_BYTES:
+            return Response(
+                {"detail": f"The body is larger than {intake.MAX_BODY_BYTES // 1024} KB."},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        outcome = intake.intake_receive(source=source, headers=request.headers, body=request.body)
+        return Response(outcome.body, status=outcome.http_status)
