@@ -25,6 +25,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -186,6 +187,7 @@ class Postgres:
 
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._set_aside_other_major_version()
         # pgserver's own handle list only matters with its atexit cleanup, which we don't use;
         # pids of dead runs would pile up in it.
         (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)
@@ -197,6 +199,32 @@ class Postgres:
         self.url = self._server.get_uri()
         log(f"PostgreSQL up in {time.monotonic() - started:.1f}s ({self.pgdata}, pid {info.pid})")
         return self.url
+
+    def _set_aside_other_major_version(self) -> None:
+        """A data dir from another PostgreSQL major version (the embedded server was
+        upgraded) cannot be opened: keep it aside and start with a new one."""
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        try:
+            data_version = (self.pgdata / "PG_VERSION").read_text().strip()
+        except FileNotFoundError:
+            return
+        out = subprocess.run(  # noqa: S603 - the bundled binary
+            [str(POSTGRES_BIN_PATH / "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        match = re.search(r"(\d+)(?:\.\d+)?", out)
+        if match is None or match.group(1) == data_version:
+            return
+        aside = self.pgdata.with_name(f"{self.pgdata.name}.pg{data_version}")
+        shutil.rmtree(aside, ignore_errors=True)
+        self.pgdata.rename(aside)
+        log(
+            f"{self.pgdata} holds PostgreSQL {data_version} data but the embedded server is "
+            f"{match.group(1)}: moved it to {aside} and starting with an empty database"
+        )
 
     def create_database(self, name: str) -> str:
         """Create database `name` if missing; return its URL."""
