@@ -654,9 +654,10 @@ def _decision_email_body(decision, *, by, lead_in):
 
 
 @transaction.atomic
-def decision_record(*, item, by, decision_type, summary, why="", payload=None):
+def decision_record(*, item, by, decision_type, summary, why="", payload=None, at=None):
     """Green: recorded and in force. Yellow: the same, and named people are informed.
-    Red: a request; the item pauses (awaiting decision) until the approver answers."""
+    Red: a request; the item pauses (awaiting decision) until the approver answers.
+    `at` back-dates it (imports and the demo); it defaults to now."""
     item = _lock(item)
     _require(can_work_on(by, item), "Only the team working on this item records decisions on it.")
     if not item.is_open:
@@ -673,7 +674,7 @@ def decision_record(*, item, by, decision_type, summary, why="", payload=None):
         raise ValidationError(errors)
     cleaned = _clean_decision_payload(decision_type, item, payload)
     cell = rights.level_for(by, item, decision_type)
-    now = timezone.now()
+    now = at or timezone.now()
     decision = Decision(
         item=item,
         decision_type=decision_type,
@@ -748,7 +749,7 @@ def _decision_request(decision, item, cell, by, now):
     return decision
 
 
-def _decision_answer(*, decision, by, approve, comment):
+def _decision_answer(*, decision, by, approve, comment, at=None):
     item = _lock(decision.item)
     decision = (
         Decision.objects.select_for_update().select_related("decision_type").get(pk=decision.pk)
@@ -761,7 +762,7 @@ def _decision_answer(*, decision, by, approve, comment):
     comment = (comment or "").strip()
     if not approve and not comment:
         raise ValidationError({"comment": "Say why it is denied, so the requester can act on it."})
-    now = timezone.now()
+    now = at or timezone.now()
     decision.status = Decision.Status.APPROVED if approve else Decision.Status.DENIED
     decision.decided_by, decision.decided_at, decision.comment = by, now, comment
     decision.save()
@@ -799,10 +800,10 @@ def _decision_answer(*, decision, by, approve, comment):
 
 
 @transaction.atomic
-def decision_approve(*, decision, by, comment=""):
-    return _decision_answer(decision=decision, by=by, approve=True, comment=comment)
+def decision_approve(*, decision, by, comment="", at=None):
+    return _decision_answer(decision=decision, by=by, approve=True, comment=comment, at=at)
 
 
 @transaction.atomic
-def decision_deny(*, decision, by, comment):
-    return _decision_answer(decision=decision, by=by, approve=False, comment=comment)
+def decision_deny(*, decision, by, comment, at=None):
+    return _decision_answer(decision=decision, by=by, approve=False, comment=comment, at=at)
