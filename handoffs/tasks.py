@@ -50,3 +50,29 @@ def send_stall_alerts_task():
 
     sent, failed = send_due_emails()
     return {"sent": sent, "failed": failed}
+
+
+# --- Outbound webhooks (docs/integrations.md) -------------------------------------------------
+
+
+@shared_task
+def dispatch_webhooks_task():
+    """Every 30 s (CELERY_BEAT_SCHEDULE): new events become deliveries, due ones are POSTed.
+
+    Safe with two schedulers: rows are inserted under a unique constraint and every
+    attempt is claimed by a conditional UPDATE with a lease.
+    """
+    from handoffs import webhooks
+
+    created = webhooks.sweep()
+    sent = webhooks.send_due()
+    Heartbeat.beat("webhooks", created=created, attempted=len(sent))
+    return {"created": created, "attempted": len(sent)}
+
+
+@shared_task
+def deliver_webhook_task(delivery_id):
+    """One attempt at one delivery (the "send test" button); a second run finds it claimed."""
+    from handoffs import webhooks
+
+    return webhooks.deliver(delivery_id)

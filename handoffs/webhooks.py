@@ -1,0 +1,228 @@
+"""Outbound webhooks: events from the append-only log, signed and POSTed to subscribers.
+
+The outbox is derived from the event log, not from hooks in every service: a sweep
+turns new events of the subscribed kinds into WebhookDelivery rows (INSERT … ON CONFLICT
+DO NOTHING on (subscription, event)), so nothing is lost when Redis or a worker was down,
+and two sweeps at once create each row once.
+
+Each sweep re-reads the last OVERLAP event ids before its cursor: ids are handed out at
+INSERT but become visible at COMMIT, so an event from a slow transaction can appear
+behind the cursor. The NOT EXISTS filter keeps the re-read cheap.
+
+Sending is at-least-once: a row is claimed by a conditional UPDATE with a lease; a worker
+that dies mid-POST lets the lease expire and another worker sends again. Receivers
+deduplicate on X-Opshub-Event-Id, which is the same on every attempt.
+"""
+
+import datetime
+import json
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from handoffs.intake import sign
+from handoffs.models import Event, WebhookDelivery, WebhookSubscription
+
+OVERLAP = 1000
+SWEEP_BATCH = 500
+SEND_BATCH = 50
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = datetime.timedelta(seconds=30)
+BACKOFF_CAP = datetime.timedelta(hours=6)
+LEASE = datetime.timedelta(seconds=60)
+TIMEOUT_SECONDS = 10
+
+
+def backoff(attempts):
+    """Wait before the next try after `attempts` failures: 30 s, 1 min, 2 min, … capped at 6 h."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def event_payload(event):
+    item = event.item
+    base = settings.OPSHUB_BASE_URL
+    return {
+        "id": f"evt_{event.pk}",
+        "kind": event.kind,
+        "at": event.at.isoformat(),
+        "actor": event.actor.email if event.actor_id else None,
+        "item": {
+            "id": item.pk,
+            "title": item.title,
+            "workflow": item.workflow.name,
+            "stage": item.stage.name,
+            "state": item.state,
+            "source": item.source,
+            "external_ref": item.external_ref,
+            "url": f"{base}{item.get_absolute_url()}",
+        },
+        "from_stage": event.from_stage.name if event.from_stage_id else None,
+        "to_stage": event.to_stage.name if event.to_stage_id else None,
+        "data": event.payload,
+    }
+
+
+def test_payload(subscription):
+    return {
+        "id": None,
+        "kind": "test",
+        "at": timezone.now().isoformat(),
+        "subscription": subscription.name,
+        "message": "A test delivery from opshub: your endpoint is reachable and verifies.",
+    }
+
+
+def subscription_create(*, name, url, event_kinds, by):
+    """A new subscriber starts at the newest event: it does not receive the history."""
+    from handoffs.intake import new_secret
+
+    newest = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return WebhookSubscription.objects.create(
+        name=name,
+        url=url,
+        secret=new_secret(),
+        event_kinds=list(event_kinds),
+        created_by=by,
+        start_after_event_id=newest,
+        dispatched_through_event_id=newest,
+    )
+
+
+def sweep():
+    """Turns new events into deliveries for every active subscription; returns rows created."""
+    created = 0
+    for subscription in WebhookSubscription.objects.filter(is_active=True):
+        low = max(
+            subscription.start_after_event_id,
+            subscription.dispatched_through_event_id - OVERLAP,
+        )
+        already = WebhookDelivery.objects.filter(subscription=subscription, event=OuterRef("pk"))
+        events = list(
+            Event.objects.filter(pk__gt=low, kind__in=subscription.event_kinds)
+            .exclude(Exists(already))
+            .select_related("item__workflow", "item__stage", "actor", "from_stage", "to_stage")
+            .order_by("pk")[:SWEEP_BATCH]
+        )
+        if not events:
+            continue
+        rows = WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    subscription=subscription,
+                    event=event,
+                    kind=event.kind,
+                    payload=event_payload(event),
+                )
+                for event in events
+            ],
+            ignore_conflicts=True,
+        )
+        created += len(rows)
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            dispatched_through_event_id=Greatest(F("dispatched_through_event_id"), events[-1].pk)
+        )
+    return created
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A subscriber answers for itself: a redirect is a failed delivery, not a new target."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _post(url, body, headers):
+    """(status code or None, error text)."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code} {exc.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, str(getattr(exc, "reason", exc))[:500]
+
+
+def deliver(delivery_id):
+    """One attempt, if this worker wins the claim. Returns the row's new status or None."""
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id,
+        status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.SENDING],
+        next_attempt_at__lte=now,
+    ).update(
+        status=WebhookDelivery.Status.SENDING,
+        next_attempt_at=now + LEASE,
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return None
+    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+    subscription = delivery.subscription
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    code, error = _post(
+        subscription.url,
+        body,
+        {
+            "Content-Type": "application/json",
+            "User-Agent": "opshub-webhooks/1",
+            "X-Opshub-Timestamp": timestamp,
+            "X-Opshub-Signature": sign(subscription.secret, timestamp, body),
+            "X-Opshub-Event-Id": delivery.delivery_id,
+            "X-Opshub-Event-Kind": delivery.kind,
+        },
+    )
+    finished = timezone.now()
+    if code is not None and 200 <= code < 300:
+        outcome = {
+            "status": WebhookDelivery.Status.DELIVERED,
+            "delivered_at": finished,
+            "last_error": "",
+        }
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        outcome = {"status": WebhookDelivery.Status.FAILED, "last_error": error}
+    else:
+        outcome = {
+            "status": WebhookDelivery.Status.PENDING,
+            "next_attempt_at": finished + backoff(delivery.attempts),
+            "last_error": error,
+        }
+    # Only the holder of this attempt records its result (a late worker whose lease ran out
+    # must not overwrite a newer attempt).
+    WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.SENDING, attempts=delivery.attempts
+    ).update(response_code=code, **outcome)
+    return outcome["status"]
+
+
+def send_due(limit=SEND_BATCH):
+    """Attempts the due deliveries (new, retry time reached, or lease expired)."""
+    due = list(
+        WebhookDelivery.objects.filter(
+            status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.SENDING],
+            next_attempt_at__lte=timezone.now(),
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return [status for status in map(deliver, due) if status is not None]
+
+
+def send_test(subscription):
+    """Queues a test delivery (sent by a worker like any other); returns the row."""
+    from handoffs.tasks import deliver_webhook_task
+
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription, kind="test", payload=test_payload(subscription)
+    )
+    deliver_webhook_task.delay_on_commit(delivery.pk)
+    return delivery
