@@ -78,14 +78,6 @@ class BreakageSerializer(serializers.ModelSerializer):
         read_only_fields = ["reporter", "cost_days", "source", "week", "created_at"]
         extra_kwargs = {"occurred_at": {"required": False}}
 
-    def validate(self, attrs):
-        workflow = attrs["workflow"]
-        for name in ("stage", "handoff"):
-            place = attrs.get(name)
-            if place is not None and place.workflow_id != workflow.pk:
-                raise ApiValidationError({name: f"This {name} belongs to another workflow."})
-        return attrs
-
 
 @extend_schema_view(
     list=extend_schema(

@@ -51,15 +51,6 @@ class BreakageForm(forms.ModelForm):
             )
         return items
 
-    def clean(self):
-        data = super().clean()
-        workflow = data.get("workflow")
-        for name in ("stage", "handoff"):
-            place = data.get(name)
-            if workflow and place and place.workflow_id != workflow.pk:
-                self.add_error(name, f"This {name} belongs to another workflow.")
-        return data
-
 
 class ActionItemForm(forms.ModelForm):
     breakage = forms.ModelChoiceField(queryset=Breakage.objects.none(), required=False)

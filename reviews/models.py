@@ -6,6 +6,7 @@ import secrets
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -150,6 +151,19 @@ class Breakage(models.Model):
 
     def get_absolute_url(self):
         return reverse("reviews:breakage-detail", args=[self.pk])
+
+    def clean(self):
+        if self.kind == Cause.PERSON and not (self.system_factor or "").strip():
+            raise ValidationError(
+                {
+                    "system_factor": "When a person slipped, say what in the system made it "
+                    "likely: a missing check, a confusing tool, an unclear expectation."
+                }
+            )
+        for name in ("stage", "handoff"):
+            place = getattr(self, name)
+            if place is not None and self.workflow_id and place.workflow_id != self.workflow_id:
+                raise ValidationError({name: f"This {name} belongs to another workflow."})
 
     @property
     def place(self):
