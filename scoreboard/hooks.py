@@ -3,6 +3,7 @@
 
 def item_delivered(item):
     """Called inside the delivering transaction; enqueues the snapshot update on commit."""
+    from opshub.lib.tasks import enqueue_on_commit
     from scoreboard.tasks import snapshot_update_task
 
-    snapshot_update_task.delay_on_commit([item.pk])
+    enqueue_on_commit(snapshot_update_task, [item.pk])

@@ -121,7 +121,7 @@ SELECT item_id, from_stage_id, to_stage_id, workflow_id, delivered_at, COUNT(*),
        COUNT(*) FILTER (WHERE next_kind = 'handoff_bounced'),
        COALESCE(SUM(EXTRACT(EPOCH FROM next_at - at)::float8)
                 FILTER (WHERE next_kind IN ('handoff_accepted', 'handoff_bounced')), 0),
-       BOOL_OR(attempt = 1 AND next_kind = 'handoff_accepted')
+       COALESCE(BOOL_OR(attempt = 1 AND next_kind = 'handoff_accepted'), FALSE)
 FROM sub
 GROUP BY item_id, from_stage_id, to_stage_id, workflow_id, delivered_at
 """
