@@ -35,7 +35,14 @@ def _when(iso):
 
 
 def _fields_line(values, labels):
-    return "; ".join(f"{labels.get(k, k)}: {v}" for k, v in (values or {}).items())
+    shown = {k: v for k, v in (values or {}).items() if v not in (None, "")}
+    return "; ".join(f"{labels.get(k, k)}: {_shown(v)}" for k, v in shown.items())
+
+
+def _shown(value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
 
 
 def story(events, field_labels):

@@ -1,0 +1,106 @@
+"""The whole life of a work item in Chromium: create, fill, hand off, bounce, recover, deliver."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from handoffs.models import Recovery, WorkItem
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _as(page, login, user):
+    page.context.clear_cookies()
+    login(user)
+
+
+def test_the_whole_life_of_an_item(page, live_server, login, screenshot, workflow, seller, member):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _as(page, login, seller)
+
+    page.goto(f"{live_server.url}/work/new/")
+    page.get_by_label("Title").fill("Acme rollout")
+    page.get_by_label("External reference").fill("D-4411")
+    page.get_by_role("button", name="Create work item").click()
+    expect(page.get_by_role("heading", name="Acme rollout")).to_be_visible()
+    item = WorkItem.objects.get(title="Acme rollout")
+
+    page.get_by_role("link", name="Hand off to Ship").click()
+    gate = page.locator("form.gate")
+    expect(gate.get_by_text("Contract signed")).to_be_visible()
+    gate.get_by_role("button", name="Hand off to Ship").click()
+    expect(page.get_by_text("Nothing was handed off")).to_be_visible()
+    expect(page.get_by_role("link", name="Checklist: Contract signed")).to_be_visible()
+    expect(page.get_by_role("link", name="PO number: Required by the protocol")).to_be_visible()
+    page.locator("form.gate").scroll_into_view_if_needed()
+    screenshot("items-gate-missing")
+    item.refresh_from_db()
+    assert item.state == WorkItem.State.IN_PROGRESS
+
+    gate = page.locator("form.gate")
+    gate.get_by_label("Contract signed").check()
+    gate.get_by_label("Amount").fill("4800")
+    gate.get_by_role("button", name="Hand off to Ship").click()
+    # Wait for the new answer: the checklist item is no longer listed as missing.
+    expect(page.get_by_role("link", name="Checklist: Contract signed")).to_have_count(0)
+    expect(page.get_by_role("link", name="PO number: Required by the protocol")).to_be_visible()
+    gate = page.locator("form.gate")
+    expect(gate.get_by_label("Amount")).to_have_value("4800")
+    gate.get_by_label("Contract signed").check()
+    gate.get_by_label("PO number").fill("PO-77")
+    gate.get_by_role("button", name="Hand off to Ship").click()
+    expect(page.locator(".page-header .badge")).to_have_text("Waiting for acceptance")
+    screenshot("items-handed-off")
+
+    _as(page, login, member)
+    page.goto(f"{live_server.url}/work/inbox/")
+    expect(page.get_by_role("link", name="Acme rollout")).to_be_visible()
+    screenshot("items-inbox-receiver")
+    page.get_by_role("link", name="Acme rollout").click()
+    page.get_by_role("link", name="Bounce").click()
+    page.get_by_label("Missing input").select_option("Contract signed")
+    page.get_by_label("Note").fill("The signature page is missing from the PDF.")
+    page.locator("form.inline-panel").get_by_role("button", name="Bounce").click()
+    expect(page.locator(".recovery-panel")).to_contain_text("Contract signed")
+    screenshot("items-bounced")
+    assert Recovery.objects.get().owner == seller
+
+    _as(page, login, seller)
+    page.goto(f"{live_server.url}/work/inbox/")
+    expect(page.get_by_text("Missing inputs you must supply")).to_be_visible()
+    screenshot("items-inbox-sender")
+    page.get_by_role("link", name="Acme rollout").click()
+    page.get_by_role("link", name="Input supplied: unblock").click()
+    page.get_by_label("Process").check()
+    page.locator("form.inline-panel").get_by_role("button", name="Unblock and resume").click()
+    expect(page.locator(".page-header .badge")).to_have_text("In progress")
+    page.get_by_role("link", name="Hand off to Ship").click()
+    gate = page.locator("form.gate")
+    expect(gate.get_by_label("PO number")).to_have_value("PO-77")
+    gate.get_by_label("Contract signed").check()
+    gate.get_by_role("button", name="Hand off to Ship").click()
+    expect(page.locator(".page-header .badge")).to_have_text("Waiting for acceptance")
+
+    _as(page, login, member)
+    page.goto(f"{live_server.url}{item.get_absolute_url()}")
+    page.get_by_role("button", name="Accept").click()
+    expect(page.get_by_text("Accepted: the item is yours now.")).to_be_visible()
+    page.get_by_role("button", name="Deliver").click()
+    expect(page.locator(".page-header .badge")).to_have_text("Done")
+    expect(page.locator(".timeline")).to_contain_text(
+        re.compile(r"Waited \d+m? ?\w* for acceptance")
+    )
+    screenshot("items-delivered", full_page=True)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    screenshot("items-delivered-1080p")
+
+    item.refresh_from_db()
+    assert item.state == WorkItem.State.DONE
+    assert item.replayed_state() == (item.stage_id, item.state, item.assignee_id, item.delivered_at)
+
+    page.goto(f"{live_server.url}/work/board/{workflow.pk}/")
+    expect(page.get_by_role("heading", name="Order to delivery")).to_be_visible()
+    page.goto(f"{live_server.url}/work/?state=all")
+    expect(page.get_by_role("link", name="Acme rollout")).to_be_visible()
+    screenshot("items-list")
