@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from handoffs.models import EmailDelivery, StallEpisode, StallNotice
 from opshub.accounts.models import User
+from opshub.lib.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -324,7 +325,7 @@ def queue_test_alert(user):
     )
     from handoffs.tasks import send_stall_alerts_task
 
-    send_stall_alerts_task.delay_on_commit()
+    enqueue_on_commit(send_stall_alerts_task)
     return delivery
 
 

@@ -1,7 +1,7 @@
 """In-app notifications with their email: sent at once, or collected into a daily digest.
 
 `notify()` runs inside the caller's transaction. It writes the Notification and an outbox
-row (NotificationEmail) per person; immediate emails are enqueued with delay_on_commit, so
+row (NotificationEmail) per person; immediate emails are enqueued with enqueue_on_commit, so
 a rolled-back decision sends nothing. Sending is at-least-once: a worker locks the outbox
 row, sends, then marks it sent in the same transaction. A crash between the SMTP server's
 "250 OK" and the commit repeats one email; a failed send leaves the row unsent for a retry.
@@ -9,6 +9,7 @@ row, sends, then marks it sent in the same transaction. A crash between the SMTP
 
 import datetime
 import logging
+import smtplib
 import zoneinfo
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from handoffs.models import Notification, NotificationEmail
 from opshub.accounts.models import User
+from opshub.lib.tasks import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ def notify(users, *, message, item=None, url="", subject, body=""):
         if email.delivery == NotificationEmail.Delivery.IMMEDIATE:
             from handoffs.tasks import send_notification_email_task
 
-            send_notification_email_task.delay_on_commit(email.pk)
+            enqueue_on_commit(send_notification_email_task, email.pk)
         notes.append(note)
     return notes
 
@@ -92,6 +94,35 @@ def send_immediate(email_id):
         email.sent_at = timezone.now()
         email.save(update_fields=["sent_at"])
     return True
+
+
+# An immediate email still unsent this long after it was written lost its task (Redis was
+# down at the commit, or the task's retries ran out): the catch-up sweep sends it.
+CATCH_UP_AFTER = datetime.timedelta(minutes=2)
+CATCH_UP_BATCH = 100
+
+
+def send_overdue_immediate(*, now=None):
+    """Sends immediate emails whose task never ran. Returns how many this call sent."""
+    now = now or timezone.now()
+    ids = (
+        NotificationEmail.objects.filter(
+            delivery=NotificationEmail.Delivery.IMMEDIATE,
+            sent_at=None,
+            created_at__lte=now - CATCH_UP_AFTER,
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:CATCH_UP_BATCH]
+    )
+    sent = 0
+    for pk in list(ids):
+        try:
+            sent += send_immediate(pk)
+        except (smtplib.SMTPException, OSError) as exc:
+            # The relay is refusing: stop here, the next sweep starts again from this row.
+            log.warning("notification email failed; will retry", extra={"error": str(exc)})
+            break
+    return sent
 
 
 def digest_is_due(user, last_sent, now):

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from handoffs import notifications
 from handoffs.models import Heartbeat
+from opshub.lib.tasks import enqueue_on_commit
 
 
 @shared_task(
@@ -39,7 +40,7 @@ def scan_stalls_task():
     from handoffs.stalls import run_scan
 
     result = run_scan()
-    send_stall_alerts_task.delay()
+    enqueue_on_commit(send_stall_alerts_task)
     return result
 
 

@@ -131,6 +131,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Every minute: open/resolve stall episodes, queue due alerts (docs/stalls.md).
     "scan-stalls": {"task": "handoffs.tasks.scan_stalls_task", "schedule": 60.0},
+    # Work whose enqueue was lost while Redis was down, re-derived from the database.
+    "catch-up": {"task": "opshub.catch_up", "schedule": 120.0},
     # Outbound webhooks: new events become deliveries, due ones are sent (docs/integrations.md).
     "dispatch-webhooks": {"task": "handoffs.tasks.dispatch_webhooks_task", "schedule": 30.0},
 }

@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from handoffs.models import Recovery, Stage, WorkItem, led_team_ids_of
+from opshub.lib.tasks import enqueue_on_commit
 from reviews.models import (
     REPEAT_CHECK_DELAY,
     REPEAT_WINDOW,
@@ -574,7 +575,7 @@ def review_close(*, review, by):
     if not closed:
         raise ValidationError("This review is already closed.")
     review.refresh_from_db()
-    review_summary_send_task.delay_on_commit(review.pk)
+    enqueue_on_commit(review_summary_send_task, review.pk)
     return review
 
 

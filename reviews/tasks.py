@@ -1,5 +1,7 @@
 """Background work for the breakage review: the summary email after a review closes."""
 
+import datetime
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
@@ -36,3 +38,20 @@ def review_summary_send_task(review_id):
     body = render_to_string("reviews/review_summary_email.txt", context)
     subject = f"Breakage review {review.week_label}: {len(context['actions'])} action items"
     return send_mail(subject, body, None, recipients)
+
+
+# A closed review still without its summary this long after closing lost its task.
+SUMMARY_CATCH_UP_AFTER = datetime.timedelta(minutes=2)
+# Older reviews are history: a summary arriving days late would only confuse.
+SUMMARY_CATCH_UP_WINDOW = datetime.timedelta(days=2)
+
+
+def review_summaries_catch_up(*, now=None):
+    """Sends the summaries whose task was lost (Redis was down when the review closed)."""
+    now = now or timezone.now()
+    ids = Review.objects.filter(
+        status=Review.Status.CLOSED,
+        summary_sent_at=None,
+        closed_at__range=(now - SUMMARY_CATCH_UP_WINDOW, now - SUMMARY_CATCH_UP_AFTER),
+    ).values_list("pk", flat=True)
+    return sum(review_summary_send_task(pk) for pk in list(ids))
