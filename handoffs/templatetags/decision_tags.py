@@ -35,11 +35,3 @@ def my_pending_requests(user):
     return list(
         Decision.objects.pending().filter(requester=user).for_list().order_by("requested_at")[:50]
     )
-
-
-LEVEL_LETTER = {"green": "G", "yellow": "Y", "red": "R"}
-
-
-@register.filter
-def level_letter(level):
-    return LEVEL_LETTER.get(level, "?")
