@@ -134,7 +134,8 @@ def parse_event_log(stream):
         except ValueError:
             problems.append(f"timestamp “{values[index['timestamp']]}” is not ISO-8601")
         if problems:
-            _error(parsed, number, "; ".join(problems).capitalize() + ".")
+            message = "; ".join(problems)
+            _error(parsed, number, message[0].upper() + message[1:] + ".")
             continue
         parsed.naive_timestamps += naive
         parsed.rows.append(

@@ -29,7 +29,8 @@
     var style = getComputedStyle(canvas.parentElement);
     window.Chart.defaults.color = style.color;
     window.Chart.defaults.borderColor = style.columnRuleColor;
-    window.Chart.defaults.font.size = parseFloat(getComputedStyle(document.documentElement).fontSize) * 0.85;
+    // Chart text scales with the board's type (larger on a projector).
+    window.Chart.defaults.font.size = parseFloat(style.fontSize) * 0.85;
     var existing = window.Chart.getChart(canvas);
     if (existing) existing.destroy();
     new window.Chart(canvas, config);
