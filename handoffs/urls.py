@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoffs import decision_views, stall_views, views
+from handoffs import decision_views, integration_views, stall_views, views
 
 app_name = "handoffs"
 
@@ -91,5 +91,44 @@ urlpatterns = [
     path("ops/scheduler/", stall_views.scheduler, name="scheduler"),
     path(
         "ops/scheduler/test-alert/", stall_views.scheduler_test_alert, name="scheduler-test-alert"
+    ),
+    # Integrations: intake webhooks, outbound webhooks, import and export (issue 9)
+    path("integrations/", integration_views.intake_list, name="intake-list"),
+    path("integrations/intake/new/", integration_views.intake_create, name="intake-create"),
+    path("integrations/intake/<int:pk>/", integration_views.intake_detail, name="intake-detail"),
+    path("integrations/intake/<int:pk>/edit/", integration_views.intake_edit, name="intake-edit"),
+    path(
+        "integrations/intake/<int:pk>/rotate/",
+        integration_views.intake_rotate,
+        name="intake-rotate",
+    ),
+    path(
+        "integrations/deliveries/<int:pk>/",
+        integration_views.intake_delivery,
+        name="intake-delivery",
+    ),
+    path("integrations/webhooks/", integration_views.webhook_list, name="webhook-list"),
+    path(
+        "integrations/webhooks/<int:pk>/", integration_views.webhook_detail, name="webhook-detail"
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/test/", integration_views.webhook_test, name="webhook-test"
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/toggle/",
+        integration_views.webhook_toggle,
+        name="webhook-toggle",
+    ),
+    path("work/import/", integration_views.import_upload, name="import-upload"),
+    path("work/import/<int:pk>/", integration_views.import_detail, name="import-detail"),
+    path(
+        "workflows/<int:pk>/export/items.csv",
+        integration_views.export_items,
+        name="export-items",
+    ),
+    path(
+        "workflows/<int:pk>/export/events.csv",
+        integration_views.export_events,
+        name="export-events",
     ),
 ]
