@@ -2,6 +2,10 @@ from django.contrib import admin
 
 from handoffs.models import (
     Comment,
+    Decision,
+    DecisionMatrixChange,
+    DecisionRight,
+    DecisionType,
     EmailDelivery,
     Event,
     Handoff,
@@ -142,3 +146,40 @@ class EmailDeliveryAdmin(admin.ModelAdmin):
     search_fields = ["to_email", "subject"]
     readonly_fields = ["message_id", "attempts", "last_error", "last_failed_at", "sent_at"]
     raw_id_fields = ["recipient"]
+
+
+# --- Decision rights ---------------------------------------------------------------------------
+
+
+@admin.register(DecisionType)
+class DecisionTypeAdmin(admin.ModelAdmin):
+    """Organisation-wide types (workflow empty) are created here; the matrix page edits the rest."""
+
+    list_display = ["name", "workflow", "key", "default_level", "is_builtin"]
+    list_filter = ["default_level", "is_builtin", "workflow"]
+    search_fields = ["name", "key"]
+
+
+@admin.register(DecisionRight)
+class DecisionRightAdmin(admin.ModelAdmin):
+    list_display = ["decision_type", "role", "team", "level", "approver", "approver_team"]
+    list_filter = ["level", "role"]
+    filter_horizontal = ["inform_users"]
+
+
+@admin.register(DecisionMatrixChange)
+class DecisionMatrixChangeAdmin(admin.ModelAdmin):
+    list_display = ["workflow", "number", "summary", "changed_by", "changed_at"]
+    list_filter = ["workflow"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ["summary", "decision_type", "level", "status", "requester", "approver"]
+    list_filter = ["level", "status"]
+    search_fields = ["summary", "item__title"]
+    raw_id_fields = ["item"]
+    readonly_fields = ["level", "role", "matrix_version", "requested_at", "decided_at"]

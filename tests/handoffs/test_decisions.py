@@ -313,3 +313,50 @@ def test_digest_users_get_one_email_a_day(
     assert message["To"] == lead.email
     body = message.get_body(("plain",)).get_content()
     assert "Refund #1" in body and "Refund #2" in body
+
+
+def test_an_immediate_email_is_sent_once_even_if_the_task_runs_twice(
+    item, seller, lead, workflow, smtp_mailers
+):
+    refund = _type(workflow, "Refund")
+    _set(refund, "member", "yellow", seller.teams.get().lead, inform_users=[lead])
+    services.decision_record(item=item, by=seller, decision_type=refund, summary="Refund €40")
+    email = NotificationEmail.objects.get()
+    assert notifications.send_immediate(email.pk) is True
+    assert notifications.send_immediate(email.pk) is False
+    assert len(smtp_mailers.messages) == 1
+
+
+def test_a_failed_send_stays_unsent_for_the_retry(item, seller, lead, workflow, smtp_mailers):
+    refund = _type(workflow, "Refund")
+    _set(refund, "member", "yellow", seller.teams.get().lead, inform_users=[lead])
+    services.decision_record(item=item, by=seller, decision_type=refund, summary="Refund €40")
+    email = NotificationEmail.objects.get()
+    smtp_mailers.refuse = True
+    with pytest.raises(Exception):  # noqa: B017 - whichever SMTP error the server's 451 raises
+        notifications.send_immediate(email.pk)
+    email.refresh_from_db()
+    assert email.sent_at is None
+    smtp_mailers.refuse = False
+    assert notifications.send_immediate(email.pk) is True
+
+
+def test_seed_demo_writes_a_matrix_and_a_history_with_red_requests_waiting():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", items=60, days=30, seed=5, stdout=StringIO())
+    order = DecisionType.objects.get(workflow__name="Order to delivery", key="discount_10")
+    sales = order.workflow.stages.get(team__name="Sales").team
+    assert rights.cell_for(order, "member", sales).level == "green"
+    assert rights.cell_for(order, "member", None).level == "yellow"
+    assert DecisionType.objects.get(workflow=None, key="client_gift")
+    assert Decision.objects.filter(status=Decision.Status.PENDING).exists()
+    assert Decision.objects.filter(status=Decision.Status.APPROVED).exists()
+    assert Decision.objects.filter(level="yellow").exists()
+    for decision in Decision.objects.pending().select_related("item"):
+        assert decision.item.state == WorkItem.State.AWAITING_DECISION
+        assert decision.approver_id != decision.requester_id
+    for item in WorkItem.objects.filter(decisions__isnull=False).distinct():
+        assert item.replayed_state()[1] == item.state
