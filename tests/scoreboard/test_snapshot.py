@@ -145,3 +145,46 @@ def test_a_real_worker_updates_the_snapshot_after_delivery(
         (item.delivered_at - item.requested_at).total_seconds()
     )
     assert HandoffFact.objects.get(item=item).first_pass is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_updating_at_once_leave_one_correct_snapshot(workflow):
+    """Two real connections: item updates and full recomputes racing on the same items."""
+    import threading
+
+    from django.db import connection
+
+    qualify, ship = stages(workflow)
+    items = [
+        build_item(workflow, _history(qualify, ship, ["submit", "bounce", "unblock"], [9] * 3))
+        for _ in range(3)
+    ]
+    ids = [item.pk for item in items]
+    barrier, errors = threading.Barrier(4), []
+
+    def run(work):
+        try:
+            barrier.wait()
+            for _ in range(3):
+                work()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    jobs = [
+        lambda: snapshot_update(item_ids=ids),
+        lambda: snapshot_update(item_ids=list(reversed(ids))),
+        snapshot_rebuild,
+        lambda: snapshot_update(item_ids=ids[:1]),
+    ]
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    raced = _rows()
+    snapshot_rebuild()
+    assert _rows() == raced
+    assert DeliveredItemFact.objects.count() == 3
