@@ -150,3 +150,11 @@ def test_recoveries_in_sandbox_workflows_are_not_candidates(item, seller):
         next_check_at=timezone.now(),
     )
     assert week_candidates(week_of()) == []
+
+
+def test_the_item_page_links_to_log_a_breakage(client, member, viewer, item):
+    client.force_login(member)
+    body = client.get(item.get_absolute_url()).content.decode()
+    assert f"/reviews/breakages/new/?item={item.pk}&amp;next=/work/{item.pk}/" in body
+    client.force_login(viewer)
+    assert "Log breakage" not in client.get(item.get_absolute_url()).content.decode()
