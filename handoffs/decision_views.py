@@ -52,11 +52,13 @@ def _matrix_context(request, workflow, team):
         "roles": DecisionRole.choices,
         "can_edit": workflow.can_edit(request.user),
         "version": rights.matrix_version(workflow),
-        "changes": DecisionMatrixChange.objects.filter(workflow=workflow).select_related(
-            "changed_by"
-        )[:10],
+        "changes": _changes(workflow),
         "nav_active": "workflows",
     }
+
+
+def _changes(workflow):
+    return DecisionMatrixChange.objects.filter(workflow=workflow).select_related("changed_by")[:10]
 
 
 @login_required
@@ -93,6 +95,7 @@ def matrix_cell(request, pk):
         "cell": rights.cell_for(decision_type, role, team),
         "can_edit": True,
         "version": rights.matrix_version(workflow),
+        "changes": _changes(workflow),
         "oob": True,
     }
     return render(request, "handoffs/decision_matrix.html#cell", context)

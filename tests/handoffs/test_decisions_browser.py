@@ -60,6 +60,16 @@ def test_red_request_is_approved_from_the_inbox_and_the_item_resumes(
     expect(page.locator("#decision-panel")).to_contain_text("Approved by")
     screenshot("decisions-5-item-resumed", full_page=True)
 
+    page.context.clear_cookies()
+    login(seller)
+    expect(page.locator(".nav-user .count-badge")).to_contain_text("1")
+    page.goto(f"{live_server.url}/notifications/")
+    note = page.locator(".notification").first
+    expect(note).to_contain_text(f"{approver} approved your request")
+    screenshot("decisions-8-requester-notified")
+    note.get_by_role("button", name="Mark read").click()
+    expect(page.locator(".notification.is-unread")).to_have_count(0)
+
 
 def test_a_lead_toggles_the_matrix_and_prints_it(
     page, live_server, login, screenshot, workflow, teams
@@ -79,6 +89,9 @@ def test_a_lead_toggles_the_matrix_and_prints_it(
     toggle.click()
     expect(page.get_by_role("button", name="Discount up to 10%, members")).to_contain_text("Red")
     expect(page.locator("#matrix-version")).to_have_text("Matrix v1")
+    expect(page.locator("#matrix-changes")).to_contain_text(
+        "Discount up to 10%: members yellow → red"
+    )
     screenshot("decisions-6-matrix", full_page=True)
     page.goto(f"{live_server.url}/workflows/{workflow.pk}/decisions/print/")
     page.emulate_media(media="print")
