@@ -11,6 +11,8 @@ from reviews.models import ActionItem, AgendaEntry, Breakage, Review, week_bound
 from reviews.services import breakage_log
 
 PAST_WEEKS = 6
+# Weeks (counted back from this one) in which the "hot" handoff breaks the same way again.
+REPEAT_WEEKS_AGO = (0, 1, 3, 5)
 SMALL_CHANGES = [
     "Make the missing input a required field on the handoff",
     "Add a checklist item the sender ticks before handing off",
