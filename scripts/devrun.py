@@ -107,6 +107,8 @@ class Procs:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # As runserver does: connections in TIME_WAIT from a previous run don't count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
