@@ -4,7 +4,6 @@ import zoneinfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from handoffs.models import Workflow
+from opshub.lib.cache import cache_delete, cache_get, cache_set
 from scoreboard import dashboard
 from scoreboard.forms import FilterForm, ImportForm, TargetForm
 from scoreboard.importer import event_log_import, parse_event_log, validate_workflow_name
@@ -123,13 +123,15 @@ def _import_preview(request, form, context):
     context.update(parsed=parsed, preview=parsed.preview() if parsed.rows else None)
     if parsed.is_valid and not form.errors:
         token = secrets.token_urlsafe(16)
-        cache.set(f"scoreboard-import:{request.user.pk}:{token}", text, UPLOAD_TTL)
-        context["token"] = token
+        if cache_set(f"scoreboard-import:{request.user.pk}:{token}", text, UPLOAD_TTL):
+            context["token"] = token
+        else:
+            form.add_error("file", "The preview cannot be kept right now; try again in a minute.")
 
 
 def _import_confirmed(request, form, context):
     token = form.cleaned_data["token"]
-    text = cache.get(f"scoreboard-import:{request.user.pk}:{token}") if token else None
+    text = cache_get(f"scoreboard-import:{request.user.pk}:{token}") if token else None
     if text is None:
         form.add_error("file", "The preview expired; choose the file again.")
         return render(request, "scoreboard/import.html", context)
@@ -142,7 +144,7 @@ def _import_confirmed(request, form, context):
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
         return render(request, "scoreboard/import.html", context)
-    cache.delete(f"scoreboard-import:{request.user.pk}:{token}")
+    cache_delete(f"scoreboard-import:{request.user.pk}:{token}")
     preview = parsed.preview()
     messages.success(
         request, f"Imported {preview['cases']} delivered items into “{workflow.name}”."

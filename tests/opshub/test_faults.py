@@ -231,6 +231,24 @@ def test_a_notification_email_lost_with_redis_is_sent_by_the_catch_up_sweep(
     assert [m["Subject"] for m in smtp_mailers.parsed()] == ["Decision needed"]
 
 
+def test_with_redis_down_an_import_preview_says_to_retry_instead_of_failing(
+    own_redis, client, lead
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    own_redis.kill()
+    client.force_login(lead)
+    csv = (
+        b"case_id,activity,timestamp\nA1,Order,2026-01-05T09:00:00Z\nA1,Ship,2026-01-07T09:00:00Z\n"
+    )
+    response = client.post(
+        "/scoreboard/import/",
+        {"workflow": "Imported orders", "file": SimpleUploadedFile("log.csv", csv)},
+    )
+    assert response.status_code == 200
+    assert "The preview cannot be kept right now" in response.content.decode()
+
+
 # --- A worker killed mid-task -----------------------------------------------------------
 
 

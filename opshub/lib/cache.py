@@ -1,0 +1,34 @@
+"""Cache access that degrades: Redis is a scratch pad here, so an outage must cost a retry
+or a slower page, never a 500. /healthz still reports it as down."""
+
+import logging
+
+from django.core.cache import cache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+
+def cache_get(key, default=None):
+    try:
+        return cache.get(key, default)
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unreachable on get", extra={"error": str(exc)})
+        return default
+
+
+def cache_set(key, value, timeout):
+    """True when stored; False when the cache is unreachable (the caller says so)."""
+    try:
+        cache.set(key, value, timeout)
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unreachable on set", extra={"error": str(exc)})
+        return False
+    return True
+
+
+def cache_delete(key):
+    try:
+        cache.delete(key)
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unreachable on delete", extra={"error": str(exc)})
