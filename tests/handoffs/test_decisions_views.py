@@ -304,3 +304,17 @@ def test_users_choose_the_daily_digest(client, member):
         ).status_code
         == 400
     )
+
+
+def test_the_approver_answers_from_the_item_page(client, item, seller, sales_lead, contract):
+    decision = services.decision_record(
+        item=item, by=seller, decision_type=contract, summary="Net 60"
+    )
+    client.force_login(sales_lead)
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert 'value="approve"' in page and 'value="deny"' in page
+    answer = reverse("handoffs:decision-answer", args=[decision.pk])
+    response = client.post(answer, {"answer": "deny", "comment": "Too long"})
+    assert response.status_code == 302 and response["Location"] == item.get_absolute_url()
+    decision.refresh_from_db()
+    assert decision.status == Decision.Status.DENIED
