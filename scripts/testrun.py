@@ -114,7 +114,7 @@ def main(pytest_args: list[str]) -> int:
                 return rc
 
         log("pytest ...")
-        rc = _run([py, "-m", "pytest", *marker_args, *pytest_args])
+        rc = _run([py, "-m", "pytest", "--create-db", *marker_args, *pytest_args])
         if rc == 5:
             # An empty collection is a broken suite, not a green one.
             log("FAILED: pytest collected no tests (exit status 5)")
