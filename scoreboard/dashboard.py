@@ -109,6 +109,7 @@ def headline(facts, workflow, tz, today):
         "value": value,
         "previous": previous,
         "delta": delta,
+        "delta_size": abs(delta) if delta is not None else None,
         "improving": delta is not None and delta < 0,
         "target": target,
         "on_target": target is not None and value is not None and value <= target,
@@ -195,8 +196,11 @@ def _scatter_chart(points, summary, period):
     }
 
 
-def _stage_chart(stages):
-    labels = [s["stage__name"] for s in stages]
+def _stage_chart(stages, with_workflow):
+    labels = [
+        f"{s['workflow__name']} › {s['stage__name']}" if with_workflow else s["stage__name"]
+        for s in stages
+    ]
     kinds = (
         ("working", "Working"),
         ("waiting", "Waiting for acceptance"),
@@ -222,7 +226,7 @@ def _stage_chart(stages):
             "animation": False,
             "scales": {
                 "x": {"stacked": True, "title": {"display": True, "text": "average days per item"}},
-                "y": {"stacked": True},
+                "y": {"stacked": True, "ticks": {"autoSkip": False}},
             },
         },
     }
@@ -336,7 +340,7 @@ def build(*, workflow, period, tz, today=None, now=None):
         "charts": {
             "trend": _trend_chart(weeks),
             "scatter": _scatter_chart(points, summary, period),
-            "stages": _stage_chart(stages),
+            "stages": _stage_chart(stages, with_workflow=workflow is None),
             "aging": _aging_chart(aging),
         },
     }
