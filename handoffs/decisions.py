@@ -19,7 +19,7 @@ from handoffs.models import (
     DecisionType,
     Team,
 )
-from opshub.accounts.models import User
+from opshub.accounts.models import AuditEntry, User
 
 OVERRIDE_CHECKLIST = "override_checklist"
 CHANGE_DUE_DATE = "change_due_date"
@@ -169,7 +169,7 @@ def _log_change(*, decision_type, by, summary, before, after):
         .first()
         or 0
     ) + 1
-    return DecisionMatrixChange.objects.create(
+    change = DecisionMatrixChange.objects.create(
         workflow_id=workflow_id,
         number=number,
         decision_type=decision_type,
@@ -179,6 +179,17 @@ def _log_change(*, decision_type, by, summary, before, after):
         after=after,
         changed_by=by,
     )
+    # The matrix keeps its own versioned log; the audit trail is the one place that lists
+    # every rule change (protocols, rights, users, sources) for an admin.
+    AuditEntry.objects.record(
+        actor=by,
+        action=AuditEntry.Action.UPDATE,
+        obj=decision_type,
+        summary=f"Decision rights v{number}: {summary}",
+        before=before,
+        after=after,
+    )
+    return change
 
 
 def _require_edit(decision_type, user):

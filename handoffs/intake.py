@@ -197,6 +197,45 @@ def new_secret():
     return "whsec_" + secrets.token_urlsafe(32)
 
 
+# --- Audit trail ----------------------------------------------------------------------------
+
+# Everything the trail records of a source: never its secret.
+AUDITED_FIELDS = [
+    "name",
+    "slug",
+    "workflow_id",
+    "stage_id",
+    "assignee_id",
+    "mapping",
+    "event_id_path",
+    "is_active",
+]
+_AUDIT_VERB = {"create": "Created", "update": "Changed", "delete": "Deleted"}
+
+
+def audited(source):
+    return {name: getattr(source, name) for name in AUDITED_FIELDS}
+
+
+def source_audit(*, source, by, action, before=None):
+    """Records a change to an intake source (views, API and admin share it)."""
+    from opshub.accounts.models import AuditEntry
+
+    after = None if action == AuditEntry.Action.DELETE else audited(source)
+    if action == AuditEntry.Action.UPDATE and before == after:
+        return None
+    if action == AuditEntry.Action.ROTATE_SECRET:
+        summary = f"Rotated the secret of intake source {source.name}"
+    else:
+        changed = sorted(k for k in after or {} if before and before[k] != after[k])
+        summary = f"{_AUDIT_VERB[action]} intake source {source.name}" + (
+            f": {', '.join(changed)}" if changed else ""
+        )
+    return AuditEntry.objects.record(
+        actor=by, action=action, obj=source, summary=summary, before=before, after=after
+    )
+
+
 # --- Signatures -------------------------------------------------------------------------------
 
 

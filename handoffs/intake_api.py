@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from handoffs import intake
 from handoffs.models import IntakeDelivery, IntakeSource, Stage, Workflow
+from opshub.accounts.models import AuditEntry
 
 
 class IsOpshubAdmin(permissions.BasePermission):
@@ -105,6 +106,7 @@ class IntakeSourceViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         source = serializer.save(secret=intake.new_secret(), created_by=request.user)
+        intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.CREATE)
         data = IntakeSourceCreatedSerializer(source).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -114,7 +116,22 @@ class IntakeSourceViewSet(viewsets.ModelViewSet):
         source = self.get_object()
         source.secret = intake.new_secret()
         source.save(update_fields=["secret"])
+        intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.ROTATE_SECRET)
         return Response(IntakeSourceCreatedSerializer(source).data)
+
+    def perform_update(self, serializer):
+        before = intake.audited(serializer.instance)
+        source = serializer.save()
+        intake.source_audit(
+            source=source, by=self.request.user, action=AuditEntry.Action.UPDATE, before=before
+        )
+
+    def perform_destroy(self, instance):
+        before = intake.audited(instance)
+        intake.source_audit(
+            source=instance, by=self.request.user, action=AuditEntry.Action.DELETE, before=before
+        )
+        instance.delete()
 
     @extend_schema(responses=IntakeDeliverySerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -26,6 +26,7 @@ from handoffs.models import (
     WebhookSubscription,
     Workflow,
 )
+from opshub.accounts.models import AuditEntry
 
 LOG_PAGE_SIZE = 50
 PREVIEW_ROWS = 10
@@ -64,6 +65,7 @@ def intake_create(request):
         source = form.save(commit=False)
         source.secret, source.created_by = intake.new_secret(), request.user
         source.save()
+        intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.CREATE)
         return _show_secret(request, source, created=True)
     return render(request, "handoffs/intake_form.html", _context(request, form=form))
 
@@ -72,9 +74,13 @@ def intake_create(request):
 def intake_edit(request, pk):
     _require_admin(request)
     source = get_object_or_404(IntakeSource, pk=pk)
+    before = intake.audited(source)
     form = IntakeSourceForm(request.POST or None, instance=source)
     if request.method == "POST" and form.is_valid():
         form.save()
+        intake.source_audit(
+            source=source, by=request.user, action=AuditEntry.Action.UPDATE, before=before
+        )
         messages.success(request, f"Saved “{source.name}”.")
         return redirect(source)
     context = _context(request, form=form, source=source)
@@ -88,6 +94,7 @@ def intake_rotate(request, pk):
     source = get_object_or_404(IntakeSource, pk=pk)
     source.secret = intake.new_secret()
     source.save(update_fields=["secret"])
+    intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.ROTATE_SECRET)
     return _show_secret(request, source, created=False)
 
 

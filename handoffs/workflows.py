@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from handoffs.models import Event, Handoff, ProtocolVersion, Stage, Workflow
+from opshub.accounts.models import AuditEntry
 from opshub.lib.durations import format_duration
 
 DEFAULT_READY_ANSWER = (
@@ -259,11 +260,25 @@ def protocol_publish(*, version, by):
     problems = version.publish_problems()
     if problems:
         raise ValidationError(problems)
+    previous = version.handoff.published()
     version.status = ProtocolVersion.Status.PUBLISHED
     version.published_by = by
     version.published_at = timezone.now()
     version.save()
+    workflow = version.handoff.workflow
+    AuditEntry.objects.record(
+        actor=by,
+        action=AuditEntry.Action.PUBLISH,
+        obj=version,
+        summary=f"Published protocol v{version.number} of {workflow.name}: {version.handoff}",
+        before=_audited_protocol(previous) if previous else None,
+        after=_audited_protocol(version),
+    )
     return version
+
+
+def _audited_protocol(version):
+    return {"number": version.number, "checklist": version.checklist, "fields": version.fields}
 
 
 def protocol_discard(*, version, by):

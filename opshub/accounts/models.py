@@ -131,3 +131,67 @@ class ApiToken(models.Model):
 
     def revoke(self):
         ApiToken.objects.filter(pk=self.pk, revoked_at=None).update(revoked_at=timezone.now())
+
+
+# --- Audit trail (docs/operations.md, "Audit trail") -------------------------------------------
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def record(self, *, actor, action, obj, summary, before=None, after=None):
+        """One entry, written in the caller's transaction (a rolled-back change logs nothing)."""
+        return self.create(
+            actor=actor if actor is not None and actor.pk else None,
+            actor_email=getattr(actor, "email", "") or "",
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            object_repr=str(obj)[:200],
+            summary=summary[:300],
+            before=before,
+            after=after,
+        )
+
+    def for_object(self, obj):
+        return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
+
+
+class AuditEntry(models.Model):
+    """Who changed the rules everyone works by: protocols, decision rights, users, intake
+    sources. Written by the services and the admin; the admin shows it read-only."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Changed"
+        DELETE = "delete", "Deleted"
+        PUBLISH = "publish", "Published"
+        PASSWORD = "password", "Password set"
+        ROTATE_SECRET = "rotate_secret", "Secret rotated"
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept beside the key so the trail still names a person after their account is deleted.
+    actor_email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=100, help_text="app_label.model")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    summary = models.CharField(max_length=300)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            # The admin list, newest first.
+            models.Index(fields=["-at"], name="audit_at"),
+            # The history of one object (for_object).
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email or 'system'}: {self.summary}"
