@@ -412,7 +412,8 @@ def build_agenda(review):
         .prefetch_related("action_items__owner")
         .order_by("occurred_at", "pk")
     )
-    candidates = week_candidates(review.week)
+    # Stalls are walked through together on the stalls entry, not one screen each.
+    candidates = [c for c in week_candidates(review.week) if c.source != Breakage.Source.STALL]
     stalls = stall_summary(start, end)
     actions = list(ActionItem.objects.open().for_list().order_by("due_date", "pk"))
     checks = list(repeat_checks(review.week))
@@ -468,7 +469,13 @@ def stall_summary(start, end):
     )
     started = base.filter(detected_at__gte=start, detected_at__lt=end).order_by("detected_at")
     ended = base.filter(resolved_at__gte=start, resolved_at__lt=end).order_by("resolved_at")
-    return {"available": True, "started": list(started[:20]), "ended": list(ended[:20])}
+    started, ended = list(started[:50]), list(ended[:50])
+    return {
+        "available": True,
+        "started": started,
+        "ended": ended,
+        "lists": [("Started", started), ("Ended", ended)],
+    }
 
 
 # --- Reviews and action items --------------------------------------------------------------------

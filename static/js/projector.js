@@ -31,7 +31,7 @@
     if (!timer) return;
     var spent = elapsed[current] || 0;
     var box = parseInt(slide.getAttribute("data-timebox") || "0", 10);
-    timer.textContent = "⏱ " + clock(spent) + (box ? " / " + clock(box) : "");
+    timer.textContent = "◷ " + clock(spent) + (box ? " / " + clock(box) : "");
     timer.classList.toggle("is-over", box > 0 && spent > box);
   }
 
