@@ -103,7 +103,12 @@ class Workflow(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.slug = self.slug or slugify(self.name)[:120]
+        if not self.slug:
+            # A name without letters or digits ("__") slugifies to nothing.
+            base = slugify(self.name)[:110] or "workflow"
+            self.slug, n = base, 2
+            while Workflow.objects.filter(slug=self.slug).exclude(pk=self.pk).exists():
+                self.slug, n = f"{base}-{n}", n + 1
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

@@ -1,7 +1,8 @@
 """API plumbing shared by every app: JSON errors with a message per field."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -33,5 +34,37 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """An unknown /api/v1/ URL: a JSON 404 (whatever the method), like every API error."""
+    return JsonResponse({"detail": "No such API resource."}, status=404)
+
+
 def error_response(message, *, status_code=400, **fields):
     return Response({"detail": message, **fields}, status=status_code)
+
+
+def document_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation may answer with a JSON error.
+
+    The exception handler above gives every error one shape ({"detail": …, per-field
+    messages}); a `default` response documents it once for all operations, so clients and
+    the schemathesis fuzz test know what a 400/401/403/404/409 body looks like.
+    """
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = {
+        "type": "object",
+        "description": "An error: `detail` says what went wrong; a 400 adds a message per field.",
+        "properties": {"detail": {"description": "A message, or a list of messages."}},
+        "required": ["detail"],
+        "additionalProperties": True,
+    }
+    error = {
+        "description": "An error (JSON; see the Error schema).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("default", error)
+    return result

@@ -1,11 +1,12 @@
 """/api/v1/: one router for every app's resources."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from handoffs.api import WorkflowViewSet, WorkItemViewSet
 from handoffs.decision_api import DecisionViewSet
 from handoffs.intake_api import IntakeSourceViewSet, IntakeWebhookView
+from opshub.api import api_not_found
 from reviews.api import ActionItemViewSet, BreakageViewSet
 from scoreboard.api import ScoreboardViewSet
 
@@ -20,4 +21,6 @@ router.register("scoreboard", ScoreboardViewSet, basename="scoreboard")
 
 urlpatterns = router.urls + [
     path("intake/<slug:source>/", IntakeWebhookView.as_view(), name="intake"),
+    # Last: an unknown /api/v1/ URL answers JSON, not the HTML 404 page.
+    re_path(r"^.*$", api_not_found),
 ]

@@ -206,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "opshub.api.document_error_responses",
+    ],
 }
 
 # Django 6's CSP: no inline scripts anywhere; htmx and Chart.js are served from 'self'.
