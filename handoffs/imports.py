@@ -117,16 +117,27 @@ def _collect(header_row, data_rows):
     return Sheet(headers=headers, rows=rows)
 
 
+def _delimiter(text):
+    """Comma, semicolon (European Excel) or tab: whichever splits the header row most.
+
+    Only the header is read: cells may hold any punctuation, column names rarely do.
+    """
+    first = text.splitlines()[0] if text else ""
+    counts = {}
+    for delimiter in ",;\t":
+        try:
+            counts[delimiter] = len(next(csv.reader([first], delimiter=delimiter), []))
+        except csv.Error:
+            counts[delimiter] = 0
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
 def parse_csv(content):
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = content.decode("cp1252", errors="replace")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader, None)
         if header is None:

@@ -29,7 +29,7 @@ def leaf_paths(value, prefix=()):
         yield prefix, value
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(objects)
 def test_every_leaf_is_reachable_by_its_dotted_path(payload):
     for parts, value in leaf_paths(payload):
@@ -37,7 +37,7 @@ def test_every_leaf_is_reachable_by_its_dotted_path(payload):
             assert resolve(payload, ".".join(parts)) == value
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(objects, st.text(max_size=40))
 def test_mapping_never_raises_and_reports_a_missing_title(payload, path):
     mapped = map_payload({"title": path or "x", "external_ref": "a.b"}, payload)
@@ -52,7 +52,7 @@ def test_a_template_substitutes_each_path(name, company):
     assert (value, missing) == (f"{company}: {name}", [])
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(objects)
 def test_a_template_with_an_absent_path_names_it(payload):
     value, missing = render("Deal {no.such.path}", {"x": payload})
