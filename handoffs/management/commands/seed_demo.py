@@ -15,6 +15,7 @@ DEMO_STEPS = [
     "handoffs.demo_items.seed_items",
     "handoffs.demo_decisions.seed_decisions",
     "handoffs.demo_stalls.seed_stalls",
+    "handoffs.demo_integrations.seed_integrations",
     "reviews.demo.seed_reviews",
     "scoreboard.demo.seed_scoreboard",
 ]
