@@ -45,6 +45,7 @@ class IntakeSourceForm(forms.ModelForm):
         model = IntakeSource
         fields = ["name", "slug", "stage", "assignee", "event_id_path", "is_active"]
         help_texts = {
+            "slug": "Part of the webhook URL: “crm” gives /api/v1/intake/crm/.",
             "event_id_path": "Used when the sender sends no X-Opshub-Event-Id header.",
         }
 
