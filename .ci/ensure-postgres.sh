@@ -16,7 +16,9 @@ V=$(ls /usr/lib/postgresql | sort -V | tail -1)
 C=/etc/postgresql/$V/main
 printf '%s\n' 'local all all trust' 'host all all 127.0.0.1/32 trust' 'host all all ::1/128 trust' > "$C/pg_hba.conf"
 mkdir -p "$C/conf.d"
-printf "listen_addresses = '127.0.0.1'\nport = %s\n" "$PORT" > "$C/conf.d/zz-ci.conf"
+# A throwaway CI/dev cluster need not wait for the disk (fsyncs take seconds on slow disks).
+printf "listen_addresses = '127.0.0.1'\nport = %s\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n" \
+  "$PORT" > "$C/conf.d/zz-ci.conf"
 # No systemd here: pg_ctlcluster must not redirect to systemctl.
 if pg_ctlcluster "$V" main status >/dev/null 2>&1; then
   pg_ctlcluster --skip-systemctl-redirect "$V" main restart

@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import shutil
@@ -95,8 +96,10 @@ class StateDir:
             if started is not None and _start_time(pid) == started:
                 log(f"stopping leftover {name} (pid {pid}) from a previous run")
                 # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for its clients.
-                sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
-                terminate(pid, name, timeout=15, sig=sig)
+                if name == "postgres":
+                    terminate(pid, name, timeout=60, sig=signal.SIGINT)
+                else:
+                    terminate(pid, name, timeout=15)
         self._pids_file.unlink(missing_ok=True)
 
 
@@ -165,9 +168,10 @@ def short_socket_dir(preferred: Path, name: str) -> Path:
 
 
 class Postgres:
-    def __init__(self, pgdata: Path, state: StateDir):
+    def __init__(self, pgdata: Path, state: StateDir, *, durable: bool = True):
         self.pgdata = pgdata.resolve()
         self.state = state
+        self.durable = durable
         self.url = ""
         self._server = None
 
@@ -183,8 +187,6 @@ class Postgres:
                 f"CPython 3.12 only (this is {sys.version.split()[0]}). Set DATABASE_URL to an "
                 "external PostgreSQL >= 15, e.g. postgres://postgres@127.0.0.1:5432/opshub"
             ) from None
-        import logging
-
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._set_aside_other_major_version()
@@ -197,8 +199,22 @@ class Postgres:
         info = self._server.get_postmaster_info()
         self.state.record("postgres", info.pid)
         self.url = self._server.get_uri()
+        self._configure()
         log(f"PostgreSQL up in {time.monotonic() - started:.1f}s ({self.pgdata}, pid {info.pid})")
         return self.url
+
+    def _configure(self) -> None:
+        """A local server need not wait for the disk: on slow disks a commit's or a
+        checkpoint's fsync takes seconds, which makes tests slow and shutdowns time out."""
+        settings = {"synchronous_commit": "off"}
+        if not self.durable:
+            # Test data is thrown away; a crash may corrupt it, which costs a re-create.
+            settings |= {"fsync": "off", "full_page_writes": "off"}
+        assert self._server is not None
+        self._server.psql(
+            "".join(f"ALTER SYSTEM SET {k} = {v};" for k, v in settings.items())
+            + "SELECT pg_reload_conf();"
+        )
 
     def _set_aside_other_major_version(self) -> None:
         """A data dir from another PostgreSQL major version (the embedded server was
@@ -243,18 +259,21 @@ class Postgres:
         from pgserver._commands import pg_ctl
 
         info = self._server.get_postmaster_info()
+        logging.getLogger("pgserver").setLevel(logging.CRITICAL)  # we report failures ourselves
         try:
             # Fast shutdown: roll back open transactions, don't wait for clients.
+            # A checkpoint in progress is finished first, which takes a while on a slow disk.
             pg_ctl(
-                ["-m", "fast", "-w", "-t", "20", "stop"],
+                ["-m", "fast", "-w", "-t", "60", "stop"],
                 pgdata=self.pgdata,
                 user=self._server.system_user,
-                timeout=30,
+                timeout=70,
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            terminate(info.pid, "postgres", timeout=10, sig=signal.SIGINT)
+            log("PostgreSQL did not stop in 60s: immediate shutdown (it recovers on next start)")
         if alive(info.pid):
-            terminate(info.pid, "postgres", timeout=5, sig=signal.SIGQUIT)
+            # SIGQUIT, not SIGKILL: the postmaster still stops its backends.
+            terminate(info.pid, "postgres", timeout=10, sig=signal.SIGQUIT)
         self.state.forget("postgres")
         self._server = None
         log("PostgreSQL stopped")

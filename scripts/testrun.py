@@ -93,7 +93,7 @@ def main(pytest_args: list[str]) -> int:
             state.lock("make test")
             state.stop_leftovers()
             if not os.environ.get("DATABASE_URL"):
-                postgres = Postgres(STATE / "pg", state)
+                postgres = Postgres(STATE / "pg", state, durable=False)
                 postgres.start()
                 os.environ["DATABASE_URL"] = postgres.create_database("opshub")
             if not os.environ.get("REDIS_URL"):
