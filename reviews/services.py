@@ -302,14 +302,52 @@ def cycle_stats(start, end):
     }
 
 
-def quarter_target_days(week):
-    """The quarter's average cycle-time target from the scoreboard app, if it offers one."""
+def quarter_targets(week):
+    """Each measured workflow's quarter target (scoreboard app) beside this week's value."""
     try:
-        from scoreboard import targets
-    except ImportError:
-        return None
-    getter = getattr(targets, "average_target_days", None)
-    return getter(week) if getter else None
+        target_model = apps.get_model("scoreboard", "QuarterTarget")
+    except LookupError:
+        return []
+    targets = list(
+        target_model.objects.filter(target__isnull=False, workflow__is_sandbox=False)
+        .select_related("workflow")
+        .order_by("workflow__name")
+    )
+    if not targets:
+        return []
+    start, end = week_bounds(week)
+    rows = (
+        WorkItem.objects.filter(
+            state=WorkItem.State.DONE,
+            delivered_at__gte=start,
+            delivered_at__lt=end,
+            workflow__in=[t.workflow_id for t in targets],
+        )
+        .values("workflow_id")
+        .annotate(
+            average=Avg(cycle_seconds()),
+            p50=PercentileCont(cycle_seconds(), 0.5),
+            p85=PercentileCont(cycle_seconds(), 0.85),
+            p95=PercentileCont(cycle_seconds(), 0.95),
+        )
+        .order_by()
+    )
+    values = {row["workflow_id"]: row for row in rows}
+    found = []
+    for target in targets:
+        value = values.get(target.workflow_id, {}).get(target.metric)
+        target_days = round(target.target.total_seconds() / DAY_SECONDS, 1)
+        value_days = round(value / DAY_SECONDS, 1) if value is not None else None
+        found.append(
+            {
+                "workflow": target.workflow.name,
+                "metric": target.get_metric_display(),
+                "target_days": target_days,
+                "value_days": value_days,
+                "on_target": value_days is not None and value_days <= target_days,
+            }
+        )
+    return found
 
 
 def scoreboard_movement(week):
@@ -324,7 +362,7 @@ def scoreboard_movement(week):
         "last": last,
         "delta": delta,
         "delta_abs": abs(delta) if delta is not None else None,
-        "target": quarter_target_days(week),
+        "targets": quarter_targets(week),
     }
 
 

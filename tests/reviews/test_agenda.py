@@ -125,3 +125,16 @@ def test_review_list_pins_its_queries(
     client.force_login(viewer)
     with django_assert_max_num_queries(12):
         assert client.get(reverse("reviews:review-list")).status_code == 200
+
+
+def test_the_quarters_target_comes_from_the_scoreboard(review, workflow, deliver, lead):
+    from scoreboard.models import QuarterTarget
+
+    QuarterTarget.objects.create(
+        workflow=workflow, metric="average", target=datetime.timedelta(days=5), set_by=lead
+    )
+    deliver(workflow, days=4)
+    deliver(workflow, days=8)
+    [target] = build_agenda(review)[0].data["targets"]
+    assert target["workflow"] == "Order to delivery"
+    assert (target["target_days"], target["value_days"], target["on_target"]) == (5.0, 6.0, False)
