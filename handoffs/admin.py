@@ -10,6 +10,9 @@ from handoffs.models import (
     Event,
     Handoff,
     Heartbeat,
+    ImportBatch,
+    IntakeDelivery,
+    IntakeSource,
     Notification,
     ProtocolVersion,
     Recovery,
@@ -17,6 +20,8 @@ from handoffs.models import (
     StallEpisode,
     StallNotice,
     Team,
+    WebhookDelivery,
+    WebhookSubscription,
     Workflow,
     WorkItem,
 )
@@ -183,3 +188,51 @@ class DecisionAdmin(admin.ModelAdmin):
     search_fields = ["summary", "item__title"]
     raw_id_fields = ["item"]
     readonly_fields = ["level", "role", "matrix_version", "requested_at", "decided_at"]
+
+
+# --- Integrations (docs/integrations.md) -----------------------------------------------------
+
+
+@admin.register(IntakeSource)
+class IntakeSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "workflow", "stage", "is_active"]
+    # The secret is shown once, on the integrations page that created it: never here.
+    exclude = ["secret"]
+    readonly_fields = ["secret_hint"]
+
+    def has_add_permission(self, request):
+        return False  # created at /integrations/, which shows the new secret once
+
+
+@admin.register(IntakeDelivery)
+class IntakeDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "source", "status", "http_status", "event_id", "item"]
+    list_filter = ["status", "source"]
+    search_fields = ["event_id", "reason"]
+    raw_id_fields = ["item"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["name", "url", "is_active", "dispatched_through_event_id"]
+    exclude = ["secret"]
+    readonly_fields = ["secret_hint"]
+
+    def has_add_permission(self, request):
+        return False  # created at /integrations/, which shows the new secret once
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "subscription", "kind", "status", "attempts", "response_code"]
+    list_filter = ["status", "subscription"]
+    raw_id_fields = ["event"]
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "filename", "workflow", "row_count", "committed_at"]
+    exclude = ["content"]

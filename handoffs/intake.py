@@ -247,6 +247,8 @@ def sign(secret, timestamp, body):
 
 def verify(secret, *, timestamp, signature, body, now=None):
     """None when the call is authentic and fresh, else the reason it is not."""
+    if not secret:
+        return "This source has no secret; an admin must rotate it."
     if not timestamp:
         return "The X-Opshub-Timestamp header is missing."
     if not signature:
