@@ -10,7 +10,10 @@ from opshub.api import api_not_found
 from reviews.api import ActionItemViewSet, BreakageViewSet
 from scoreboard.api import ScoreboardViewSet
 
+# No `.json` suffix routes: JSON is the only format, and custom actions and list views
+# written without a `format` argument answered 500 to them (tests/test_permissions_matrix.py).
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("work-items", WorkItemViewSet, basename="work-item")
 router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("decisions", DecisionViewSet, basename="decision")
