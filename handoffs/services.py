@@ -92,11 +92,14 @@ def _require(allowed, message):
 
 
 def _lock(item):
-    return (
-        WorkItem.objects.select_for_update(of=("self",))
-        .select_related("stage", "stage__team", "workflow", "pending_version")
-        .get(pk=item.pk)
-    )
+    # Lock the bare row first. Locking it inside the joined query is wrong: a second caller
+    # that waited for the lock has PostgreSQL re-check the updated row against the joins,
+    # and an outer join to a pending_version just set to NULL drops the row (DoesNotExist
+    # instead of StateConflict). Once the lock is held, a fresh read sees the winner's state.
+    WorkItem.objects.select_for_update().filter(pk=item.pk).values_list("pk").get()
+    return WorkItem.objects.select_related(
+        "stage", "stage__team", "workflow", "pending_version"
+    ).get(pk=item.pk)
 
 
 def _set_state(item, state, now):

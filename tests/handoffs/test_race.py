@@ -73,3 +73,29 @@ def test_accept_and_bounce_at_once_through_the_api_one_gets_409(item, seller, me
     ).count()
     assert decided == 1
     assert item.replayed_state() == (item.stage_id, item.state, item.assignee_id, None)
+
+
+def test_the_one_who_waited_for_the_lock_gets_a_conflict_not_an_error(item, seller, member, lead):
+    """B blocks on A's row lock; once A commits, B must see the new state (StateConflict)."""
+    import time
+
+    from django.db import transaction
+
+    _handed_off(item, seller)
+    a_holds_lock = threading.Event()
+
+    def first():
+        with transaction.atomic():
+            services.handoff_accept(item=item, by=member)
+            a_holds_lock.set()
+            time.sleep(0.5)  # commit only after B is waiting on the lock
+        return "committed"
+
+    def second():
+        a_holds_lock.wait(timeout=5)
+        return services.handoff_accept(item=item, by=lead)
+
+    results = _at_once(first, second)
+    assert results[0] == "committed"
+    assert isinstance(results[1], services.StateConflict), results
+    assert item.events.filter(kind=Event.Kind.HANDOFF_ACCEPTED).count() == 1
