@@ -33,6 +33,7 @@ from handoffs.models import (
     ProtocolVersion,
     Recovery,
     Stage,
+    StallEpisode,
     Team,
     Workflow,
     WorkItem,
@@ -53,8 +54,16 @@ def _get_item(pk):
 @login_required
 def item_list(request):
     filters = WorkItemFilterForm(request.GET or None)
-    items = filters.filter(WorkItem.objects.for_list().with_stall_flag())
+    items = filters.filter(WorkItem.objects.for_list())
     page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    # Flag stalls for this page only: a per-row subquery would run for every skipped row too.
+    stalled = set(
+        StallEpisode.objects.open()
+        .filter(item__in=[item.pk for item in page])
+        .values_list("item_id", flat=True)
+    )
+    for item in page:
+        item.stalled = item.pk in stalled
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filters": filters, "page": page, "query": query.urlencode(), "nav_active": "work"}
