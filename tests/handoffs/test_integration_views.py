@@ -39,6 +39,7 @@ def test_source_pages_and_actions_are_refused_to_non_admins(client, crm_source, 
         assert client.get(crm_source.get_absolute_url()).status_code == 403
         assert client.get(f"/integrations/deliveries/{delivery.pk}/").status_code == 403
         assert client.post(f"/integrations/intake/{crm_source.pk}/rotate/").status_code == 403
+        assert client.get(f"/integrations/intake/{crm_source.pk}/edit/").status_code == 403
     assert IntakeSource.objects.get().secret == crm_source.secret
 
 
@@ -146,7 +147,9 @@ def test_webhook_actions_are_refused_to_non_admins(client, lead, admin_user):
     client.force_login(lead)
     assert client.post(f"/integrations/webhooks/{subscription.pk}/test/").status_code == 403
     assert client.get(subscription.get_absolute_url()).status_code == 403
-    assert not WebhookDelivery.objects.exists()
+    assert client.post(f"/integrations/webhooks/{subscription.pk}/toggle/").status_code == 403
+    subscription.refresh_from_db()
+    assert subscription.is_active and not WebhookDelivery.objects.exists()
 
 
 # --- Import pages -------------------------------------------------------------------------------
