@@ -186,13 +186,21 @@ def _people(team):
     return [team.lead, *team.members.exclude(pk=team.lead_id).order_by("pk")]
 
 
+# Past decisions are written one by one (a handful of queries each): at benchmark scale
+# (100,000 items) a quarter of the items would take most of the seed's time, and the
+# decision log needs a history, not tens of thousands of rows.
+HISTORY_LIMIT = 2500
+
+
 def _history(rng, ctx):
     """Decisions on delivered items, written in the past between two of the item's events."""
     delivered = list(
         WorkItem.objects.filter(state=WorkItem.State.DONE)
-        .select_related("workflow")
-        .order_by("pk")[: max(ctx["items"] // 4, 10)]
+        .select_related("workflow", "stage__team__lead")
+        .order_by("pk")[: min(max(ctx["items"] // 4, 10), HISTORY_LIMIT)]
     )
+    # Asked again and again for the same few workflows, teams and cells.
+    options_of, people_of, cells = {}, {}, {}
     for item in delivered:
         events = list(item.events.select_related("to_stage__team").order_by("at", "pk")[:2])
         if len(events) < 2 or events[0].to_stage is None:
@@ -200,22 +208,29 @@ def _history(rng, ctx):
         stage, start, end = events[0].to_stage, events[0].at, events[1].at
         if end - start < datetime.timedelta(hours=2):
             continue
-        options = [
-            t for t in DecisionType.objects.for_workflow(item.workflow) if t.key in SUMMARIES
-        ]
-        options = [
-            t for t in options if t.key not in (rights.OVERRIDE_CHECKLIST, rights.CHANGE_DUE_DATE)
-        ]
+        if item.workflow_id not in options_of:
+            options_of[item.workflow_id] = [
+                t
+                for t in DecisionType.objects.for_workflow(item.workflow)
+                if t.key in SUMMARIES
+                and t.key not in (rights.OVERRIDE_CHECKLIST, rights.CHANGE_DUE_DATE)
+            ]
+        options = options_of[item.workflow_id]
         if not options:
             continue
         decision_type = rng.choice(options)
-        requester = rng.choice(_people(stage.team))
-        _past_decision(rng, item, stage, decision_type, requester, start, end)
+        if stage.team_id not in people_of:
+            people_of[stage.team_id] = _people(stage.team)
+        requester = rng.choice(people_of[stage.team_id])
+        _past_decision(rng, item, stage, decision_type, requester, start, end, cells)
 
 
-def _past_decision(rng, item, stage, decision_type, requester, start, end):
+def _past_decision(rng, item, stage, decision_type, requester, start, end, cells):
     role = rights.DecisionRole.LEAD if stage.team.lead_id == requester.pk else "member"
-    cell = rights.cell_for(decision_type, role, stage.team)
+    key = (decision_type.pk, role, stage.team_id)
+    if key not in cells:
+        cells[key] = rights.cell_for(decision_type, role, stage.team)
+    cell = cells[key]
     span = (end - start).total_seconds()
     at = start + datetime.timedelta(seconds=span * rng.uniform(0.1, 0.4))
     summary = rng.choice(SUMMARIES[decision_type.key])

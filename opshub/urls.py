@@ -6,6 +6,7 @@ from opshub import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("ping/", views.ping, name="ping"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("opshub.accounts.urls")),
     path("admin/", admin.site.urls),

@@ -55,3 +55,10 @@ def styleguide(request):
     if not request.user.is_admin:
         raise PermissionDenied
     return render(request, "styleguide.html")
+
+
+@login_required
+def ping(request):
+    """The smallest signed-in page (session, user, layout): `make bench` measures every
+    page against it, so the ratios show what a page adds on top of the layout."""
+    return render(request, "ping.html")

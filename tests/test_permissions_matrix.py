@@ -98,6 +98,7 @@ MATRIX = {
     "notifications/<int:pk>/read/": ("notification", "L 405 405 405 405 405", "L 404"),
     "notifications/email/": (None, "L 405 405 405 405 405", "L 400"),
     "notifications/read-all/": (None, "L 405 405 405 405 405", "L R"),
+    "ping/": (None, "L 200 200 200 200 200", "L 200"),
     "ops/scheduler/": (None, "L 403 403 403 403 200", "L 403"),
     "ops/scheduler/test-alert/": (None, "L 405 405 405 405 405", "L 403"),
     "protocols/<int:pk>/": ("handoff", "L 200 200 200 200 200", "L 200"),

@@ -13,6 +13,7 @@ DEMO_STEPS = [
     "handoffs.demo.seed_org",
     "handoffs.demo.seed_workflows",
     "handoffs.demo_items.seed_items",
+    "handoffs.demo_scale.seed_analyze",
     "handoffs.demo_decisions.seed_decisions",
     "handoffs.demo_stalls.seed_stalls",
     "handoffs.demo_integrations.seed_integrations",

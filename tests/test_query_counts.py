@@ -1,0 +1,168 @@
+"""Query counts of every page and every API read, pinned, so N+1 queries cannot creep in.
+
+Each GET that answers 200 in the permission matrix (tests/test_permissions_matrix.py)
+has a row here: the most queries it may make, on seed_demo's organisation, where every
+list has several rows (so a per-row query shows up as a jump, not as one more query).
+`make bench` shows what the pages cost at 100,000 items; these pins keep the benchmark's
+results from silently regressing. A pattern without a row fails the test. To draft rows,
+run
+
+    OPSHUB_QUERY_RECORD=1 pytest tests/test_query_counts.py -s
+
+which prints the observed counts in the table's format; a jump over the old pin is a
+regression to fix (select_related / prefetch_related / one aggregate), not a row to raise.
+"""
+
+import os
+
+import pytest
+from django.test import Client
+
+from tests.test_permissions_matrix import MATRIX, _path, _routes, org  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db
+
+RECORD = os.environ.get("OPSHUB_QUERY_RECORD") == "1"
+PERSONAS = ("anon", "viewer", "member", "outsider", "lead", "admin")
+
+# route: the most queries one GET may make (the lead's view, or the admin's where only
+# admins get in). Counted on the second request, with caches warm.
+LIMITS = {
+    "": 14,
+    "account/settings/": 4,
+    "accounts/login/": 3,
+    "accounts/password_change/": 3,
+    "accounts/password_change/done/": 3,
+    "accounts/password_reset/": 3,
+    "accounts/password_reset/done/": 3,
+    "accounts/reset/<uidb64>/<token>/": 4,
+    "accounts/reset/done/": 3,
+    "api/docs/": 3,
+    "api/schema/": 2,
+    "api/v1/": 2,
+    "api/v1/action-items/": 4,
+    "api/v1/action-items/<pk>/": 3,
+    "api/v1/breakages/": 7,
+    "api/v1/breakages/<pk>/": 6,
+    "api/v1/decisions/": 5,
+    "api/v1/decisions/<pk>/": 4,
+    "api/v1/intake-sources/": 4,
+    "api/v1/intake-sources/<pk>/": 3,
+    "api/v1/intake-sources/<pk>/deliveries/": 5,
+    "api/v1/scoreboard/": 5,
+    "api/v1/work-items/": 4,
+    "api/v1/work-items/<pk>/": 3,
+    "api/v1/work-items/<pk>/events/": 5,
+    "api/v1/workflows/": 7,
+    "api/v1/workflows/<pk>/": 6,
+    "healthz": 2,
+    "integrations/": 5,
+    "integrations/deliveries/<int:pk>/": 4,
+    "integrations/intake/<int:pk>/": 7,
+    "integrations/intake/<int:pk>/edit/": 6,
+    "integrations/intake/new/": 5,
+    "integrations/webhooks/": 4,
+    "integrations/webhooks/<int:pk>/": 5,
+    "map/": 10,
+    "notifications/": 5,
+    "ops/scheduler/": 11,
+    "ping/": 3,
+    "protocols/<int:pk>/": 12,
+    "protocols/<int:pk>/draft/": 15,
+    "protocols/<int:pk>/draft/problems/": 8,
+    "protocols/<int:pk>/print/": 9,
+    "reviews/": 28,
+    "reviews/<int:pk>/": 51,
+    "reviews/<int:pk>/projector/": 35,
+    # One query per published protocol version (bounded by the configuration, not the data).
+    "reviews/audit/": 65,
+    "reviews/breakages/<int:pk>/": 11,
+    "reviews/breakages/new/": 6,
+    "reviews/p/<str:token>/": 36,
+    "reviews/patterns/": 13,
+    "scoreboard/import/": 3,
+    "stages/<int:pk>/": 13,
+    "stalls/": 5,
+    "stalls/<int:pk>/": 6,
+    "styleguide/": 3,
+    "work/": 10,
+    "work/<int:pk>/": 23,
+    "work/<int:pk>/decisions/": 14,
+    "work/board/<int:workflow_pk>/": 8,
+    "work/import/": 6,
+    "work/import/<int:pk>/": 11,
+    "work/inbox/": 11,
+    "work/new/": 5,
+    "workflows/": 7,
+    "workflows/<int:pk>/": 11,
+    "workflows/<int:pk>/decisions/": 12,
+    "workflows/<int:pk>/decisions/log/": 7,
+    "workflows/<int:pk>/decisions/print/": 11,
+    "workflows/<int:pk>/decisions/types/<int:type_pk>/": 7,
+    "workflows/<int:pk>/decisions/types/<int:type_pk>/<str:role>/": 12,
+    "workflows/<int:pk>/decisions/types/new/": 5,
+    "workflows/<int:pk>/edit/": 7,
+    "workflows/<int:pk>/export/events.csv": 4,
+    "workflows/<int:pk>/export/items.csv": 5,
+    "workflows/new/": 3,
+}
+
+
+def _pages():
+    """{route: persona} for every pattern whose GET answers 200 to the lead or the admin."""
+    pages = {}
+    for key in _routes():
+        if key not in MATRIX:
+            continue
+        answers = dict(zip(PERSONAS, MATRIX[key][1].split(), strict=True))
+        for persona in ("lead", "admin"):
+            if answers[persona] == "200":
+                pages[key] = persona
+                break
+    return pages
+
+
+def _get(client, path):
+    response = client.get(path)
+    if response.streaming:  # CSV exports query as they stream
+        b"".join(response.streaming_content)
+    return response
+
+
+def test_every_page_and_api_read_has_a_pinned_query_count():
+    missing = sorted(set(_pages()) - set(LIMITS))
+    stale = sorted(set(LIMITS) - set(_pages()))
+    assert not missing or RECORD, f"pages without a pinned query count in LIMITS: {missing}"
+    assert not stale, f"LIMITS rows for pages that no longer answer 200: {stale}"
+
+
+def test_no_page_makes_more_queries_than_pinned(org, django_assert_max_num_queries):  # noqa: F811
+    clients = {}
+    for persona in ("lead", "admin"):
+        clients[persona] = Client()
+        clients[persona].force_login(org["personas"][persona])
+    recorded = {}
+    for key, persona in sorted(_pages().items()):
+        kind = MATRIX[key][0]
+        path = _path(key, org[kind] if kind else {})
+        client = clients[persona]
+        client.get(path)  # caches warm, sessions touched: count the steady state
+        if RECORD:
+            from django.db import connection
+            from django.test.utils import CaptureQueriesContext
+
+            with CaptureQueriesContext(connection) as ctx:
+                _get(client, path)
+            recorded[key] = len(ctx.captured_queries)
+            continue
+        limit = LIMITS.get(key)
+        if limit is None:
+            continue
+        with django_assert_max_num_queries(limit, info=f"GET {path} as {persona}"):
+            response = _get(client, path)
+        assert response.status_code == 200, (path, response.status_code)
+    if RECORD:
+        print("\nLIMITS = {")
+        for key, count in sorted(recorded.items()):
+            print(f'    "{key}": {count},')
+        print("}")
