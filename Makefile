@@ -12,6 +12,7 @@ help:
 	@echo "make lint   ruff check + ruff format --check"
 	@echo "make bench  the benchmark (not part of the tests)"
 	@echo "make venv   create .venv and install the project with its test extras"
+	@echo "make clean-data   delete .data/ (local databases; stop make run first)"
 
 # The interpreter is found once, when .venv is created (see scripts/find-python.sh).
 $(PY):
