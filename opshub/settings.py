@@ -122,8 +122,6 @@ CELERY_TIMEZONE = "UTC"
 # The one reviewed place for periodic work. Every task here claims rows
 # atomically, so two beat schedulers running at once are harmless.
 CELERY_BEAT_SCHEDULE = {
-    # Nightly full scoreboard recompute (advisory-locked: two schedulers run it in turn).
-    "scoreboard-rebuild": {"task": "scoreboard.rebuild", "schedule": crontab(hour=2, minute=30)},
     # Hourly, so each user's digest goes out soon after their own working day starts.
     "notification-digest": {
         "task": "handoffs.tasks.send_notification_digest_task",
@@ -135,6 +133,8 @@ CELERY_BEAT_SCHEDULE = {
     "catch-up": {"task": "opshub.catch_up", "schedule": 120.0},
     # Outbound webhooks: new events become deliveries, due ones are sent (docs/integrations.md).
     "dispatch-webhooks": {"task": "handoffs.tasks.dispatch_webhooks_task", "schedule": 30.0},
+    # Nightly full scoreboard recompute (advisory-locked: two schedulers run it in turn).
+    "scoreboard-rebuild": {"task": "scoreboard.rebuild", "schedule": crontab(hour=2, minute=30)},
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -206,6 +206,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `kind`; name each choice set once so clients get stable types.
+    "ENUM_NAME_OVERRIDES": {
+        "StageKindEnum": "handoffs.models.Stage.Kind",
+        "EventKindEnum": "handoffs.models.Event.Kind",
+        "CauseEnum": "handoffs.models.Cause",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "opshub.api.document_error_responses",

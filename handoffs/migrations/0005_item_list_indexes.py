@@ -3,8 +3,25 @@
 import django.contrib.postgres.indexes
 import django.db.models.functions.text
 from django.conf import settings
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
+
+
+def _create_title_trigram_index(apps, schema_editor):
+    # The embedded PostgreSQL of `make run` (pgserver) ships without pg_trgm: search still
+    # works there (ILIKE), only without this index. Production PostgreSQL has the extension.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        if cursor.fetchone() is None:
+            return
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS item_title_trgm ON handoffs_workitem "
+            "USING gin (UPPER(title) gin_trgm_ops)"
+        )
+
+
+def _drop_title_trigram_index(apps, schema_editor):
+    schema_editor.execute("DROP INDEX IF EXISTS item_title_trgm")
 
 
 class Migration(migrations.Migration):
@@ -14,7 +31,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
         migrations.AddIndex(
             model_name="workitem",
             index=models.Index(fields=["-requested_at", "-id"], name="item_requested"),
@@ -27,14 +43,21 @@ class Migration(migrations.Migration):
                 name="item_open_requested",
             ),
         ),
-        migrations.AddIndex(
-            model_name="workitem",
-            index=django.contrib.postgres.indexes.GinIndex(
-                django.contrib.postgres.indexes.OpClass(
-                    django.db.models.functions.text.Upper("title"), name="gin_trgm_ops"
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AddIndex(
+                    model_name="workitem",
+                    index=django.contrib.postgres.indexes.GinIndex(
+                        django.contrib.postgres.indexes.OpClass(
+                            django.db.models.functions.text.Upper("title"), name="gin_trgm_ops"
+                        ),
+                        name="item_title_trgm",
+                    ),
                 ),
-                name="item_title_trgm",
-            ),
+            ],
+            database_operations=[
+                migrations.RunPython(_create_title_trigram_index, _drop_title_trigram_index),
+            ],
         ),
         migrations.AddIndex(
             model_name="workitem",
