@@ -13,6 +13,7 @@ USERS=${USERS:-50}
 DURATION=${DURATION:-60s}
 ITEMS=${ITEMS:-400}
 WEB_WORKERS=${WEB_WORKERS:-3}
+SPAWN_RATE=${SPAWN_RATE:-5}  # people arriving per second
 LOAD_PG=${LOAD_PG:-postgres://postgres@127.0.0.1:5432}
 DB_NAME=${LOAD_DB:-opshub_load}
 PY=.venv/bin/python
@@ -49,9 +50,12 @@ PYEOF
 "$PY" manage.py seed_demo --items "$ITEMS" --force >/dev/null
 "$PY" manage.py collectstatic --noinput -v0
 
+# keep-alive above the clients' idle time: with gunicorn's 2 s default a client reusing a
+# connection the server is closing gets "connection reset" (behind a proxy: above its idle timeout).
 echo "== gunicorn on 127.0.0.1:$PORT ($WEB_WORKERS workers x 4 threads)"
+rm -f "$OUT/gunicorn.log"
 .venv/bin/gunicorn opshub.wsgi -b "127.0.0.1:$PORT" -w "$WEB_WORKERS" --threads 4 \
-    --access-logfile /dev/null --error-logfile "$OUT/gunicorn.log" &
+    --keep-alive 30 --access-logfile /dev/null --error-logfile "$OUT/gunicorn.log" &
 pids+=($!)
 for _ in $(seq 1 60); do
     if curl -sf -H "X-Forwarded-Proto: https" "http://127.0.0.1:$PORT/healthz" >/dev/null; then break; fi
@@ -60,7 +64,7 @@ done
 
 echo "== locust: $USERS users for $DURATION"
 set +e
-.venv/bin/locust -f scripts/load/locustfile.py --headless -u "$USERS" -r "$USERS" \
+.venv/bin/locust -f scripts/load/locustfile.py --headless -u "$USERS" -r "$SPAWN_RATE" \
     -t "$DURATION" --host "http://127.0.0.1:$PORT" --csv "$OUT/locust" --only-summary \
     >"$OUT/locust.log" 2>&1
 locust_status=$?

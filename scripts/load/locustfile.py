@@ -28,13 +28,14 @@ from opshub.accounts.models import ApiToken, User  # noqa: E402
 
 PASSWORD = os.environ.get("OPSHUB_DEMO_PASSWORD", "opshub-demo")
 TITLE_PREFIX = "Load "
-COUNTS = {"created": 0, "handed_off": 0, "accepted": 0, "accept_conflicts": 0}
+# Ids of the items whose create, handoff and accept the load saw succeed (200/201).
+SEEN = {"created": [], "handed_off": [], "accepted": [], "accept_conflicts": []}
 _lock = threading.Lock()
 
 
-def _count(name):
+def _seen(name, pk):
     with _lock:
-        COUNTS[name] += 1
+        SEEN[name].append(pk)
 
 
 def _value(defn):
@@ -104,7 +105,7 @@ def _on_stop(environment, **kwargs):
     path = os.environ.get("LOAD_COUNTS")
     if path:
         with open(path, "w") as out:
-            json.dump(COUNTS, out)
+            json.dump(SEEN, out)
 
 
 _people = itertools.count()
@@ -195,14 +196,14 @@ class Person(HttpUser):
             if response.status_code != 201:
                 response.failure(f"{response.status_code}: {response.text[:200]}")
                 return
-            _count("created")
             pk = response.json()["id"]
+            _seen("created", pk)
         path = f"/api/v1/work-items/{pk}/handoff/"
         with self._api(lane["sender"], path, lane["handoff"], "api handoff") as response:
             if response.status_code != 200:
                 response.failure(f"{response.status_code}: {response.text[:200]}")
                 return
-            _count("handed_off")
+            _seen("handed_off", pk)
         self.mine.append(pk)
 
     @task(3)
@@ -215,9 +216,9 @@ class Person(HttpUser):
             path = f"/api/v1/work-items/{pk}/accept/"
             with self._api(self.lane["receiver"], path, {}, "api accept") as response:
                 if response.status_code == 200:
-                    _count("accepted")
+                    _seen("accepted", pk)
                 elif response.status_code == 409 and attempt == 1:
-                    _count("accept_conflicts")
+                    _seen("accept_conflicts", pk)
                     response.success()
                 else:
                     response.failure(f"{response.status_code}: {response.text[:200]}")
