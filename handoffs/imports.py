@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from handoffs.fields import clean_value
 from handoffs.models import Event, ImportMapping, WorkItem
 from handoffs.services import workflow_field_definitions
+from opshub.lib.tasks import enqueue_on_commit
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -421,7 +422,7 @@ def import_commit(*, batch, mapping, by):
     if delivered:
         from scoreboard.tasks import snapshot_update_task
 
-        snapshot_update_task.delay_on_commit(delivered)
+        enqueue_on_commit(snapshot_update_task, delivered)
     return items
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from handoffs.intake import sign
 from handoffs.models import Event, WebhookDelivery, WebhookSubscription
+from opshub.lib.tasks import enqueue_on_commit
 
 OVERLAP = 1000
 SWEEP_BATCH = 500
@@ -224,5 +225,5 @@ def send_test(subscription):
     delivery = WebhookDelivery.objects.create(
         subscription=subscription, kind="test", payload=test_payload(subscription)
     )
-    deliver_webhook_task.delay_on_commit(delivery.pk)
+    enqueue_on_commit(deliver_webhook_task, delivery.pk)
     return delivery
