@@ -117,7 +117,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Timeouts: a Redis that is frozen or unreachable (not refusing) would otherwise hang every
+# request that enqueues work; with them an enqueue gives up in seconds and is logged
+# (opshub.lib.tasks). socket_timeout stays above the workers' 1 s BRPOP poll.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 3,
+}
 CELERY_TIMEZONE = "UTC"
 # The one reviewed place for periodic work. Every task here claims rows
 # atomically, so two beat schedulers running at once are harmless.

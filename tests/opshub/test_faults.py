@@ -213,6 +213,25 @@ def test_with_redis_down_pages_and_api_work_and_the_sweep_catches_up(
     assert client.get("/healthz").json()["checks"]["redis"]["status"] == "ok"
 
 
+def test_a_frozen_redis_costs_an_action_seconds_not_a_hung_request(
+    own_redis, client, workflow, seller, lead
+):
+    """A Redis that accepts connections but never answers (stopped, swapping): the broker
+    and cache timeouts bound the wait, and the delivery still succeeds."""
+    item = _ready_to_deliver(workflow, seller, lead, "ACME order #1")
+    client.force_login(lead)
+    own_redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        response = client.post(f"/api/v1/work-items/{item.pk}/deliver/")
+        elapsed = time.monotonic() - started
+    finally:
+        own_redis.proc.send_signal(signal.SIGCONT)
+    assert response.status_code == 200, response.content
+    assert elapsed < 15, f"delivering took {elapsed:.1f} s against a frozen Redis"
+    assert WorkItem.objects.get(pk=item.pk).state == WorkItem.State.DONE
+
+
 def test_a_notification_email_lost_with_redis_is_sent_by_the_catch_up_sweep(
     own_redis, lead, smtp_mailers, django_capture_on_commit_callbacks
 ):
