@@ -105,6 +105,8 @@ def own_redis(settings):
 
 def _test_database_url():
     db = connection.settings_dict
+    if db["HOST"].startswith("/"):  # the embedded server listens on a unix socket
+        return f"postgresql://{db['USER']}:@/{db['NAME']}?host={db['HOST']}"
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
