@@ -24,6 +24,8 @@ BATCH = 500
 DECISION_TARGET = datetime.timedelta(hours=24)
 # A stage without a target falls back to its own 85th percentile of time-in-stage, once
 # it has this many past visits in the window (fewer would make the percentile noise).
+# Only workflows with such a stage read their history for it: at 100,000 items the
+# percentile over every workflow's 180 days was 0.4 s of each scan (`make bench`).
 P85_MIN_SAMPLES = 5
 P85_WINDOW = datetime.timedelta(days=180)
 
@@ -49,9 +51,14 @@ _CANDIDATES = {
             SELECT e.to_stage_id AS stage_id, e.at,
                    LEAD(e.at) OVER (PARTITION BY e.item_id ORDER BY e.at, e.id) AS left_at
             FROM handoffs_event e
+            JOIN handoffs_workitem wi ON wi.id = e.item_id
             WHERE e.kind IN ('created', 'handoff_submitted', 'handoff_bounced',
                              'delivered', 'cancelled')
               AND e.at >= %(history_since)s
+              AND wi.workflow_id IN (SELECT workflow_id FROM handoffs_stage
+                                     WHERE target IS NULL)
+              -- Checked once, before any event is read.
+              AND EXISTS (SELECT 1 FROM handoffs_stage WHERE target IS NULL)
         ), p85 AS (
             SELECT stage_id,
                    percentile_cont(0.85) WITHIN GROUP (ORDER BY left_at - at) AS target
