@@ -343,6 +343,14 @@ class WorkItemQuerySet(models.QuerySet):
     def for_list(self):
         return self.select_related("workflow", "stage", "stage__team", "assignee")
 
+    def with_stall_flag(self):
+        """Annotates `stalled`: the item has an open stall episode (board and list markers)."""
+        return self.annotate(
+            stalled=models.Exists(
+                StallEpisode.objects.filter(item=models.OuterRef("pk"), resolved_at=None)
+            )
+        )
+
     def waiting_for_teams(self, team_ids):
         """Handoffs waiting for one of these teams to accept (the protocol's receiving team,
         else the team owning the stage the item was handed to)."""
@@ -375,14 +383,6 @@ class WorkItemQuerySet(models.QuerySet):
             }
             for i, stage in enumerate(stages)
         ]
-
-    def with_stall_flag(self):
-        """Annotates `stalled`: the item has an open stall episode (board and list markers)."""
-        return self.annotate(
-            stalled=models.Exists(
-                StallEpisode.objects.filter(item=models.OuterRef("pk"), resolved_at=None)
-            )
-        )
 
 
 class WorkItem(models.Model):
@@ -928,7 +928,7 @@ class DecisionQuerySet(models.QuerySet):
         return self.filter(status=Decision.Status.PENDING)
 
     def awaiting(self, user):
-        """Red requests this user may answer: theirs to approve, or any (admins), never their own."""
+        """Red requests this user may answer: theirs, or any for admins, never their own."""
         qs = self.pending().exclude(requester=user)
         return qs if user.is_admin else qs.filter(approver=user)
 
