@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('handoffs', '0006_integrations'),
-        ('scoreboard', '0001_snapshot_facts'),
+        ("handoffs", "0006_integrations"),
+        ("scoreboard", "0001_snapshot_facts"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='handofffact',
-            index=models.Index(fields=['delivered_at'], name='handofffact_delivered'),
+            model_name="handofffact",
+            index=models.Index(fields=["delivered_at"], name="handofffact_delivered"),
         ),
         migrations.AddIndex(
-            model_name='stagetimefact',
-            index=models.Index(fields=['delivered_at'], name='stagefact_delivered'),
+            model_name="stagetimefact",
+            index=models.Index(fields=["delivered_at"], name="stagefact_delivered"),
         ),
     ]
