@@ -578,7 +578,8 @@ def _protocol_context(request, handoff, **extra):
 @login_required
 def protocol_detail(request, pk):
     handoff = _handoff_for(request, pk)
-    return render(request, "handoffs/protocol_detail.html", _protocol_context(request, handoff))
+    context = _protocol_context(request, handoff, repeats=Recovery.objects.repeats_for(handoff))
+    return render(request, "handoffs/protocol_detail.html", context)
 
 
 ENTRY_ACTIONS = [("up", "Move up"), ("down", "Move down"), ("remove", "Remove")]

@@ -63,3 +63,17 @@ def test_events_are_append_only_in_the_database(item):
         Event.objects.filter(pk=event.pk).update(kind="delivered")
     with pytest.raises(IntegrityError), transaction.atomic():
         Event.objects.filter(pk=event.pk).delete()
+
+
+def test_repeats_of_the_same_missing_input_show_on_the_protocol_page(client, item, seller, member):
+    from handoffs.models import Handoff
+
+    for _ in range(2):
+        _hand_off(item, seller)
+        services.handoff_bounce(item=item, by=member, missing_input="Delivery address")
+        services.item_unblock(item=item, by=seller, cause="process")
+    handoff = Handoff.objects.get(workflow=item.workflow)
+    client.force_login(member)
+    page = client.get(f"/protocols/{handoff.pk}/").content.decode()
+    assert "Repeats at this handoff" in page
+    assert "Delivery address" in page
