@@ -277,7 +277,8 @@ def _subject(entries):
     open_ = [entry for entry in entries if entry["kind"] != Notice.RESOLVED]
     if not open_:
         return f"Resolved: {len(entries)} stalled work items are moving again"
-    worst = min(open_, key=lambda entry: entry["episode"].started_at)
+    # Ties (several stalls starting in one scan) go to the oldest item, so subjects are stable.
+    worst = min(open_, key=lambda entry: (entry["episode"].started_at, entry["episode"].item_id))
     others = len(open_) - 1
     more = f" and {others} more" if others else ""
     return f"{len(open_)} stalled work items: {worst['title'][:60]} ({worst['waited']}){more}"
