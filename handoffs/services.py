@@ -402,33 +402,21 @@ def handoff_bounce(*, item, by, missing_input, owner=None, next_check_at=None, n
     item.resume_state = WorkItem.State.IN_PROGRESS
     _set_state(item, WorkItem.State.BLOCKED, now)
     item.save()
-    recovery = Recovery.objects.create(
+    recovery = _open_recovery(
         item=item,
+        by=by,
+        now=now,
         handoff=version.handoff,
         kind=Recovery.Kind.BOUNCE,
-        missing_input=missing_input.strip()[:200],
+        missing_input=missing_input,
         owner=owner,
         next_check_at=next_check_at,
-        opened_at=now,
-        opened_by=by,
-        note=note or "",
-    )
-    Event.objects.create(
-        item=item,
-        kind=Event.Kind.HANDOFF_BOUNCED,
-        at=now,
-        actor=by,
+        note=note,
+        event_kind=Event.Kind.HANDOFF_BOUNCED,
         from_stage=from_stage,
         to_stage=back_to,
         protocol_version=version,
-        payload={
-            "recovery_id": recovery.pk,
-            "missing_input": recovery.missing_input,
-            "owner_id": owner.pk if owner else None,
-            "next_check_at": next_check_at.isoformat(),
-            "note": note or "",
-            "assignee_id": item.assignee_id,
-        },
+        assignee_id=item.assignee_id,
     )
     return item, recovery
 
@@ -449,10 +437,44 @@ def item_block(*, item, by, missing_input, owner=None, next_check_at=None, note=
     item.resume_state = item.state
     _set_state(item, WorkItem.State.BLOCKED, now)
     item.save()
+    recovery = _open_recovery(
+        item=item,
+        by=by,
+        now=now,
+        handoff=handoff,
+        kind=Recovery.Kind.BLOCK,
+        missing_input=missing_input,
+        owner=owner,
+        next_check_at=next_check_at,
+        note=note,
+        event_kind=Event.Kind.BLOCKED,
+        from_stage=item.stage,
+    )
+    return item, recovery
+
+
+def _open_recovery(
+    *,
+    item,
+    by,
+    now,
+    handoff,
+    kind,
+    missing_input,
+    owner,
+    next_check_at,
+    note,
+    event_kind,
+    from_stage,
+    to_stage=None,
+    protocol_version=None,
+    **extra_payload,
+):
+    """The recovery path's first steps: work stopped, input named, owner and next check set."""
     recovery = Recovery.objects.create(
         item=item,
         handoff=handoff,
-        kind=Recovery.Kind.BLOCK,
+        kind=kind,
         missing_input=missing_input.strip()[:200],
         owner=owner,
         next_check_at=next_check_at,
@@ -462,19 +484,22 @@ def item_block(*, item, by, missing_input, owner=None, next_check_at=None, note=
     )
     Event.objects.create(
         item=item,
-        kind=Event.Kind.BLOCKED,
+        kind=event_kind,
         at=now,
         actor=by,
-        from_stage=item.stage,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        protocol_version=protocol_version,
         payload={
             "recovery_id": recovery.pk,
             "missing_input": recovery.missing_input,
             "owner_id": owner.pk if owner else None,
             "next_check_at": next_check_at.isoformat(),
             "note": note or "",
+            **extra_payload,
         },
     )
-    return item, recovery
+    return recovery
 
 
 @transaction.atomic
