@@ -1123,6 +1123,8 @@ class StallEpisode(models.Model):
     snooze_reason = models.CharField(max_length=200, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_notified_at = models.DateTimeField(null=True, blank=True)
+    # The resolved notice to the lead it escalated to (claimed like the owner's).
+    lead_resolution_notified_at = models.DateTimeField(null=True, blank=True)
 
     objects = StallEpisodeQuerySet.as_manager()
 
@@ -1277,10 +1279,17 @@ class StallNotice(models.Model):
         ESCALATION = "escalation", "Escalation"
         REMINDER = "reminder", "Reminder"
         RESOLVED = "resolved", "Resolved"
+        RESOLVED_LEAD = "resolved_lead", "Resolved (to the lead it escalated to)"
 
     episode = models.ForeignKey(StallEpisode, on_delete=models.CASCADE, related_name="notices")
-    delivery = models.ForeignKey(EmailDelivery, on_delete=models.CASCADE, related_name="notices")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # NULL while the notice waits for its recipient's daily digest (docs/stalls.md).
+    delivery = models.ForeignKey(
+        EmailDelivery, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    recipient = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
     # For reminders, which reminder it is (1, 2, …); 0 otherwise.
     sequence = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -1291,6 +1300,14 @@ class StallNotice(models.Model):
             # Backs the alert/escalation/resolved/reminder claims on StallEpisode.
             models.UniqueConstraint(
                 fields=["episode", "kind", "sequence"], name="stall_notice_once"
+            ),
+        ]
+        indexes = [
+            # The daily digest: a recipient's notices not yet in an email.
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=Q(delivery=None),
+                name="stall_notice_digest_pending",
             ),
         ]
 
@@ -1335,6 +1352,7 @@ class IntakeSource(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)  # the API's `updated_since` filter
 
     class Meta:
         ordering = ["name"]
@@ -1422,6 +1440,9 @@ class WebhookSubscription(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)  # the API's `updated_since` filter
+    # Deleting keeps the row (soft delete), so its delivery log stays readable.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "pk"]
