@@ -6,6 +6,9 @@ Two stages, each claimed atomically (docs/stalls.md has the guarantee):
    conditional UPDATE of the episode (alerted_at, escalated_at, last_reminded_at,
    resolution_notified_at) and writes ONE EmailDelivery carrying all of them, plus a
    StallNotice per episode whose unique constraint refuses a second copy.
+   A recipient on the daily digest gets only escalations at once; their other notices are
+   claimed the same way but wait (StallNotice.delivery NULL) for the one daily digest
+   that handoffs.notifications composes with their in-app notifications.
 2. send_due_emails: claims each EmailDelivery (status → sending with a lease), sends it
    over SMTP, marks it sent; a failure puts it back with exponential backoff.
 """
@@ -27,6 +30,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from handoffs import email_preferences
 from handoffs.models import EmailDelivery, StallEpisode, StallNotice
 from opshub.accounts.models import User
 from opshub.lib.tasks import enqueue_on_commit
@@ -34,6 +38,9 @@ from opshub.lib.tasks import enqueue_on_commit
 logger = logging.getLogger(__name__)
 
 Notice = StallNotice.Kind
+RESOLVED_KINDS = (Notice.RESOLVED, Notice.RESOLVED_LEAD)
+# Urgent: sent at once even to people on the daily digest (docs/stalls.md).
+ALWAYS_IMMEDIATE = (Notice.ESCALATION,)
 BATCH = 500
 # A worker that claimed an email and has not marked it sent after this long is presumed dead.
 SEND_LEASE = datetime.timedelta(minutes=5)
@@ -134,6 +141,15 @@ def _due(now):
             ),
             "owner",
         ),
+        # The lead who was escalated to hears once that it is over (unless they own it).
+        Notice.RESOLVED_LEAD: (
+            StallEpisode.objects.filter(
+                resolved_at__isnull=False,
+                escalated_at__isnull=False,
+                lead_resolution_notified_at=None,
+            ).exclude(escalate_to=F("owner")),
+            "escalate_to",
+        ),
     }
 
 
@@ -151,6 +167,11 @@ def _claim(kind, episode, now):
             )
             == 1
         )
+    if kind == Notice.RESOLVED_LEAD:
+        return (
+            rows.filter(lead_resolution_notified_at=None).update(lead_resolution_notified_at=now)
+            == 1
+        )
     return rows.filter(resolution_notified_at=None).update(resolution_notified_at=now) == 1
 
 
@@ -158,7 +179,9 @@ def queue_due_emails(*, now=None):
     """Queues one email per recipient who is due anything and inside working hours.
 
     Returns how many emails were queued. Recipients in quiet hours are skipped: their
-    episodes stay unclaimed, so the next scan inside working hours picks them up.
+    episodes stay unclaimed, so the next scan inside working hours picks them up. For a
+    recipient on the daily digest, everything but escalations is claimed into their digest
+    (quiet hours do not matter: nothing is sent until the digest).
     """
     now = now or timezone.now()
     due = _due(now)
@@ -170,14 +193,10 @@ def queue_due_emails(*, now=None):
             .values_list(f"{field}_id", flat=True)
             .distinct()[:BATCH]
         )
-    awake = [
-        user
-        for user in User.objects.filter(pk__in=recipient_ids, is_active=True).exclude(email="")
-        if is_working_time(user, now)
-    ]
-    if not awake:
+    people = list(User.objects.filter(pk__in=recipient_ids, is_active=True).exclude(email=""))
+    if not people:
         return 0
-    by_user = {user.pk: [] for user in awake}
+    by_user = {user.pk: [] for user in people}
     for kind, (qs, field) in due.items():
         episodes = (
             qs.filter(**{f"{field}__in": list(by_user)})
@@ -187,17 +206,46 @@ def queue_due_emails(*, now=None):
         for episode in episodes:
             by_user[getattr(episode, f"{field}_id")].append((kind, episode))
     queued = 0
-    for user in awake:
-        if by_user[user.pk] and _queue_for(user, by_user[user.pk], now):
+    for user in people:
+        notices = _deliverable(user, by_user[user.pk], now)
+        if notices and _queue_for(user, notices, now):
             queued += 1
     return queued
 
 
+def _deliverable(user, notices, now):
+    """[(kind, episode, goes_to_digest)] that may be claimed for `user` now."""
+    digest = user.email_delivery == User.Delivery.DIGEST
+    awake = is_working_time(user, now)
+    result = []
+    for kind, episode in notices:
+        to_digest = digest and kind not in ALWAYS_IMMEDIATE
+        if to_digest or awake:
+            result.append((kind, episode, to_digest))
+    return result
+
+
 @transaction.atomic
 def _queue_for(user, notices, now):
+    """Claims the notices; writes the email for the immediate ones, parks the digest ones.
+
+    Returns the EmailDelivery, or None when nothing immediate was claimed.
+    """
     # Claim in primary-key order so two scanners lock rows in the same order (no deadlock).
-    notices = sorted(notices, key=lambda pair: (pair[1].pk, pair[0]))
-    claimed = [(kind, episode) for kind, episode in notices if _claim(kind, episode, now)]
+    notices = sorted(notices, key=lambda triple: (triple[1].pk, triple[0]))
+    claimed = [notice for notice in notices if _claim(notice[0], notice[1], now)]
+    parked = [(kind, episode) for kind, episode, to_digest in claimed if to_digest]
+    StallNotice.objects.bulk_create(
+        StallNotice(
+            episode=episode,
+            recipient=user,
+            kind=kind,
+            sequence=_sequence(kind, episode),
+            created_at=now,
+        )
+        for kind, episode in parked
+    )
+    claimed = [(kind, episode) for kind, episode, to_digest in claimed if not to_digest]
     if not claimed:
         return None
     subject, text, html = compose(user, claimed, now)
@@ -207,7 +255,7 @@ def _queue_for(user, notices, now):
         subject=subject,
         body_text=text,
         body_html=html,
-        message_id=_message_id(),
+        message_id=message_id(),
         created_at=now,
         next_attempt_at=now,
     )
@@ -215,6 +263,7 @@ def _queue_for(user, notices, now):
         StallNotice(
             episode=episode,
             delivery=delivery,
+            recipient=user,
             kind=kind,
             sequence=_sequence(kind, episode),
             created_at=now,
@@ -231,7 +280,7 @@ def _sequence(kind, episode):
     return StallNotice.objects.filter(episode=episode, kind=Notice.REMINDER).count() + 1
 
 
-def _message_id():
+def message_id():
     return make_msgid(domain=urlsplit(settings.OPSHUB_BASE_URL).hostname or "opshub.local")
 
 
@@ -245,6 +294,7 @@ def _entry(user, kind, episode, now):
     token = action_token(episode, user)
     return {
         "kind": kind,
+        "resolved": kind in RESOLVED_KINDS,
         "episode": episode,
         "title": item.title,
         "workflow": item.workflow.name,
@@ -273,8 +323,9 @@ def _subject(entries):
             Notice.REMINDER: f"Still stalled {first['waited']}: {title} — {first['what']} "
             f"(target {first['target']})",
             Notice.RESOLVED: f"Resolved: {title} is moving again after {first['waited']}",
+            Notice.RESOLVED_LEAD: f"Resolved: {title} is moving again after {first['waited']}",
         }[first["kind"]]
-    open_ = [entry for entry in entries if entry["kind"] != Notice.RESOLVED]
+    open_ = [entry for entry in entries if not entry["resolved"]]
     if not open_:
         return f"Resolved: {len(entries)} stalled work items are moving again"
     # Ties (several stalls starting in one scan) go to the oldest item, so subjects are stable.
@@ -284,24 +335,48 @@ def _subject(entries):
     return f"{len(open_)} stalled work items: {worst['title'][:60]} ({worst['waited']}){more}"
 
 
+_SECTIONS = (
+    ((Notice.ESCALATION,), "Escalated to you"),
+    ((Notice.ALERT,), "Newly stalled"),
+    ((Notice.REMINDER,), "Still stalled"),
+    (RESOLVED_KINDS, "Resolved"),
+)
+
+
+def sections(entries):
+    """[(label, entries)] in the order an email shows them, empty sections left out."""
+    grouped = [
+        (label, [entry for entry in entries if entry["kind"] in kinds])
+        for kinds, label in _SECTIONS
+    ]
+    return [(label, group) for label, group in grouped if group]
+
+
+def digest_entries(user, notices, now):
+    """Entries for the daily digest: one per episode, the latest news (a resolution beats
+    the alert or reminder that came before it)."""
+    rank = {Notice.ALERT: 0, Notice.REMINDER: 1, Notice.RESOLVED: 2, Notice.RESOLVED_LEAD: 2}
+    latest = {}
+    for notice in notices:
+        kept = latest.get(notice.episode_id)
+        if kept is None or rank.get(notice.kind, 0) >= rank.get(kept.kind, 0):
+            latest[notice.episode_id] = notice
+    ordered = sorted(latest.values(), key=lambda n: (n.episode.started_at, n.episode_id))
+    return [_entry(user, notice.kind, notice.episode, now) for notice in ordered]
+
+
 def compose(user, claimed, now):
     """(subject, plain text, HTML) of one email telling `user` about several episodes."""
     entries = [_entry(user, kind, episode, now) for kind, episode in claimed]
+    delivery = email_preferences.other_delivery(user)
     context = {
         "user": user,
         "subject": _subject(entries),
-        "sections": [
-            (label, [entry for entry in entries if entry["kind"] == kind])
-            for kind, label in (
-                (Notice.ESCALATION, "Escalated to you"),
-                (Notice.ALERT, "Newly stalled"),
-                (Notice.REMINDER, "Still stalled"),
-                (Notice.RESOLVED, "Resolved"),
-            )
-            if any(entry["kind"] == kind for entry in entries)
-        ],
+        "sections": sections(entries),
         "stalls_url": absolute(reverse("handoffs:stall-list")),
         "reminder_hours": settings.OPSHUB_REMINDER_INTERVAL_HOURS,
+        "switch_to": delivery,
+        "switch_url": email_preferences.switch_url(user, delivery),
     }
     text = render_to_string("handoffs/email/stall_alert.txt", context)
     html = render_to_string("handoffs/email/stall_alert.html", context)
@@ -320,7 +395,7 @@ def queue_test_alert(user):
         subject="Test alert from opshub: stall emails reach you",
         body_text=render_to_string("handoffs/email/stall_test.txt", context),
         body_html=render_to_string("handoffs/email/stall_test.html", context),
-        message_id=_message_id(),
+        message_id=message_id(),
         created_at=now,
         next_attempt_at=now,
     )
@@ -364,13 +439,17 @@ def send_one(pk, *, now=None):
     )
     if claimed != 1:
         return None
-    delivery = EmailDelivery.objects.get(pk=pk)
+    delivery = EmailDelivery.objects.select_related("recipient").get(pk=pk)
+    kind = {EmailDelivery.Kind.STALL: "alert", EmailDelivery.Kind.DIGEST: "digest"}
+    headers = email_preferences.list_unsubscribe_headers(
+        delivery.recipient, kind.get(delivery.kind, "")
+    )
     message = EmailMultiAlternatives(
         subject=delivery.subject,
         body=delivery.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.to_email],
-        headers={"Message-ID": delivery.message_id},
+        headers={"Message-ID": delivery.message_id, **headers},
     )
     if delivery.body_html:
         message.attach_alternative(delivery.body_html, "text/html")

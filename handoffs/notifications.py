@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.models import Notification, NotificationEmail
+from handoffs.models import EmailDelivery, Notification, NotificationEmail, StallNotice
 from opshub.accounts.models import User
 from opshub.lib.tasks import enqueue_on_commit
 
@@ -144,58 +144,111 @@ def digest_is_due(user, last_sent, now):
 
 
 def send_digests(*, now=None):
-    """One digest per user whose digest is due. Returns how many digests were sent."""
+    """One digest per user whose digest is due. Returns how many digests were sent.
+
+    The digest carries both the user's notifications and their stall notices parked for it
+    (handoffs.alerts), so a person on the digest gets ONE email a day. It goes through the
+    stall outbox (EmailDelivery, kind digest): retried with backoff, visible to admins.
+    """
+    from handoffs.alerts import send_one
+
     now = now or timezone.now()
-    user_ids = (
+    waiting = set(
         NotificationEmail.objects.filter(delivery=NotificationEmail.Delivery.DIGEST, sent_at=None)
         .values_list("user_id", flat=True)
         .distinct()[:DIGEST_BATCH]
     )
+    waiting.update(
+        StallNotice.objects.filter(delivery=None, recipient__isnull=False)
+        .values_list("recipient_id", flat=True)
+        .distinct()[:DIGEST_BATCH]
+    )
     sent = 0
-    for user in User.objects.filter(pk__in=list(user_ids), is_active=True):
-        if _send_digest(user, now):
+    for user in User.objects.filter(pk__in=waiting, is_active=True).exclude(email=""):
+        delivery = _queue_digest(user, now)
+        if delivery is not None:
             sent += 1
+            send_one(delivery.pk, now=now)  # a failure stays in the outbox for its retry
     return sent
 
 
-def _send_digest(user, now):
-    with transaction.atomic():
-        last_sent = (
-            NotificationEmail.objects.filter(
-                user=user, delivery=NotificationEmail.Delivery.DIGEST, sent_at__isnull=False
-            )
-            .order_by("-sent_at")
-            .values_list("sent_at", flat=True)
-            .first()
+def _last_digest_at(user):
+    outbox = (
+        EmailDelivery.objects.filter(recipient=user, kind=EmailDelivery.Kind.DIGEST)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    # Digests sent before they went through the outbox left only this trace.
+    legacy = (
+        NotificationEmail.objects.filter(
+            user=user, delivery=NotificationEmail.Delivery.DIGEST, sent_at__isnull=False
         )
-        if not digest_is_due(user, last_sent, now):
-            return False
-        # skip_locked: a second worker running the same digest finds nothing left to claim.
-        emails = list(
-            NotificationEmail.objects.select_for_update(skip_locked=True)
-            .select_related("notification")
-            .filter(user=user, delivery=NotificationEmail.Delivery.DIGEST, sent_at=None)
-            .order_by("created_at", "pk")
+        .order_by("-sent_at")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    return max(filter(None, (outbox, legacy)), default=None)
+
+
+@transaction.atomic
+def _queue_digest(user, now):
+    """Composes the user's digest into the outbox, at most once a day. Returns it or None."""
+    # One digest composer per user at a time (no_key: inserts referencing the user go on).
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+    if not digest_is_due(user, _last_digest_at(user), now):
+        return None
+    emails = list(
+        NotificationEmail.objects.select_related("notification")
+        .filter(user=user, delivery=NotificationEmail.Delivery.DIGEST, sent_at=None)
+        .order_by("created_at", "pk")
+    )
+    notices = list(
+        StallNotice.objects.select_related(
+            "episode__item__workflow", "episode__item__stage", "episode__owner"
         )
-        if not emails:
-            return False
-        _message(
-            to=user.email,
-            subject=f"opshub daily digest: {len(emails)} new",
-            template="notification_digest",
-            context={
-                "user": user,
-                "entries": [
-                    {
-                        "email": email,
-                        "link": absolute_url(email.notification.url)
-                        if email.notification.url
-                        else "",
-                    }
-                    for email in emails
-                ],
-                "notifications_link": absolute_url(reverse("handoffs:notification-list")),
-            },
-        ).send()
-        NotificationEmail.objects.filter(pk__in=[e.pk for e in emails]).update(sent_at=now)
-    return True
+        .filter(recipient=user, delivery=None)
+        .order_by("created_at", "pk")
+    )
+    if not emails and not notices:
+        return None
+    from handoffs import alerts, email_preferences
+
+    stalls = alerts.digest_entries(user, notices, now)
+    context = {
+        "user": user,
+        "base_url": settings.OPSHUB_BASE_URL,
+        "entries": [
+            {
+                "email": email,
+                "link": absolute_url(email.notification.url) if email.notification.url else "",
+            }
+            for email in emails
+        ],
+        "stall_sections": alerts.sections(stalls),
+        "stall_count": len(stalls),
+        "notifications_link": absolute_url(reverse("handoffs:notification-list")),
+        "stalls_url": absolute_url(reverse("handoffs:stall-list")),
+        "unsubscribe_url": email_preferences.switch_url(user, User.Delivery.IMMEDIATE),
+    }
+    delivery = EmailDelivery.objects.create(
+        recipient=user,
+        to_email=user.email,
+        kind=EmailDelivery.Kind.DIGEST,
+        subject=_digest_subject(len(emails), len(stalls)),
+        body_text=render_to_string("handoffs/email/notification_digest.txt", context),
+        body_html=render_to_string("handoffs/email/notification_digest.html", context),
+        message_id=alerts.message_id(),
+        created_at=now,
+        next_attempt_at=now,
+    )
+    NotificationEmail.objects.filter(pk__in=[e.pk for e in emails]).update(sent_at=now)
+    StallNotice.objects.filter(pk__in=[n.pk for n in notices]).update(delivery=delivery)
+    return delivery
+
+
+def _digest_subject(notes, stalls):
+    parts = [f"{notes} new"] if notes else []
+    if stalls:
+        parts.append(f"{stalls} stalled work item{'s' if stalls != 1 else ''}")
+    return "opshub daily digest: " + ", ".join(parts)

@@ -75,7 +75,7 @@ def _detail_context(episode, actor, token, snooze_form=None):
         "token": token,
         "can_act": episode.can_act(actor),
         "snooze_form": snooze_form or SnoozeForm(initial={"until": tomorrow.replace(tzinfo=None)}),
-        "notices": episode.notices.select_related("delivery").order_by("created_at"),
+        "notices": episode.notices.select_related("delivery", "recipient").order_by("created_at"),
         "nav_active": "work",
     }
 

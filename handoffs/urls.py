@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoffs import decision_views, integration_views, stall_views, views
+from handoffs import decision_views, email_views, integration_views, stall_views, views
 
 app_name = "handoffs"
 
@@ -89,6 +89,13 @@ urlpatterns = [
     path("stalls/<int:pk>/acknowledge/", stall_views.stall_acknowledge, name="stall-acknowledge"),
     path("stalls/<int:pk>/snooze/", stall_views.stall_snooze, name="stall-snooze"),
     path("ops/scheduler/", stall_views.scheduler, name="scheduler"),
+    # Signed links in emails: switch immediate ↔ daily digest without a password.
+    path("email/delivery/<str:token>/", email_views.switch, name="email-delivery"),
+    path(
+        "email/delivery/<str:token>/one-click/",
+        email_views.one_click,
+        name="email-delivery-one-click",
+    ),
     path(
         "ops/scheduler/test-alert/", stall_views.scheduler_test_alert, name="scheduler-test-alert"
     ),
@@ -118,6 +125,19 @@ urlpatterns = [
         "integrations/webhooks/<int:pk>/toggle/",
         integration_views.webhook_toggle,
         name="webhook-toggle",
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/edit/", integration_views.webhook_edit, name="webhook-edit"
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/rotate/",
+        integration_views.webhook_rotate,
+        name="webhook-rotate",
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/delete/",
+        integration_views.webhook_delete,
+        name="webhook-delete",
     ),
     path("work/import/", integration_views.import_upload, name="import-upload"),
     path("work/import/<int:pk>/", integration_views.import_detail, name="import-detail"),
