@@ -1161,6 +1161,16 @@ class StallEpisode(models.Model):
                 ),
                 name="stall_resolved_unnotified",
             ),
+            # The same for the lead it escalated to.
+            models.Index(
+                fields=["resolved_at"],
+                condition=Q(
+                    resolved_at__isnull=False,
+                    escalated_at__isnull=False,
+                    lead_resolution_notified_at=None,
+                ),
+                name="stall_resolved_lead_unnotified",
+            ),
             # The dashboard's stalled-now list and the admin page's counts.
             models.Index(
                 fields=["kind", "started_at"], condition=Q(resolved_at=None), name="stall_open"
