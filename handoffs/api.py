@@ -2,24 +2,30 @@
 
 import datetime
 
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
 from handoffs import services
 from handoffs import workflows as wf
 from handoffs.models import Cause, Event, ProtocolVersion, Stage, Team, Workflow, WorkItem
 from opshub.api import Conflict
+from opshub.api_filters import (
+    FilterForm,
+    FlagFilter,
+    IdFilter,
+    UpdatedSince,
+    filtered,
+    schema_parameters,
+)
 
 # --- Work items (issue 4) --------------------------------------------------------------------
 
@@ -110,15 +116,25 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class WorkItemFilters(FilterForm):
+    workflow = IdFilter()
+    stage = IdFilter()
+    state = forms.ChoiceField(choices=WorkItem.State.choices, required=False)
+    assignee = IdFilter(help_text="User id of the owner.")
+    team = IdFilter(help_text="Items in a stage of this team.")
+    updated_since = UpdatedSince()
+    lookups = {
+        "workflow": "workflow_id",
+        "stage": "stage_id",
+        "state": "state",
+        "assignee": "assignee_id",
+        "team": "stage__team_id",
+        "updated_since": "updated_at__gte",
+    }
+
+
 @extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("workflow", int),
-            OpenApiParameter("state", str, enum=WorkItem.State.values),
-            OpenApiParameter("stage", int),
-            OpenApiParameter("updated_since", str, description="ISO 8601 date-time"),
-        ]
-    ),
+    list=extend_schema(parameters=schema_parameters(WorkItemFilters)),
     create=extend_schema(request=WorkItemCreateSerializer, responses=WorkItemSerializer),
 )
 class WorkItemViewSet(
@@ -133,21 +149,8 @@ class WorkItemViewSet(
 
     def get_queryset(self):
         items = WorkItem.objects.select_related("stage").visible_to(self.request.user)
-        params = self.request.query_params
-        for name in ("workflow", "stage"):
-            if params.get(name):
-                if not params[name].isdigit():
-                    raise ApiValidationError({name: "Must be a numeric id."})
-                items = items.filter(**{f"{name}_id": int(params[name])})
-        if params.get("state"):
-            if params["state"] not in WorkItem.State.values:
-                raise ApiValidationError({"state": f"One of: {', '.join(WorkItem.State.values)}."})
-            items = items.filter(state=params["state"])
-        if params.get("updated_since"):
-            since = parse_datetime(params["updated_since"])
-            if since is None:
-                raise ApiValidationError({"updated_since": "Must be an ISO 8601 date-time."})
-            items = items.filter(updated_at__gte=since)
+        if self.action == "list":
+            items = filtered(WorkItemFilters, self.request, items)
         return items
 
     def create(self, request, *args, **kwargs):
@@ -365,7 +368,21 @@ class WorkflowWriteSerializer(serializers.ModelSerializer):
         return stages
 
 
+class WorkflowFilters(FilterForm):
+    is_sandbox = FlagFilter(help_text="true: only sandboxes; false: only real workflows.")
+    team = IdFilter(help_text="Workflows with a stage of this team.")
+    updated_since = UpdatedSince(
+        help_text="ISO 8601 date-time: workflows whose name, description or stages changed since."
+    )
+    lookups = {
+        "is_sandbox": "is_sandbox",
+        "team": lambda workflows, team: workflows.filter(stages__team_id=team).distinct(),
+        "updated_since": "updated_at__gte",
+    }
+
+
 @extend_schema_view(
+    list=extend_schema(parameters=schema_parameters(WorkflowFilters)),
     create=extend_schema(request=WorkflowWriteSerializer, responses=WorkflowSerializer),
     update=extend_schema(request=WorkflowWriteSerializer, responses=WorkflowSerializer),
     partial_update=extend_schema(request=WorkflowWriteSerializer, responses=WorkflowSerializer),
@@ -377,7 +394,10 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     serializer_class = WorkflowSerializer
 
     def get_queryset(self):
-        return wf.with_structure(Workflow.objects.order_by("name"))
+        workflows = Workflow.objects.order_by("name", "pk")
+        if self.action == "list":
+            workflows = filtered(WorkflowFilters, self.request, workflows)
+        return wf.with_structure(workflows)
 
     def _reloaded(self, workflow):
         return WorkflowSerializer(self.get_queryset().get(pk=workflow.pk)).data

@@ -1,6 +1,8 @@
 """/api/v1/decisions/: record a decision on a work item, list them, approve or deny red ones."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django import forms
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -9,6 +11,14 @@ from rest_framework.response import Response
 from handoffs import services
 from handoffs.models import Decision, DecisionLevel, DecisionType, WorkItem
 from opshub.api import Conflict
+from opshub.api_filters import (
+    FilterForm,
+    FlagFilter,
+    IdFilter,
+    UpdatedSince,
+    filtered,
+    schema_parameters,
+)
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -75,17 +85,39 @@ class DecisionAnswerSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-FILTERS = [
-    OpenApiParameter("workflow", int, description="Decisions on items of this workflow."),
-    OpenApiParameter("work_item", int),
-    OpenApiParameter("status", str, enum=Decision.Status.values),
-    OpenApiParameter("level", str, enum=DecisionLevel.values),
-    OpenApiParameter("decision_type", str, description="Id or key."),
-    OpenApiParameter("awaiting_me", bool, description="Red requests the caller may answer."),
-]
+class DecisionFilters(FilterForm):
+    workflow = IdFilter(help_text="Decisions on items of this workflow.")
+    work_item = IdFilter()
+    status = forms.ChoiceField(choices=Decision.Status.choices, required=False)
+    level = forms.ChoiceField(choices=DecisionLevel.choices, required=False)
+    decision_type = forms.CharField(required=False, max_length=60, help_text="Id or key.")
+    awaiting_me = FlagFilter(help_text="true: red requests the caller may answer.")
+    updated_since = UpdatedSince(
+        help_text="ISO 8601 date-time: decisions requested, answered or consumed since."
+    )
+    lookups = {
+        "workflow": "item__workflow_id",
+        "work_item": "item_id",
+        "status": "status",
+        "level": "level",
+    }
+
+    def filter_decision_type(self, decisions, raw):
+        if raw.isdigit():
+            return decisions.filter(decision_type_id=int(raw))
+        return decisions.filter(decision_type__key=raw)
+
+    def filter_awaiting_me(self, decisions, on):
+        return decisions & Decision.objects.awaiting(self.user) if on else decisions
+
+    def filter_updated_since(self, decisions, since):
+        """Decisions have no updated_at: one changes when requested, answered or consumed."""
+        return decisions.filter(
+            Q(requested_at__gte=since) | Q(decided_at__gte=since) | Q(consumed_at__gte=since)
+        )
 
 
-@extend_schema_view(list=extend_schema(parameters=FILTERS))
+@extend_schema_view(list=extend_schema(parameters=schema_parameters(DecisionFilters)))
 class DecisionViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -101,25 +133,9 @@ class DecisionViewSet(
         decisions = Decision.objects.select_related("decision_type", "item").prefetch_related(
             "informed"
         )
-        params = self.request.query_params
-        for name, lookup in (("workflow", "item__workflow_id"), ("work_item", "item_id")):
-            if params.get(name):
-                if not params[name].isdigit():
-                    raise ApiValidationError({name: "Must be a numeric id."})
-                decisions = decisions.filter(**{lookup: int(params[name])})
-        for name, values in (("status", Decision.Status.values), ("level", DecisionLevel.values)):
-            if params.get(name):
-                if params[name] not in values:
-                    raise ApiValidationError({name: f"One of: {', '.join(values)}."})
-                decisions = decisions.filter(**{name: params[name]})
-        if params.get("decision_type"):
-            raw = params["decision_type"]
-            lookup = (
-                {"decision_type_id": int(raw)} if raw.isdigit() else {"decision_type__key": raw}
-            )
-            decisions = decisions.filter(**lookup)
-        if params.get("awaiting_me") in ("1", "true", "yes"):
-            decisions = decisions & Decision.objects.awaiting(self.request.user)
+        if self.action != "list":
+            return decisions
+        return filtered(DecisionFilters, self.request, decisions)
         return decisions
 
     @extend_schema(request=DecisionCreateSerializer, responses={201: DecisionSerializer})

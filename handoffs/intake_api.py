@@ -1,11 +1,13 @@
 """/api/v1/intake/<source>/ (signed webhooks) and /api/v1/intake-sources/ (admin tokens)."""
 
+from django import forms
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import permissions, serializers, status, viewsets
@@ -16,6 +18,14 @@ from rest_framework.views import APIView
 from handoffs import intake
 from handoffs.models import IntakeDelivery, IntakeSource, Stage, Workflow
 from opshub.accounts.models import AuditEntry
+from opshub.api_filters import (
+    FilterForm,
+    FlagFilter,
+    IdFilter,
+    UpdatedSince,
+    filtered,
+    schema_parameters,
+)
 
 
 class IsOpshubAdmin(permissions.BasePermission):
@@ -93,13 +103,39 @@ class IntakeDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class IntakeSourceFilters(FilterForm):
+    workflow = IdFilter()
+    stage = IdFilter()
+    is_active = FlagFilter()
+    updated_since = UpdatedSince(
+        help_text="ISO 8601 date-time: sources created or changed (or secret rotated) since."
+    )
+    lookups = {
+        "workflow": "workflow_id",
+        "stage": "stage_id",
+        "is_active": "is_active",
+        "updated_since": "updated_at__gte",
+    }
+
+
+class DeliveryFilters(FilterForm):
+    status = forms.ChoiceField(choices=IntakeDelivery.Status.choices, required=False)
+    lookups = {"status": "status"}
+
+
+@extend_schema_view(list=extend_schema(parameters=schema_parameters(IntakeSourceFilters)))
 class IntakeSourceViewSet(viewsets.ModelViewSet):
     """Intake sources (admins only). The secret is returned once: at creation or rotation."""
 
     permission_classes = [IsOpshubAdmin]
     serializer_class = IntakeSourceSerializer
-    queryset = IntakeSource.objects.order_by("name")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        sources = IntakeSource.objects.order_by("name", "pk")
+        if self.action == "list":
+            sources = filtered(IntakeSourceFilters, self.request, sources)
+        return sources
 
     @extend_schema(responses={201: IntakeSourceCreatedSerializer})
     def create(self, request, *args, **kwargs):
@@ -115,7 +151,7 @@ class IntakeSourceViewSet(viewsets.ModelViewSet):
     def rotate_secret(self, request, pk=None):
         source = self.get_object()
         source.secret = intake.new_secret()
-        source.save(update_fields=["secret"])
+        source.save(update_fields=["secret", "updated_at"])
         intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.ROTATE_SECRET)
         return Response(IntakeSourceCreatedSerializer(source).data)
 
@@ -133,11 +169,15 @@ class IntakeSourceViewSet(viewsets.ModelViewSet):
         )
         instance.delete()
 
-    @extend_schema(responses=IntakeDeliverySerializer(many=True))
+    @extend_schema(
+        parameters=schema_parameters(DeliveryFilters),
+        responses=IntakeDeliverySerializer(many=True),
+    )
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):
         source = self.get_object()
-        page = self.paginate_queryset(source.deliveries.order_by("-received_at", "-pk"))
+        log = filtered(DeliveryFilters, request, source.deliveries.order_by("-received_at", "-pk"))
+        page = self.paginate_queryset(log)
         return self.get_paginated_response(IntakeDeliverySerializer(page, many=True).data)
 
 

@@ -98,9 +98,17 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = WebhookSubscription
-        fields = ["name", "url", "event_kinds"]
-        labels = {"url": "URL"}
-        help_texts = {"url": "Receives a signed POST per event (https in production)."}
+        fields = ["name", "url", "event_kinds", "is_active"]
+        labels = {"url": "URL", "is_active": "Active"}
+        help_texts = {
+            "url": "Receives a signed POST per event (https in production).",
+            "is_active": "Unticked: paused; events are kept and sent when it is resumed.",
+        }
+
+    def __init__(self, *args, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not editing:
+            del self.fields["is_active"]  # a new subscription starts active
 
 
 class ImportUploadForm(forms.Form):

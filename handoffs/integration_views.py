@@ -93,7 +93,7 @@ def intake_rotate(request, pk):
     _require_admin(request)
     source = get_object_or_404(IntakeSource, pk=pk)
     source.secret = intake.new_secret()
-    source.save(update_fields=["secret"])
+    source.save(update_fields=["secret", "updated_at"])
     intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.ROTATE_SECRET)
     return _show_secret(request, source, created=False)
 
@@ -143,8 +143,13 @@ def webhook_list(request):
         subscription = webhooks.subscription_create(by=request.user, **form.cleaned_data)
         context = _context(request, subscription=subscription)
         return render(request, "handoffs/webhook_secret.html", context)
-    subscriptions = WebhookSubscription.objects.all()
-    context = _context(request, subscriptions=subscriptions, form=form)
+    subscriptions = list(WebhookSubscription.objects.all())
+    context = _context(
+        request,
+        subscriptions=[s for s in subscriptions if s.deleted_at is None],
+        deleted=[s for s in subscriptions if s.deleted_at is not None],
+        form=form,
+    )
     return render(request, "handoffs/webhook_list.html", context)
 
 
@@ -161,11 +166,19 @@ def webhook_detail(request, pk):
     return render(request, "handoffs/webhook_detail.html", context)
 
 
+def _live_subscription(request, pk):
+    """An admin's subscription that can still change (a deleted one is read-only)."""
+    _require_admin(request)
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    if subscription.deleted_at is not None:
+        raise PermissionDenied(str(webhooks.SubscriptionDeleted()))
+    return subscription
+
+
 @login_required
 @require_POST
 def webhook_test(request, pk):
-    _require_admin(request)
-    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    subscription = _live_subscription(request, pk)
     webhooks.send_test(subscription)
     messages.success(request, "Test delivery queued: it appears in the log below in a moment.")
     return redirect(subscription)
@@ -174,13 +187,51 @@ def webhook_test(request, pk):
 @login_required
 @require_POST
 def webhook_toggle(request, pk):
-    _require_admin(request)
-    subscription = get_object_or_404(WebhookSubscription, pk=pk)
-    subscription.is_active = not subscription.is_active
-    subscription.save(update_fields=["is_active"])
+    subscription = _live_subscription(request, pk)
+    webhooks.subscription_update(
+        subscription=subscription, by=request.user, is_active=not subscription.is_active
+    )
     state = "resumed" if subscription.is_active else "paused"
     messages.success(request, f"“{subscription.name}” {state}.")
     return redirect(subscription)
+
+
+@login_required
+def webhook_edit(request, pk):
+    subscription = _live_subscription(request, pk)
+    # Not bound to the instance: validation must not change it before the service compares.
+    initial = {name: getattr(subscription, name) for name in webhooks.AUDITED_FIELDS}
+    form = WebhookSubscriptionForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        webhooks.subscription_update(
+            subscription=subscription, by=request.user, **form.cleaned_data
+        )
+        messages.success(request, f"Saved “{subscription.name}”.")
+        return redirect(subscription)
+    context = _context(request, form=form, subscription=subscription)
+    return render(request, "handoffs/webhook_form.html", context)
+
+
+@login_required
+@require_POST
+def webhook_rotate(request, pk):
+    subscription = _live_subscription(request, pk)
+    webhooks.subscription_rotate_secret(subscription=subscription, by=request.user)
+    context = _context(request, subscription=subscription, rotated=True)
+    return render(request, "handoffs/webhook_secret.html", context)
+
+
+@login_required
+def webhook_delete(request, pk):
+    """GET asks for confirmation; POST deletes (softly: the delivery log stays readable)."""
+    subscription = _live_subscription(request, pk)
+    if request.method == "POST":
+        webhooks.subscription_delete(subscription=subscription, by=request.user)
+        messages.success(request, f"Deleted “{subscription.name}”; its delivery log is kept.")
+        return redirect(subscription)
+    unsent = subscription.deliveries.filter(status__in=["pending", "sending"]).count()
+    context = _context(request, subscription=subscription, unsent=unsent)
+    return render(request, "handoffs/webhook_delete.html", context)
 
 
 # --- Spreadsheet import and CSV export ------------------------------------------------------

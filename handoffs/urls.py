@@ -126,6 +126,19 @@ urlpatterns = [
         integration_views.webhook_toggle,
         name="webhook-toggle",
     ),
+    path(
+        "integrations/webhooks/<int:pk>/edit/", integration_views.webhook_edit, name="webhook-edit"
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/rotate/",
+        integration_views.webhook_rotate,
+        name="webhook-rotate",
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/delete/",
+        integration_views.webhook_delete,
+        name="webhook-delete",
+    ),
     path("work/import/", integration_views.import_upload, name="import-upload"),
     path("work/import/<int:pk>/", integration_views.import_detail, name="import-detail"),
     path(

@@ -78,26 +78,117 @@ def test_payload(subscription):
     }
 
 
-def subscription_create(*, name, url, event_kinds, by):
+def subscription_create(*, name, url, event_kinds, by, is_active=True):
     """A new subscriber starts at the newest event: it does not receive the history."""
     from handoffs.intake import new_secret
+    from opshub.accounts.models import AuditEntry
 
     newest = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    return WebhookSubscription.objects.create(
+    subscription = WebhookSubscription.objects.create(
         name=name,
         url=url,
         secret=new_secret(),
         event_kinds=list(event_kinds),
+        is_active=is_active,
         created_by=by,
         start_after_event_id=newest,
         dispatched_through_event_id=newest,
     )
+    _audit(subscription, by, AuditEntry.Action.CREATE, f"Created webhook subscription {name}")
+    return subscription
+
+
+# --- Managing subscriptions (UI and API share these) -----------------------------------------
+
+AUDITED_FIELDS = ("name", "url", "event_kinds", "is_active")
+
+
+def _audited(subscription):
+    return {name: getattr(subscription, name) for name in AUDITED_FIELDS}
+
+
+def _audit(subscription, by, action, summary, before=None):
+    from opshub.accounts.models import AuditEntry
+
+    after = None if action == AuditEntry.Action.DELETE else _audited(subscription)
+    AuditEntry.objects.record(
+        actor=by, action=action, obj=subscription, summary=summary, before=before, after=after
+    )
+
+
+def live_subscriptions():
+    """Subscriptions not deleted (a deleted one keeps its row and its delivery log)."""
+    return WebhookSubscription.objects.filter(deleted_at=None)
+
+
+class SubscriptionDeleted(Exception):
+    """A deleted subscription is read-only: its log stays, it can no longer be changed."""
+
+    def __init__(self):
+        super().__init__("This subscription was deleted; its delivery log is kept read-only.")
+
+
+def subscription_update(*, subscription, by, **changes):
+    """Changes name, url, event_kinds and/or is_active. Resuming a paused subscription
+    delivers the events that happened meanwhile (the sweep's cursor stayed put)."""
+    from opshub.accounts.models import AuditEntry
+
+    if subscription.deleted_at is not None:
+        raise SubscriptionDeleted
+    before = _audited(subscription)
+    for name, value in changes.items():
+        setattr(subscription, name, list(value) if name == "event_kinds" else value)
+    subscription.save()
+    after = _audited(subscription)
+    if after != before:
+        changed = ", ".join(name for name in AUDITED_FIELDS if before[name] != after[name])
+        _audit(
+            subscription,
+            by,
+            AuditEntry.Action.UPDATE,
+            f"Changed webhook subscription {subscription.name}: {changed}",
+            before,
+        )
+    return subscription
+
+
+def subscription_rotate_secret(*, subscription, by):
+    """A new secret, effective at once (queued retries are signed with it); shown once."""
+    from handoffs.intake import new_secret
+    from opshub.accounts.models import AuditEntry
+
+    if subscription.deleted_at is not None:
+        raise SubscriptionDeleted
+    subscription.secret = new_secret()
+    subscription.save(update_fields=["secret", "updated_at"])
+    summary = f"Rotated the secret of webhook subscription {subscription.name}"
+    _audit(subscription, by, AuditEntry.Action.ROTATE_SECRET, summary)
+    return subscription
+
+
+def subscription_delete(*, subscription, by):
+    """Soft delete: no more deliveries (unsent ones give up), the log stays readable.
+    Deleting a deleted subscription changes nothing."""
+    from opshub.accounts.models import AuditEntry
+
+    if subscription.deleted_at is not None:
+        return subscription
+    before = _audited(subscription)
+    now = timezone.now()
+    subscription.deleted_at, subscription.is_active = now, False
+    subscription.save(update_fields=["deleted_at", "is_active", "updated_at"])
+    subscription.deliveries.filter(
+        status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.SENDING]
+    ).update(status=WebhookDelivery.Status.FAILED, last_error="The subscription was deleted.")
+    summary = f"Deleted webhook subscription {subscription.name}"
+    _audit(subscription, by, AuditEntry.Action.DELETE, summary, before)
+    return subscription
 
 
 def sweep():
     """Turns new events into deliveries for every active subscription; returns rows created."""
     created = 0
-    for subscription in WebhookSubscription.objects.filter(is_active=True):
+    for subscription in live_subscriptions().filter(is_active=True):
         low = max(
             subscription.start_after_event_id,
             subscription.dispatched_through_event_id - OVERLAP,

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from handoffs.api import WorkflowViewSet, WorkItemViewSet
 from handoffs.decision_api import DecisionViewSet
 from handoffs.intake_api import IntakeSourceViewSet, IntakeWebhookView
+from handoffs.webhook_api import WebhookSubscriptionViewSet
 from opshub.api import api_not_found
 from reviews.api import ActionItemViewSet, BreakageViewSet
 from scoreboard.api import ScoreboardViewSet
@@ -20,6 +21,9 @@ router.register("decisions", DecisionViewSet, basename="decision")
 router.register("breakages", BreakageViewSet, basename="breakage")
 router.register("action-items", ActionItemViewSet, basename="action-item")
 router.register("intake-sources", IntakeSourceViewSet, basename="intake-source")
+router.register(
+    "webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription"
+)
 router.register("scoreboard", ScoreboardViewSet, basename="scoreboard")
 
 urlpatterns = router.urls + [

@@ -1,12 +1,12 @@
 """/api/v1/breakages/ (list, read, log) and /api/v1/action-items/ (read-only)."""
 
-import datetime
-
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django import forms
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
-from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from handoffs.models import Handoff, Stage, Workflow, WorkItem
+from handoffs.models import Cause, Handoff, Stage, Workflow, WorkItem
+from opshub.api_filters import FilterForm, IdFilter, UpdatedSince, filtered, schema_parameters
 from reviews import services
 from reviews.models import ActionItem, Breakage, week_of
 
@@ -79,11 +79,39 @@ class BreakageSerializer(serializers.ModelSerializer):
         extra_kwargs = {"occurred_at": {"required": False}}
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[OpenApiParameter("week", str, description="Any date in the week (ISO).")]
+class BreakageFilters(FilterForm):
+    workflow = IdFilter()
+    stage = IdFilter()
+    kind = forms.ChoiceField(choices=Cause.choices, required=False)
+    week = forms.DateField(required=False, help_text="Any date in the week (ISO), e.g. 2026-11-16.")
+    updated_since = UpdatedSince(
+        help_text="ISO 8601 date-time: breakages logged since (they have no later edits)."
     )
-)
+    lookups = {
+        "workflow": "workflow_id",
+        "stage": "stage_id",
+        "kind": "kind",
+        "updated_since": "created_at__gte",
+    }
+
+    def filter_week(self, breakages, day):
+        return breakages.in_week(week_of(day))
+
+
+class ActionItemFilters(FilterForm):
+    workflow = IdFilter(help_text="Action items from breakages of this workflow.")
+    status = forms.ChoiceField(choices=ActionItem.Status.choices, required=False)
+    owner = IdFilter(help_text="User id.")
+    updated_since = UpdatedSince(
+        help_text="ISO 8601 date-time: action items created or closed since."
+    )
+    lookups = {"workflow": "breakage__workflow_id", "status": "status", "owner": "owner_id"}
+
+    def filter_updated_since(self, actions, since):
+        return actions.filter(Q(created_at__gte=since) | Q(closed_at__gte=since))
+
+
+@extend_schema_view(list=extend_schema(parameters=schema_parameters(BreakageFilters)))
 class BreakageViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -96,14 +124,10 @@ class BreakageViewSet(
     permission_classes = [permissions.IsAuthenticated, CanWriteOrReadOnly]
 
     def get_queryset(self):
-        qs = Breakage.objects.for_list().prefetch_related("action_items__owner")
-        week = self.request.query_params.get("week")
-        if week:
-            try:
-                qs = qs.in_week(week_of(datetime.date.fromisoformat(week)))
-            except ValueError:
-                raise ApiValidationError({"week": "Use an ISO date, e.g. 2026-11-16."}) from None
-        return qs
+        breakages = Breakage.objects.for_list().prefetch_related("action_items__owner")
+        if self.action == "list":
+            breakages = filtered(BreakageFilters, self.request, breakages)
+        return breakages
 
     def perform_create(self, serializer):
         serializer.instance = services.breakage_log(
@@ -111,8 +135,14 @@ class BreakageViewSet(
         )
 
 
+@extend_schema_view(list=extend_schema(parameters=schema_parameters(ActionItemFilters)))
 class ActionItemViewSet(viewsets.ReadOnlyModelViewSet):
     """Action items recorded in breakage reviews: the one small change, its owner and due date."""
 
     serializer_class = ActionItemSerializer
-    queryset = ActionItem.objects.for_list().order_by("due_date", "pk")
+
+    def get_queryset(self):
+        actions = ActionItem.objects.for_list().order_by("due_date", "pk")
+        if self.action == "list":
+            actions = filtered(ActionItemFilters, self.request, actions)
+        return actions
