@@ -172,7 +172,13 @@ def _claim(kind, episode, now):
             rows.filter(lead_resolution_notified_at=None).update(lead_resolution_notified_at=now)
             == 1
         )
-    return rows.filter(resolution_notified_at=None).update(resolution_notified_at=now) == 1
+    # A lead who owns the stall gets one resolved notice, not a second one as the lead.
+    as_lead = (
+        {"lead_resolution_notified_at": now} if episode.escalate_to_id == episode.owner_id else {}
+    )
+    return (
+        rows.filter(resolution_notified_at=None).update(resolution_notified_at=now, **as_lead) == 1
+    )
 
 
 def queue_due_emails(*, now=None):
