@@ -6,6 +6,7 @@ window and the work in progress, never the length of the event log.
 """
 
 import datetime
+import zoneinfo
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -45,6 +46,14 @@ class Period:
     since: datetime.datetime
     until: datetime.datetime
     label: str
+
+
+def zone(name):
+    """A user's time zone by name; UTC when it is unset or unknown."""
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 def quarter_start(day):

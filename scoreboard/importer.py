@@ -181,6 +181,7 @@ def validate_workflow_name(name):
 @transaction.atomic
 def event_log_import(*, parsed, workflow_name, by=None):
     """Creates the workflow, its stages, one delivered work item per case and its events."""
+    from scoreboard import board_cache
     from scoreboard.metrics import rebuild_item_facts
 
     if by is not None and not (by.is_admin or by.role == "lead"):
@@ -227,6 +228,7 @@ def event_log_import(*, parsed, workflow_name, by=None):
         cursor.execute("ANALYZE handoffs_workitem")
         cursor.execute("ANALYZE handoffs_event")
     rebuild_item_facts(item_ids.values())
+    board_cache.invalidate_on_commit()
     return workflow
 
 

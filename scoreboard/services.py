@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from handoffs.models import Heartbeat, WorkItem
+from scoreboard import board_cache
 from scoreboard.metrics import rebuild_all_facts, rebuild_item_facts
 from scoreboard.models import Metric, QuarterTarget
 
@@ -16,12 +17,14 @@ def snapshot_rebuild():
     """Recomputes every fact from the event log (nightly, and `compute_scoreboard`)."""
     count = rebuild_all_facts()
     Heartbeat.beat("compute_scoreboard", items=count)
+    board_cache.invalidate_on_commit()
     return count
 
 
 @transaction.atomic
 def snapshot_update(*, item_ids):
     """Recomputes the facts of a few items (on delivery): the same SQL, scoped."""
+    board_cache.invalidate_on_commit()
     return rebuild_item_facts(item_ids)
 
 
@@ -63,4 +66,5 @@ def quarter_target_set(*, workflow, by, metric, target_days):
         workflow=workflow,
         defaults={"metric": metric, "target": target, "set_by": by, "updated_at": timezone.now()},
     )
+    board_cache.invalidate_on_commit()
     return goal

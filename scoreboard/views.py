@@ -1,6 +1,5 @@
 import io
 import secrets
-import zoneinfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,19 +11,12 @@ from django.views.decorators.http import require_POST
 
 from handoffs.models import Workflow
 from opshub.lib.cache import cache_delete, cache_get, cache_set
-from scoreboard import dashboard
+from scoreboard import board_cache, dashboard
 from scoreboard.forms import FilterForm, ImportForm, TargetForm
 from scoreboard.importer import event_log_import, parse_event_log, validate_workflow_name
 from scoreboard.services import quarter_target_set
 
 UPLOAD_TTL = 30 * 60
-
-
-def _tz(user):
-    try:
-        return zoneinfo.ZoneInfo(user.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 def _can_import(user):
@@ -38,7 +30,7 @@ def dashboard_view(request):
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     if form.errors:
         data = {**data, "period": "quarter"}
-    workflow, tz = data.get("workflow"), _tz(request.user)
+    workflow, tz = data.get("workflow"), dashboard.zone(request.user.time_zone)
     today = timezone.localdate(timezone=tz)
     period = dashboard.window_period(
         data.get("period"), data.get("since"), data.get("until"), tz, today
@@ -48,19 +40,14 @@ def dashboard_view(request):
         "form": form,
         "workflow": workflow,
         "period": period,
-        "board": dashboard.build(workflow=workflow, period=period, tz=tz, today=today),
+        "board": board_cache.board(workflow=workflow, period=period, tz=tz, today=today),
         "can_set_target": workflow is not None and workflow.can_edit(request.user),
         "can_import": _can_import(request.user),
     }
     if context["can_set_target"]:
-        goal = context["board"]["headline"]["goal"]
+        board = context["board"]
         context["target_form"] = TargetForm(
-            initial={
-                "metric": goal.metric if goal else "average",
-                "target_days": round(goal.target.total_seconds() / 86400, 2)
-                if goal and goal.target
-                else None,
-            }
+            initial={"metric": board["goal_metric"] or "average", "target_days": board["goal_days"]}
         )
     template = "scoreboard/dashboard.html#board" if request.htmx else "scoreboard/dashboard.html"
     return render(request, template, context)

@@ -149,6 +149,8 @@ def django_env(database_url, **extra):
         SECURE_HSTS_SECONDS="0",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        # The data sets share one Redis: each keeps its own cached dashboard.
+        CACHE_KEY_PREFIX=f"bench-{urllib.parse.urlsplit(database_url).path.strip('/')}",
         **extra,
     )
 

@@ -309,3 +309,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
             if browser_missing:
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_dashboard_cache():
+    """Redis outlives each test's rolled-back rows: every test starts under a new snapshot
+    version, so no dashboard board stored by an earlier test is served (scoreboard.board_cache)."""
+    from scoreboard import board_cache
+
+    board_cache.invalidate()

@@ -32,3 +32,12 @@ def cache_delete(key):
         cache.delete(key)
     except (RedisError, OSError) as exc:
         logger.warning("cache unreachable on delete", extra={"error": str(exc)})
+
+
+def cache_add(key, value, timeout):
+    """True when stored because the key was free (a claim); False when taken or unreachable."""
+    try:
+        return cache.add(key, value, timeout)
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unreachable on add", extra={"error": str(exc)})
+        return False
