@@ -141,21 +141,60 @@ counts AS (
     SELECT item_id, SUM(submissions) AS handoffs, SUM(bounces) AS bounces
     FROM scoreboard_handofffact h WHERE TRUE {scope_facts}
     GROUP BY item_id
+),
+fingerprint AS (
+    {fingerprint}
 )
 INSERT INTO scoreboard_delivereditemfact
     (item_id, workflow_id, requested_at, delivered_at, delivered_on, cycle_seconds,
      working_seconds, active_seconds, waiting_seconds, blocked_seconds, decision_seconds,
-     handoffs, bounces, computed_at)
+     handoffs, bounces, computed_at, event_count, last_event_id)
 SELECT i.id, i.workflow_id, i.requested_at, i.delivered_at,
        (i.delivered_at AT TIME ZONE 'UTC')::date,
        EXTRACT(EPOCH FROM i.delivered_at - i.requested_at)::float8,
        COALESCE(p.working, 0), COALESCE(p.active, 0), COALESCE(p.waiting, 0),
        COALESCE(p.blocked, 0), COALESCE(p.decision, 0),
-       COALESCE(c.handoffs, 0), COALESCE(c.bounces, 0), now()
+       COALESCE(c.handoffs, 0), COALESCE(c.bounces, 0), now(),
+       COALESCE(f.events, 0), f.last_event_id
 FROM handoffs_workitem i
 LEFT JOIN per_item p ON p.item_id = i.id
 LEFT JOIN counts c ON c.item_id = i.id
+LEFT JOIN fingerprint f ON f.item_id = i.id
 WHERE i.state = 'done' {scope_items}
+"""
+
+# What an item's facts are derived from: its events up to delivery. One hash aggregate
+# over the event log, the same shape as a bare cycle-time query.
+_FINGERPRINT = """
+    SELECT e.item_id, COUNT(*) AS events, MAX(e.id) AS last_event_id
+    FROM handoffs_event e
+    JOIN handoffs_workitem i ON i.id = e.item_id
+    WHERE i.state = 'done' AND e.at <= i.delivered_at {scope}
+    GROUP BY e.item_id
+"""
+
+# Items whose facts no longer match their inputs: delivered items without facts or whose
+# events, dates or workflow changed, or whose fingerprint was cleared (a stage of theirs
+# changed kind: migration 0003's trigger); facts of items no longer delivered. The three
+# fact tables of an item are always written together, and facts of deleted items go with
+# them (ON DELETE CASCADE).
+_STALE = """
+WITH fingerprint AS ({fingerprint})
+SELECT i.id
+FROM handoffs_workitem i
+LEFT JOIN fingerprint fp ON fp.item_id = i.id
+LEFT JOIN scoreboard_delivereditemfact f ON f.item_id = i.id
+WHERE i.state = 'done' AND (
+    f.item_id IS NULL
+    OR f.event_count <> COALESCE(fp.events, 0)
+    OR f.last_event_id IS DISTINCT FROM fp.last_event_id
+    OR f.delivered_at <> i.delivered_at
+    OR f.requested_at <> i.requested_at
+    OR f.workflow_id <> i.workflow_id
+)
+UNION
+SELECT f.item_id FROM scoreboard_delivereditemfact f
+JOIN handoffs_workitem i ON i.id = f.item_id AND i.state <> 'done'
 """
 
 _FACT_TABLES = (
@@ -181,13 +220,25 @@ def _run_inserts(cursor, ids=None):
         _INSERT_ITEMS.format(
             scope_facts="AND h.item_id = ANY(%(ids)s)" if scoped else "",
             scope_items="AND i.id = ANY(%(ids)s)" if scoped else "",
+            fingerprint=_FINGERPRINT.format(scope=scope),
         ),
         params,
     )
 
 
-def rebuild_all_facts():
-    """The full recompute: every delivered item's facts, from the whole event log.
+# Above this many stale items a recompute re-derives everything in one pass: cheaper than
+# scoping every statement to a huge id list.
+FULL_PASS_ABOVE = 20_000
+
+
+def rebuild_all_facts(*, force=False):
+    """The full recompute: every delivered item's facts checked against the event log.
+
+    The facts of an item change only when its inputs do (its events up to delivery,
+    its dates and workflow, the kinds of its stages), so one pass over the log finds
+    the stale items (`_STALE`) and only they are re-derived, with the same SQL as the
+    incremental update. `force` re-derives everything (after a change to a metric's
+    definition in code). Returns the number of delivered items with facts.
 
     Takes the snapshot's exclusive advisory lock, so it never interleaves with an
     item update or another full recompute (two workers or two beat schedulers run
@@ -195,9 +246,20 @@ def rebuild_all_facts():
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, LOCK_ALL])
-        for table in _FACT_TABLES:
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-        _run_inserts(cursor)
+        # A recompute can be redone from the log: losing its last commit on a crash is harmless.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        stale = None
+        if not force:
+            cursor.execute(_STALE.format(fingerprint=_FINGERPRINT.format(scope="")))
+            stale = sorted(row[0] for row in cursor.fetchall())
+        if stale is None or len(stale) > FULL_PASS_ABOVE:
+            for table in _FACT_TABLES:
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            _run_inserts(cursor)
+        elif stale:
+            for table in _FACT_TABLES:
+                cursor.execute(f"DELETE FROM {table} WHERE item_id = ANY(%s)", [stale])  # noqa: S608
+            _run_inserts(cursor, stale)
         cursor.execute("SELECT COUNT(*) FROM scoreboard_delivereditemfact")
         return cursor.fetchone()[0]
 

@@ -124,6 +124,11 @@ class DeliveredItemFact(models.Model):
     handoffs = models.PositiveIntegerField(default=0)
     bounces = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField(default=timezone.now)
+    # What the facts were derived from: the item's events up to its delivery (the log is
+    # append-only, so their count and last id change exactly when the facts can change).
+    # The full recompute re-derives only the items whose fingerprint moved.
+    event_count = models.PositiveIntegerField(default=0)
+    last_event_id = models.BigIntegerField(null=True, blank=True)
 
     objects = DeliveredItemFactQuerySet.as_manager()
 

@@ -13,9 +13,10 @@ from scoreboard.models import Metric, QuarterTarget
 
 
 @transaction.atomic
-def snapshot_rebuild():
-    """Recomputes every fact from the event log (nightly, and `compute_scoreboard`)."""
-    count = rebuild_all_facts()
+def snapshot_rebuild(*, force=False):
+    """Brings every fact in line with the event log (nightly, and `compute_scoreboard`):
+    re-derives the items whose inputs changed, or all of them with `force`."""
+    count = rebuild_all_facts(force=force)
     Heartbeat.beat("compute_scoreboard", items=count)
     board_cache.invalidate_on_commit()
     return count

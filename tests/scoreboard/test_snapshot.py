@@ -88,7 +88,9 @@ def test_incremental_updates_equal_the_full_recompute(workflow, histories):
             snapshot_update(item_ids=[item.pk])
         snapshot_update(item_ids=[items[0].pk])  # running an update twice changes nothing
         incremental = _rows()
-        snapshot_rebuild()
+        snapshot_rebuild()  # every fingerprint matches: nothing to re-derive
+        assert _rows() == incremental
+        snapshot_rebuild(force=True)  # every item re-derived in one pass
         assert _rows() == incremental
         assert len(incremental[0]) == len(items)
         transaction.set_rollback(True)
@@ -102,6 +104,35 @@ def test_two_full_recomputes_leave_the_same_rows(workflow):
     first = _rows()
     snapshot_rebuild()
     assert _rows() == first
+
+
+@pytest.mark.django_db
+def test_the_recompute_re_derives_only_items_whose_inputs_changed(workflow):
+    from handoffs.models import Stage, WorkItem
+
+    qualify, ship = stages(workflow)
+    kept, moved, reopened = (
+        build_item(workflow, _history(qualify, ship, ["submit", "accept"], [30] * 2), title=t)
+        for t in ("kept", "moved", "reopened")
+    )
+    assert snapshot_rebuild() == 3
+    kept_active = DeliveredItemFact.objects.get(item=kept).active_seconds
+    # A late event before delivery (an import), a stage switched to a queue, a reopened item.
+    Event.objects.create(item=moved, kind=K.BLOCKED, at=moved.requested_at)
+    Stage.objects.filter(pk=ship.pk).update(kind=Stage.Kind.QUEUE)
+    WorkItem.objects.filter(pk=reopened.pk).update(
+        state=WorkItem.State.IN_PROGRESS, delivered_at=None
+    )
+
+    assert snapshot_rebuild() == 2
+    after = _rows()
+    # Its events did not change, but ship's kind did: no more active time there.
+    assert DeliveredItemFact.objects.get(item=kept).active_seconds < kept_active
+    assert not StageTimeFact.objects.filter(item=reopened).exists()
+    assert not HandoffFact.objects.filter(item=reopened).exists()
+    snapshot_rebuild(force=True)
+    assert _rows() == after
+    assert DeliveredItemFact.objects.get(item=moved).blocked_seconds > 0
 
 
 @pytest.mark.django_db
