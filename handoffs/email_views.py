@@ -37,7 +37,7 @@ def switch(request, token):
         return _page(request, token)
     person, delivery = found
     email_preferences.switch(person, delivery)
-    messages.success(request, f"Done: your emails now arrive {delivery.label.lower()}.")
+    messages.success(request, "Saved. The link below switches it back.")
     return redirect("handoffs:email-delivery", token=token)
 
 

@@ -55,3 +55,24 @@ def test_an_admin_sees_the_scheduler_and_queues_a_test_alert(
     page.get_by_text("Test alert queued for admin@example.com").wait_for()
     page.set_viewport_size({"width": 1920, "height": 1080})
     screenshot("stalls-scheduler")
+
+
+def test_a_digest_reader_unsubscribes_from_the_digest_without_logging_in(
+    member, page, live_server, screenshot
+):
+    from handoffs import email_preferences
+    from opshub.accounts.models import User
+
+    User.objects.filter(pk=member.pk).update(email_delivery=User.Delivery.DIGEST)
+    member.refresh_from_db()
+    link = email_preferences.switch_url(member, User.Delivery.IMMEDIATE)
+    page.goto(live_server.url + link.removeprefix("http://127.0.0.1:8000"))
+    page.get_by_role("heading", name="Unsubscribe from the daily digest?").wait_for()
+    screenshot("stalls-unsubscribe-confirm")
+    member.refresh_from_db()
+    assert member.email_delivery == User.Delivery.DIGEST
+    page.get_by_role("button", name="Unsubscribe from the digest").click()
+    page.get_by_role("heading", name="Your emails arrive as they happen").wait_for()
+    screenshot("stalls-unsubscribe-done")
+    member.refresh_from_db()
+    assert member.email_delivery == User.Delivery.IMMEDIATE
