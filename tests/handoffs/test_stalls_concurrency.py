@@ -101,3 +101,18 @@ def test_the_beat_task_on_a_real_worker_sends_one_alert_even_when_run_twice(
     [message] = worker_mailing_to.parsed()
     assert message["To"] == lead.email
     assert message["Subject"].startswith("Stalled 5 h: ACME order #1")
+
+
+def test_two_digest_runs_at_once_write_one_digest(workflow, seller, lead, member, smtp_mailers):
+    from handoffs import notifications
+    from opshub.accounts.models import User
+
+    User.objects.filter(pk=member.pk).update(email_delivery=User.Delivery.DIGEST)
+    member.refresh_from_db()
+    services.work_item_assign(item=_stalled_handoff(workflow, seller), by=lead, assignee=member)
+    run_scan()
+    assert StallNotice.objects.filter(recipient=member, delivery=None).count() == 1
+    notifications.notify([member], message="Refund #1 approved", subject="Refund #1")
+    _at_once(notifications.send_digests)
+    assert EmailDelivery.objects.filter(kind=EmailDelivery.Kind.DIGEST).count() == 1
+    assert len(smtp_mailers.messages) == 1

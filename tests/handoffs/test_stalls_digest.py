@@ -65,7 +65,7 @@ def _link(body, path):
 
 
 def test_a_digest_user_gets_the_stall_in_one_daily_digest_with_their_notifications(
-    clock, workflow, seller, lead, member, smtp_mailers
+    clock, workflow, seller, lead, member, smtp_mailers, client
 ):
     _digest_user(member)
     notifications.notify([member], message="Refund #1 approved", subject="Refund #1")
@@ -80,6 +80,9 @@ def test_a_digest_user_gets_the_stall_in_one_daily_digest_with_their_notificatio
     assert len(_to(smtp_mailers, member.email)) == 1  # no immediate alert
     [parked] = StallNotice.objects.filter(recipient=member)
     assert parked.kind == StallNotice.Kind.ALERT and parked.delivery is None
+    client.force_login(member)
+    detail = client.get(reverse("handoffs:stall-detail", args=[episode.pk]))
+    assert b"Waiting for the daily digest" in detail.content
 
     notifications.notify([member], message="Refund #2 approved", subject="Refund #2")
     _hour(clock, 4)  # 8 h after the handoff: the lead (immediate) is escalated to at once
