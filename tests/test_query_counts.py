@@ -74,7 +74,7 @@ LIMITS = {
     "notifications/": 5,
     "ops/scheduler/": 11,
     "ping/": 3,
-    "protocols/<int:pk>/": 12,
+    "protocols/<int:pk>/": 13,  # + repeats at this handoff
     "protocols/<int:pk>/draft/": 15,
     "protocols/<int:pk>/draft/problems/": 8,
     "protocols/<int:pk>/print/": 9,
