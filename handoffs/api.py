@@ -376,9 +376,11 @@ class WorkflowFilters(FilterForm):
     )
     lookups = {
         "is_sandbox": "is_sandbox",
-        "team": lambda workflows, team: workflows.filter(stages__team_id=team).distinct(),
         "updated_since": "updated_at__gte",
     }
+
+    def filter_team(self, workflows, team):
+        return workflows.filter(pk__in=Stage.objects.filter(team_id=team).values("workflow_id"))
 
 
 @extend_schema_view(

@@ -12,6 +12,8 @@ in the OpenAPI schema (`schema_parameters`), so the docs, the fuzz test and the 
 Filters that need more than one lookup are methods `filter_<name>(queryset, value)`.
 """
 
+import datetime
+
 from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -26,7 +28,10 @@ class IdFilter(forms.IntegerField):
 
 
 class UpdatedSince(forms.DateTimeField):
-    def __init__(self, *, help_text="", **kwargs):
+    """Normalised to UTC: PostgreSQL refuses offsets beyond ±15:59 (an ISO string may carry
+    up to ±23:59), and a time that cannot be expressed in UTC is not a valid date/time."""
+
+    def __init__(self, *, help_text=""):
         super().__init__(
             required=False,
             help_text=help_text
@@ -34,11 +39,20 @@ class UpdatedSince(forms.DateTimeField):
             "zone). Rows changed at or after it.",
         )
 
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(datetime.UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
 
 class FlagFilter(forms.NullBooleanField):
     """true/false (also 1/0); absent or empty: no filter."""
 
-    widget = forms.NullBooleanSelect
+    widget = forms.TextInput  # NullBooleanSelect would read "maybe" as empty
 
     def __init__(self, *, help_text=""):
         super().__init__(required=False, help_text=help_text)
