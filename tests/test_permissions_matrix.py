@@ -94,6 +94,12 @@ MATRIX = {
     "api/v1/workflows/": (None, "401 200 200 200 200 200", "401 400"),
     "api/v1/workflows/<pk>/": ("workflow", "401 200 200 200 200 200", "401 405"),
     "decisions/<int:pk>/answer/": ("decision", "L 405 405 405 405 405", "L R"),
+    "email/delivery/<str:token>/": ("email_delivery_token", "200 200 200 200 200 200", "R R"),
+    "email/delivery/<str:token>/one-click/": (
+        "email_delivery_token",
+        "200 200 200 200 200 200",
+        "200 200",
+    ),
     "healthz": (None, "200 200 200 200 200 200", "200 200"),
     "integrations/": (None, "L 403 403 403 403 200", "L 403"),
     "integrations/deliveries/<int:pk>/": ("intake_delivery", "L 403 403 403 403 200", "L 403"),
@@ -209,6 +215,8 @@ PUBLIC = {
     "api/docs/",
     "api/v1/intake/<slug:source>/",
     "reviews/p/<str:token>/",
+    "email/delivery/<str:token>/",
+    "email/delivery/<str:token>/one-click/",
 }
 
 # The Django admin: one rule for all its generated patterns (staff only).
@@ -219,7 +227,13 @@ LOGS_OUT = {"accounts/logout/"}
 
 # Writes a refused request makes on purpose: the signed webhook logs every delivery attempt,
 # refused ones included, so an integrator can see why theirs failed.
-ALLOWED_WRITES = {"api/v1/intake/<slug:source>/": {"handoffs_intakedelivery"}}
+ALLOWED_WRITES = {
+    "api/v1/intake/<slug:source>/": {"handoffs_intakedelivery"},
+    # The signed link in an email, not a session, authorises switching its own recipient's
+    # email preference (the page's form is CSRF-protected; RFC 8058 one-click is not).
+    "email/delivery/<str:token>/": {"accounts_user"},
+    "email/delivery/<str:token>/one-click/": {"accounts_user"},
+}
 
 # The admin's own login and logout pages (the login is on the public allowlist).
 ADMIN_PUBLIC = {"admin/login/", "admin/logout/"}
@@ -237,7 +251,7 @@ FORMAT_SUFFIX = re.compile(r"\\\.\(\?P<format>[^)]*\)/\?\$$|<drf_format_suffix:f
 @pytest.fixture
 def org(db, settings):
     """seed_demo's organisation, plus one of each object the demo may not make."""
-    from handoffs import intake, services
+    from handoffs import email_preferences, intake, services
     from handoffs import workflows as wf
     from handoffs.models import (
         Decision,
@@ -331,6 +345,7 @@ def org(db, settings):
         "breakage": {"pk": Breakage.objects.order_by("pk").first().pk},
         "api_token": {"pk": token.pk},
         "reset_link": {"uidb64": "MQ", "token": "set-password"},
+        "email_delivery_token": {"token": email_preferences.token_for(lead, "digest")},
     }
 
 

@@ -60,6 +60,8 @@ LIMITS = {
     "api/v1/work-items/<pk>/events/": 5,
     "api/v1/workflows/": 7,
     "api/v1/workflows/<pk>/": 6,
+    "email/delivery/<str:token>/": 4,
+    "email/delivery/<str:token>/one-click/": 4,
     "healthz": 2,
     "integrations/": 5,
     "integrations/deliveries/<int:pk>/": 4,
