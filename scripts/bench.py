@@ -596,6 +596,8 @@ def _open_every_stall(now):
             "escalated_at = %(now)s WHERE resolved_at IS NULL",
             {"now": now},
         )
+        # After minutes of running, autovacuum has analyzed the table with its new episodes.
+        cursor.execute("ANALYZE handoffs_stallepisode")
 
 
 def _reopen_everything():
