@@ -66,6 +66,18 @@ def test_a_delivery_shows_on_the_next_render(
     assert "Rush order for Initech" in page
 
 
+def test_a_new_target_shows_on_the_next_render(
+    client, lead, history, django_capture_on_commit_callbacks
+):
+    client.force_login(lead)
+    assert "none set" in client.get(DASHBOARD, {"workflow": history.pk}).content.decode()
+    url = reverse("scoreboard:target-set", args=[history.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"metric": "p85", "target_days": "2.5"})
+    page = client.get(DASHBOARD, {"workflow": history.pk}).content.decode()
+    assert "85th percentile cycle time" in page and "2.5 d" in page
+
+
 def test_the_stored_board_is_served_until_fresh_runs_out(client, lead, seller, history):
     client.force_login(lead)
     client.get(DASHBOARD)
