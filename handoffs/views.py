@@ -47,6 +47,15 @@ ITEMS_PER_PAGE = 50
 CARDS_PER_COLUMN = 30
 
 
+def _link_items(items):
+    """Sets `url` on each item from one reverse(): a reverse() per row was a fifth of the
+    board's render time at 100,000 items (`make bench`)."""
+    marker = "987654321"
+    head, _, tail = reverse("handoffs:item-detail", args=[marker]).partition(marker)
+    for item in items:
+        item.url = f"{head}{item.pk}{tail}"
+
+
 def _get_item(pk):
     return get_object_or_404(WorkItem.objects.for_list().select_related("pending_version"), pk=pk)
 
@@ -64,6 +73,7 @@ def item_list(request):
     )
     for item in page:
         item.stalled = item.pk in stalled
+    _link_items(page)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filters": filters, "page": page, "query": query.urlencode(), "nav_active": "work"}
@@ -108,6 +118,7 @@ def item_board(request, workflow_pk=None):
         return redirect("handoffs:item-board-workflow", workflow_pk=workflows[0].pk)
     workflow = get_object_or_404(Workflow, pk=workflow_pk)
     columns = WorkItem.objects.board_columns(workflow, per_column=CARDS_PER_COLUMN)
+    _link_items(item for column in columns for item in column["items"])
     context = {"workflow": workflow, "workflows": workflows, "columns": columns}
     return render(request, "handoffs/board.html", {**context, "nav_active": "work"})
 

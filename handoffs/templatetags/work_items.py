@@ -2,8 +2,9 @@
 
 import datetime
 
-from django import template
+from django import forms, template
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 register = template.Library()
 
@@ -32,3 +33,33 @@ def since(moment):
 @register.filter
 def duration(value):
     return short_duration(value)
+
+
+@register.filter
+def plain_select(field):
+    """A filter form's <select>, rendered in one pass: Django's widget renders a template
+    per option, which was half of the work list's time at 100,000 items (`make bench`)."""
+    value = field.value()
+    chosen = "" if value is None else str(value)
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (str(key), " selected" if str(key) == chosen else "", label)
+            for key, label in _choices(field.field)
+        ),
+    )
+    return format_html(
+        '<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options
+    )
+
+
+def _choices(field):
+    """A model choice field's options from one plain query (its own iterator opens a
+    server-side cursor: four round trips per select)."""
+    if not isinstance(field, forms.ModelChoiceField):
+        return field.choices
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    return empty + [
+        (field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset
+    ]
