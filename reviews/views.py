@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from reviews import services
@@ -145,7 +146,7 @@ def action_item_status(request, pk):
         messages.error(request, "Pick open, done or dropped.")
     else:
         messages.success(request, f"“{action.title}” is {action.get_status_display().lower()}.")
-    return redirect(request.POST.get("next") or "reviews:review-list")
+    return redirect(_safe_next(request) or "reviews:review-list")
 
 
 @login_required
@@ -224,7 +225,7 @@ def breakage_create(request):
             form.add_error(None, exc)
         else:
             messages.success(request, "Breakage logged: it is on this week's review agenda.")
-            return redirect(request.POST.get("next") or breakage)
+            return redirect(_safe_next(request) or breakage)
     status = 400 if form.errors else 200
     context = {**NAV, "form": form, "candidate": candidate, "next": _safe_next(request)}
     return render(request, "reviews/breakage_form.html", context, status=status)
@@ -251,7 +252,10 @@ def _initial_from(request, candidate):
 
 def _safe_next(request):
     target = request.POST.get("next") or request.GET.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""
 
 
 @login_required
