@@ -344,7 +344,10 @@ def intake_receive(*, source, headers, body, now=None):
         return reject(401, problem)
     if payload is None:
         return reject(400, "The body is not valid JSON.")
-    mapped = map_payload(source.mapping, payload, event_id_path=source.event_id_path)
+    # The header wins; the mapped payload field is only needed when the header is absent.
+    mapped = map_payload(
+        source.mapping, payload, event_id_path="" if event_id else source.event_id_path
+    )
     if not event_id:
         # Without an id from the sender, the body itself identifies the event.
         event_id = mapped.event_id or "sha256:" + hashlib.sha256(body).hexdigest()

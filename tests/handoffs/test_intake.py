@@ -113,6 +113,14 @@ def test_the_header_event_id_wins_and_a_body_without_one_is_identified_by_its_ha
     assert WorkItem.objects.count() == 2
 
 
+def test_an_event_id_header_is_enough_when_the_mapped_id_field_is_absent(crm_source):
+    without_id = {key: value for key, value in DEAL.items() if key != "event"}
+
+    assert post_signed(without_id, event_id="evt-header").status_code == 201
+    assert post_signed(without_id, event_id="evt-header").status_code == 200
+    assert WorkItem.objects.count() == 1
+
+
 def test_a_wrong_signature_is_refused_and_logged(crm_source):
     response = post_signed(DEAL, secret="not-the-secret")
 
