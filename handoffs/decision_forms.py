@@ -3,7 +3,7 @@
 from django import forms
 
 from handoffs import decisions as rights
-from handoffs.models import Decision, DecisionLevel, DecisionRight, DecisionType, Handoff, Team
+from handoffs.models import Decision, DecisionLevel, DecisionRight, DecisionType, Team
 from opshub.accounts.models import User
 
 
@@ -58,7 +58,7 @@ class DecisionForm(forms.Form):
         return self.options[0] if self.options else (None, None)
 
     def _checklist_choices(self):
-        handoff = Handoff.objects.filter(from_stage=self.item.stage_id).first()
+        handoff = self.item.stage.outgoing_handoff()
         version = handoff.published() if handoff else None
         if version is None:
             return []

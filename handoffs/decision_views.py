@@ -31,6 +31,7 @@ from handoffs.models import (
     WorkItem,
 )
 from opshub.accounts.models import User
+from opshub.lib.ids import parse_id
 
 # --- The matrix -------------------------------------------------------------------------------
 
@@ -40,7 +41,8 @@ def _scope_team(request, workflow):
     raw = request.POST.get("team") or request.GET.get("team")
     if not raw:
         return None
-    return get_object_or_404(Team.objects.filter(stages__workflow=workflow).distinct(), pk=raw)
+    teams = Team.objects.filter(stages__workflow=workflow).distinct()
+    return get_object_or_404(teams, pk=parse_id(raw))
 
 
 def _matrix_context(request, workflow, team):
@@ -81,7 +83,7 @@ def matrix_cell(request, pk):
     """The G/Y/R toggle of one cell: green → yellow → red → green."""
     workflow = get_object_or_404(Workflow, pk=pk)
     decision_type = get_object_or_404(
-        DecisionType.objects.for_workflow(workflow), pk=request.POST.get("decision_type") or 0
+        DecisionType.objects.for_workflow(workflow), pk=parse_id(request.POST.get("decision_type"))
     )
     role, team = request.POST.get("role"), _scope_team(request, workflow)
     if role not in DecisionRole.values:

@@ -15,7 +15,6 @@ from handoffs.models import (
     Decision,
     DecisionType,
     Event,
-    Handoff,
     NotificationEmail,
     Workflow,
     WorkItem,
@@ -320,7 +319,7 @@ def _recent(rng, ctx):
         decision_type = rng.choice(pool)
         payload = {}
         if decision_type.key == rights.OVERRIDE_CHECKLIST:
-            handoff = Handoff.objects.filter(from_stage=item.stage).first()
+            handoff = item.stage.outgoing_handoff()
             version = handoff.published() if handoff else None
             if version is None or not version.required_checklist_ids():
                 continue

@@ -117,17 +117,16 @@ class Workflow(models.Model):
     def can_edit(self, user):
         """Admins, and leads of a team that owns one of its stages (or any lead while empty).
 
-        The lead who created the workflow keeps editing it while mapping other teams' stages.
+        The lead who created the workflow keeps editing it while mapping other teams' stages,
+        even before leading any team (User.can_create_workflows lets any lead create one).
         """
         if not user.is_authenticated or not user.can_write:
             return False
-        if user.is_admin:
+        if user.is_admin or self.created_by_id == user.pk:
             return True
         led = led_team_ids_of(user)
         if not led:
             return False
-        if self.created_by_id == user.pk:
-            return True
         team_ids = {stage.team_id for stage in self.stages.all()}
         return not team_ids or bool(team_ids & led)
 
@@ -168,6 +167,15 @@ class Stage(models.Model):
 
     def next_stage(self):
         return self.workflow.stages.filter(position__gt=self.position).order_by("position").first()
+
+    def outgoing_handoff(self):
+        """The handoff work leaves this stage by, or None on the last stage: a handoff kept
+        there for its published history (after a removal or reorder) leads nowhere."""
+        later = Stage.objects.filter(workflow_id=self.workflow_id, position__gt=self.position)
+        handoff = Handoff.objects.filter(models.Exists(later), from_stage=self).first()
+        if handoff is not None:
+            handoff.from_stage = self
+        return handoff
 
 
 # --- Handoffs and their protocols ----------------------------------------------------

@@ -8,7 +8,7 @@ the second sees the new state and gets a StateConflict instead of a lost update.
 import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -21,7 +21,6 @@ from handoffs.models import (
     Decision,
     DecisionLevel,
     Event,
-    Handoff,
     ProtocolVersion,
     Recovery,
     Stage,
@@ -136,6 +135,8 @@ def _clean_fields(definitions, submitted):
 
 # --- Creating and updating ---------------------------------------------------------------
 
+DUPLICATE_EXTERNAL_REF = "A work item with this external reference already exists."
+
 
 @transaction.atomic
 def work_item_create(
@@ -169,24 +170,32 @@ def work_item_create(
     cleaned, field_errors = _clean_fields(workflow_field_definitions(workflow), fields)
     errors.update({f"fields.{key}": message for key, message in field_errors.items()})
     if external_ref and WorkItem.objects.filter(source=source, external_ref=external_ref).exists():
-        errors["external_ref"] = "A work item with this external reference already exists."
+        errors["external_ref"] = DUPLICATE_EXTERNAL_REF
     if errors:
         raise ValidationError(errors)
-    item = WorkItem.objects.create(
-        workflow=workflow,
-        stage=stage,
-        title=title.strip(),
-        requested_at=requested_at,
-        external_ref=external_ref or "",
-        source=source or "",
-        fields={k: v for k, v in cleaned.items() if v is not None},
-        priority=priority,
-        due_date=due_date,
-        assignee=assignee,
-        created_by=by,
-        stage_entered_at=min(requested_at, now),
-        state_changed_at=min(requested_at, now),
-    )
+    try:
+        # The savepoint keeps the caller's transaction usable when a concurrent create with
+        # the same external reference wins between the check above and this insert.
+        with transaction.atomic():
+            item = WorkItem.objects.create(
+                workflow=workflow,
+                stage=stage,
+                title=title.strip(),
+                requested_at=requested_at,
+                external_ref=external_ref or "",
+                source=source or "",
+                fields={k: v for k, v in cleaned.items() if v is not None},
+                priority=priority,
+                due_date=due_date,
+                assignee=assignee,
+                created_by=by,
+                stage_entered_at=min(requested_at, now),
+                state_changed_at=min(requested_at, now),
+            )
+    except IntegrityError:
+        if not external_ref:
+            raise
+        raise ValidationError({"external_ref": DUPLICATE_EXTERNAL_REF}) from None
     Event.objects.create(
         item=item,
         kind=Event.Kind.CREATED,
@@ -298,8 +307,8 @@ def handoff_submit(*, item, by, checklist=(), fields=None, note=""):
             f"This item is {item.get_state_display().lower()}; only work in progress can be "
             "handed off."
         )
-    handoff = Handoff.objects.filter(from_stage=item.stage).first()
-    if handoff is None or handoff.to_stage is None:
+    handoff = item.stage.outgoing_handoff()
+    if handoff is None:
         raise StateConflict("This is the last stage: deliver the item instead.")
     version = handoff.published()
     if version is None:
@@ -430,7 +439,7 @@ def item_block(*, item, by, missing_input, owner=None, next_check_at=None, note=
     if not (missing_input or "").strip():
         raise ValidationError({"missing_input": "Name the missing input."})
     now = timezone.now()
-    handoff = Handoff.objects.filter(from_stage=item.stage).first()
+    handoff = item.stage.outgoing_handoff()
     version = handoff.published() if handoff else None
     delay = version.recovery_check_delay if version else datetime.timedelta(days=1)
     owner, next_check_at = _parse_owner_and_check(delay, owner or by, next_check_at, now)
@@ -576,6 +585,12 @@ def item_cancel(*, item, by, reason):
     Recovery.objects.filter(item=item, closed_at=None).update(
         closed_at=now, closed_by=by, cause=Cause.PROCESS, note="Item cancelled."
     )
+    # A pending red request would otherwise stay answerable and its answer would resume the
+    # cancelled item; decided_by stays empty because nobody answered it.
+    pending = Decision.objects.pending().filter(item=item)
+    withdrawn = list(pending.values_list("pk", flat=True))
+    pending.update(status=Decision.Status.DENIED, decided_at=now, comment="Item cancelled")
+    item.resume_state = ""
     _set_state(item, WorkItem.State.CANCELLED, now)
     item.save()
     Event.objects.create(
@@ -584,7 +599,7 @@ def item_cancel(*, item, by, reason):
         at=now,
         actor=by,
         from_stage=item.stage,
-        payload={"reason": reason.strip()},
+        payload={"reason": reason.strip(), "withdrawn_decision_ids": withdrawn},
     )
     return item
 
@@ -598,7 +613,7 @@ def _clean_decision_payload(decision_type, item, payload):
     if not isinstance(payload, dict):
         raise ValidationError({"payload": "The payload must be a JSON object."})
     if decision_type.key == rights.OVERRIDE_CHECKLIST:
-        handoff = Handoff.objects.filter(from_stage=item.stage).first()
+        handoff = item.stage.outgoing_handoff()
         version = handoff.published() if handoff else None
         if version is None:
             raise ValidationError(
@@ -785,6 +800,10 @@ def _decision_answer(*, decision, by, approve, comment, at=None):
     decision.item = item
     if decision.status != Decision.Status.PENDING:
         raise StateConflict(f"This request was {decision.get_status_display().lower()} already.")
+    if item.state != WorkItem.State.AWAITING_DECISION:
+        raise StateConflict(
+            f"This item is {item.get_state_display().lower()}; it no longer waits for a decision."
+        )
     _require(by.pk != decision.requester_id, "Nobody approves their own request.")
     _require(decision.can_answer(by), "Only the named approver or an admin answers this request.")
     comment = (comment or "").strip()

@@ -40,6 +40,7 @@ from handoffs.models import (
     team_ids_of,
 )
 from handoffs.services import GateError, StateConflict
+from opshub.lib.ids import parse_id
 
 # --- Work items, the board and the inbox (issue 4) -------------------------------------------
 
@@ -116,7 +117,8 @@ def item_board(request, workflow_pk=None):
         if not workflows:
             return render(request, "handoffs/board.html", {"nav_active": "work"})
         return redirect("handoffs:item-board-workflow", workflow_pk=workflows[0].pk)
-    workflow = get_object_or_404(Workflow, pk=workflow_pk)
+    workflow = next((w for w in workflows if w.pk == workflow_pk), None)
+    workflow = workflow or get_object_or_404(Workflow, pk=workflow_pk)
     columns = WorkItem.objects.board_columns(workflow, per_column=CARDS_PER_COLUMN)
     _link_items(item for column in columns for item in column["items"])
     context = {"workflow": workflow, "workflows": workflows, "columns": columns}
@@ -127,7 +129,7 @@ def item_board(request, workflow_pk=None):
 def inbox(request):
     team = None
     if request.GET.get("team"):
-        team = get_object_or_404(Team, pk=request.GET["team"])
+        team = get_object_or_404(Team, pk=parse_id(request.GET["team"]))
     team_ids = {team.pk} if team else team_ids_of(request.user)
     owners = {request.user.pk}
     if team:
@@ -168,7 +170,7 @@ def item_detail(request, pk):
 
 def _item_context(request, item, panel="", form=None):
     user = request.user
-    handoff = Handoff.objects.filter(from_stage=item.stage_id).first()
+    handoff = item.stage.outgoing_handoff()
     next_version = handoff.published() if handoff else None
     recovery = item.recoveries.open().select_related("owner", "handoff__from_stage").first()
     may = {
@@ -271,7 +273,7 @@ def _perform(request, item, form, panel, action, success):
 @require_POST
 def item_handoff(request, pk):
     item = _get_item(pk)
-    handoff = Handoff.objects.filter(from_stage=item.stage_id).first()
+    handoff = item.stage.outgoing_handoff()
     version = handoff.published() if handoff else None
     if version is None:
         form = forms.Form(request.POST)
@@ -458,7 +460,7 @@ def workflow_list(request):
     for workflow in workflows:
         handoffs = wf.link_stages(workflow)
         rows.append((workflow, handoffs, sum(1 for h in handoffs if h.current)))
-    can_create = request.user.can_write and (request.user.is_admin or request.user.role == "lead")
+    can_create = request.user.can_create_workflows
     return render(
         request,
         "handoffs/workflow_list.html",
@@ -468,13 +470,13 @@ def workflow_list(request):
 
 @login_required
 def workflow_create(request):
+    if not request.user.can_create_workflows:
+        raise PermissionDenied("Only leads and admins can create workflows.")
     form = WorkflowForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         workflow = wf.workflow_create(by=request.user, **form.cleaned_data)
         messages.success(request, f"“{workflow}” created. Now add its stages, in order.")
         return redirect(workflow)
-    if not (request.user.can_write and (request.user.is_admin or request.user.role == "lead")):
-        raise PermissionDenied("Only leads and admins can create workflows.")
     return render(
         request,
         "handoffs/workflow_form.html",

@@ -76,7 +76,7 @@ def link_stages(workflow):
 
 
 def workflow_create(*, by, name, description="", is_sandbox=False):
-    if not (by.is_authenticated and by.can_write and (by.is_admin or by.role == "lead")):
+    if not (by.is_authenticated and by.can_create_workflows):
         raise PermissionDenied("Only leads and admins can create workflows.")
     return Workflow.objects.create(
         name=name, description=description, is_sandbox=is_sandbox, created_by=by

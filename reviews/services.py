@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import (
     Avg,
     Count,
@@ -111,6 +111,9 @@ def breakage_cost_days(breakage, *, now=None):
     return round(excess["total"] / DAY_SECONDS, 1)
 
 
+ALREADY_LOGGED = "This candidate has already been logged as a breakage."
+
+
 @transaction.atomic
 def breakage_log(
     *,
@@ -145,8 +148,16 @@ def breakage_log(
     )
     breakage.full_clean()
     if source_key and Breakage.objects.filter(source_key=source_key).exists():
-        raise ValidationError({"__all__": "This candidate has already been logged as a breakage."})
-    breakage.save()
+        raise ValidationError({"__all__": ALREADY_LOGGED})
+    try:
+        # A savepoint: a concurrent log of the same candidate can win after the check above.
+        with transaction.atomic():
+            breakage.save()
+    except IntegrityError:
+        if not source_key:
+            raise
+        # Not keyed "source_key": the form has no such field, and add_error(None, …) would fail.
+        raise ValidationError({"__all__": ALREADY_LOGGED}) from None
     breakage.items.set(items)
     breakage.cost_days = breakage_cost_days(breakage)
     breakage.save(update_fields=["cost_days"])

@@ -184,7 +184,7 @@ def event_log_import(*, parsed, workflow_name, by=None):
     from scoreboard import board_cache
     from scoreboard.metrics import rebuild_item_facts
 
-    if by is not None and not (by.is_admin or by.role == "lead"):
+    if by is not None and not by.can_create_workflows:
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied("Only leads and admins import event logs.")

@@ -20,7 +20,7 @@ UPLOAD_TTL = 30 * 60
 
 
 def _can_import(user):
-    return user.can_write and (user.is_admin or user.role == "lead")
+    return user.can_create_workflows
 
 
 @login_required

@@ -86,6 +86,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def can_write(self):
         return self.is_active and not self.is_viewer
 
+    @property
+    def can_create_workflows(self):
+        """Admins and leads by role: a lead may map a new workflow before leading any of its
+        teams (Workflow.can_edit then lets the creator keep editing it)."""
+        return self.can_write and (self.is_admin or self.role == self.Role.LEAD)
+
 
 def _hash_token(raw):
     return hashlib.sha256(raw.encode()).hexdigest()
