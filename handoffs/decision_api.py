@@ -136,7 +136,6 @@ class DecisionViewSet(
         if self.action != "list":
             return decisions
         return filtered(DecisionFilters, self.request, decisions)
-        return decisions
 
     @extend_schema(request=DecisionCreateSerializer, responses={201: DecisionSerializer})
     def create(self, request, *args, **kwargs):

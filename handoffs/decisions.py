@@ -220,6 +220,7 @@ def matrix_set_right(
         raise ValidationError({"role": "Pick lead or member."})
     if level not in DecisionLevel.values:
         raise ValidationError({"level": "Pick green, yellow or red."})
+    _lock_type(decision_type)
     right = (
         DecisionRight.objects.select_for_update()
         .filter(decision_type=decision_type, role=role, team=team)
@@ -258,9 +259,17 @@ def matrix_set_right(
     return right
 
 
+def _lock_type(decision_type):
+    """Serialises changes to one type's cells: a cell with no row yet has nothing to lock, so
+    two first clicks would both insert (IntegrityError) or both read the default level."""
+    DecisionType.objects.select_for_update().filter(pk=decision_type.pk).first()
+
+
 @transaction.atomic
 def matrix_cycle_level(*, decision_type, role, team, by):
     """The matrix cell's toggle: green → yellow → red → green."""
+    _require_edit(decision_type, by)
+    _lock_type(decision_type)
     cell = cell_for(decision_type, role, team)
     return matrix_set_right(
         decision_type=decision_type, role=role, team=team, by=by, level=cell.next_level

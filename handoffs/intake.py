@@ -236,6 +236,28 @@ def source_audit(*, source, by, action, before=None):
     )
 
 
+@transaction.atomic
+def source_create(*, source, by):
+    """Saves a new (unsaved, validated) source with a fresh secret, and its audit entry."""
+    from opshub.accounts.models import AuditEntry
+
+    source.secret, source.created_by = new_secret(), by
+    source.save()
+    source_audit(source=source, by=by, action=AuditEntry.Action.CREATE)
+    return source
+
+
+@transaction.atomic
+def source_rotate_secret(*, source, by):
+    """A new secret (the old one stops working at once), with its audit entry."""
+    from opshub.accounts.models import AuditEntry
+
+    source.secret = new_secret()
+    source.save(update_fields=["secret", "updated_at"])
+    source_audit(source=source, by=by, action=AuditEntry.Action.ROTATE_SECRET)
+    return source
+
+
 # --- Signatures -------------------------------------------------------------------------------
 
 

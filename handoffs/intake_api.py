@@ -141,18 +141,16 @@ class IntakeSourceViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        source = serializer.save(secret=intake.new_secret(), created_by=request.user)
-        intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.CREATE)
+        source = intake.source_create(
+            source=IntakeSource(**serializer.validated_data), by=request.user
+        )
         data = IntakeSourceCreatedSerializer(source).data
         return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=IntakeSourceCreatedSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
-        source = self.get_object()
-        source.secret = intake.new_secret()
-        source.save(update_fields=["secret", "updated_at"])
-        intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.ROTATE_SECRET)
+        source = intake.source_rotate_secret(source=self.get_object(), by=request.user)
         return Response(IntakeSourceCreatedSerializer(source).data)
 
     def perform_update(self, serializer):

@@ -62,10 +62,7 @@ def intake_create(request):
     _require_admin(request)
     form = IntakeSourceForm(request.POST or None, initial={"title_path": "deal.name"})
     if request.method == "POST" and form.is_valid():
-        source = form.save(commit=False)
-        source.secret, source.created_by = intake.new_secret(), request.user
-        source.save()
-        intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.CREATE)
+        source = intake.source_create(source=form.save(commit=False), by=request.user)
         return _show_secret(request, source, created=True)
     return render(request, "handoffs/intake_form.html", _context(request, form=form))
 
@@ -92,9 +89,7 @@ def intake_edit(request, pk):
 def intake_rotate(request, pk):
     _require_admin(request)
     source = get_object_or_404(IntakeSource, pk=pk)
-    source.secret = intake.new_secret()
-    source.save(update_fields=["secret", "updated_at"])
-    intake.source_audit(source=source, by=request.user, action=AuditEntry.Action.ROTATE_SECRET)
+    intake.source_rotate_secret(source=source, by=request.user)
     return _show_secret(request, source, created=False)
 
 

@@ -1061,6 +1061,9 @@ class NotificationEmail(models.Model):
     subject = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A sender's lease (handoffs.notifications.send_immediate): until then no other worker
+    # sends this row; a worker killed mid-send leaves it to expire, then the sweep sends.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -2,9 +2,10 @@
 
 `notify()` runs inside the caller's transaction. It writes the Notification and an outbox
 row (NotificationEmail) per person; immediate emails are enqueued with enqueue_on_commit, so
-a rolled-back decision sends nothing. Sending is at-least-once: a worker locks the outbox
-row, sends, then marks it sent in the same transaction. A crash between the SMTP server's
-"250 OK" and the commit repeats one email; a failed send leaves the row unsent for a retry.
+a rolled-back decision sends nothing. Sending is at-least-once: a worker claims the outbox
+row with a lease (a conditional UPDATE, committed), sends outside any transaction, then marks
+it sent. A worker killed mid-send leaves the lease to expire and the catch-up sweep sends the
+row again; a failed send gives the lease back for the retry.
 """
 
 import datetime
@@ -15,6 +16,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -70,17 +72,27 @@ def _message(*, to, subject, template, context):
     return msg
 
 
-def send_immediate(email_id):
-    """Sends one outbox row if still unsent. Returns True when this call sent it."""
-    with transaction.atomic():
-        email = (
-            NotificationEmail.objects.select_for_update(skip_locked=True)
-            .select_related("user", "notification")
-            .filter(pk=email_id, sent_at=None)
-            .first()
-        )
-        if email is None:
-            return False
+# A worker that claimed an email and has not marked it sent after this long is presumed dead
+# (well above the SMTP timeout), and the catch-up sweep may send the row again.
+SEND_LEASE = datetime.timedelta(minutes=5)
+
+
+def send_immediate(email_id, *, now=None):
+    """Sends one outbox row if still unsent and unclaimed. Returns True when this call sent it.
+
+    The row is claimed by a conditional UPDATE (a lease) that commits at once, so no
+    transaction or row lock is held while the relay takes its time.
+    """
+    now = now or timezone.now()
+    claimed = (
+        NotificationEmail.objects.filter(pk=email_id, sent_at=None)
+        .filter(Q(claimed_until=None) | Q(claimed_until__lte=now))
+        .update(claimed_until=now + SEND_LEASE)
+    )
+    if claimed != 1:
+        return False
+    email = NotificationEmail.objects.select_related("user", "notification").get(pk=email_id)
+    try:
         _message(
             to=email.user.email,
             subject=email.subject,
@@ -91,8 +103,11 @@ def send_immediate(email_id):
                 "link": absolute_url(email.notification.url) if email.notification.url else "",
             },
         ).send()
-        email.sent_at = timezone.now()
-        email.save(update_fields=["sent_at"])
+    except Exception:
+        # Give the lease back: the task's retry (or the sweep) may send it at once.
+        NotificationEmail.objects.filter(pk=email_id, sent_at=None).update(claimed_until=None)
+        raise
+    NotificationEmail.objects.filter(pk=email_id).update(sent_at=timezone.now())
     return True
 
 
@@ -117,7 +132,7 @@ def send_overdue_immediate(*, now=None):
     sent = 0
     for pk in list(ids):
         try:
-            sent += send_immediate(pk)
+            sent += send_immediate(pk, now=now)
         except (smtplib.SMTPException, OSError) as exc:
             # The relay is refusing: stop here, the next sweep starts again from this row.
             log.warning("notification email failed; will retry", extra={"error": str(exc)})

@@ -291,13 +291,6 @@ def gate_check(*, item, version, checklist, fields, overridden=()):
     return submitted_fields, field_errors, missing_checklist, missing_fields
 
 
-def approved_overrides(item, version):
-    """Checklist items an approved red decision lets through for this one handoff."""
-    from handoffs.decisions import approved_checklist_overrides
-
-    return approved_checklist_overrides(item=item, version=version)
-
-
 @transaction.atomic
 def handoff_submit(*, item, by, checklist=(), fields=None, note=""):
     item = _lock(item)
@@ -313,7 +306,7 @@ def handoff_submit(*, item, by, checklist=(), fields=None, note=""):
     version = handoff.published()
     if version is None:
         raise GateError("This handoff has no published protocol yet; a lead must publish one.")
-    overridden = approved_overrides(item, version)
+    overridden = rights.approved_checklist_overrides(item=item, version=version)
     submitted, field_errors, missing_checklist, missing_fields = gate_check(
         item=item, version=version, checklist=checklist, fields=fields, overridden=overridden
     )
@@ -349,9 +342,7 @@ def handoff_submit(*, item, by, checklist=(), fields=None, note=""):
             "overridden": sorted(overridden & set(version.required_checklist_ids())),
         },
     )
-    from handoffs.decisions import consume_checklist_overrides
-
-    consume_checklist_overrides(item=item, version=version)
+    rights.consume_checklist_overrides(item=item, version=version)
     return item
 
 

@@ -1,3 +1,5 @@
+import functools
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from handoffs import map as handoff_map
 from handoffs import services, timeline
@@ -644,6 +646,23 @@ def _draft_for(request, pk):
     return draft
 
 
+def _draft_edit(view):
+    """An edit that lost a race (the draft was published, or the entry removed, meanwhile)
+    says so on the page instead of failing with a 500."""
+
+    @functools.wraps(view)
+    def wrapped(request, pk):
+        try:
+            return view(request, pk)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            page = "protocol-detail" if isinstance(exc, wf.DraftPublished) else "protocol-edit"
+            url = reverse(f"handoffs:{page}", args=[pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+    return wrapped
+
+
 @login_required
 def protocol_edit(request, pk):
     """GET shows the draft; POST starts one (a copy of the published version)."""
@@ -657,6 +676,7 @@ def protocol_edit(request, pk):
 
 @login_required
 @require_POST
+@_draft_edit
 def protocol_settings(request, pk):
     draft = _draft_for(request, pk)
     form = ProtocolSettingsForm(request.POST, instance=draft)
@@ -668,6 +688,7 @@ def protocol_settings(request, pk):
 
 @login_required
 @require_POST
+@_draft_edit
 def protocol_checklist(request, pk):
     """Adds a checklist item, or saves one when `item` names it."""
     draft = _draft_for(request, pk)
@@ -688,6 +709,7 @@ def _field_form(request, draft):
 
 @login_required
 @require_POST
+@_draft_edit
 def protocol_field(request, pk):
     """Adds a field definition, or replaces the one named by `old_key`."""
     draft = _draft_for(request, pk)
@@ -711,6 +733,7 @@ def protocol_field_check(request, pk):
 
 @login_required
 @require_POST
+@_draft_edit
 def protocol_entry(request, pk):
     """Removes or moves one checklist item or field: attr, ident, action=remove|up|down."""
     draft = _draft_for(request, pk)
@@ -749,6 +772,7 @@ def protocol_publish(request, pk):
 
 @login_required
 @require_POST
+@_draft_edit
 def protocol_discard(request, pk):
     draft = _draft_for(request, pk)
     wf.protocol_discard(version=draft, by=request.user)

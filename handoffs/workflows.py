@@ -222,6 +222,24 @@ def _require_draft(version):
         raise ValidationError("Published versions cannot change; edit a new draft instead.")
 
 
+class DraftPublished(ValidationError):
+    """The draft being edited was published (or discarded) by someone else meanwhile."""
+
+    def __init__(self):
+        super().__init__("This version was published meanwhile; edit the new draft.")
+
+
+def _locked_draft(version, by):
+    """The draft as it is now, locked: edits apply to its current lists, never a stale copy,
+    and an edit racing a publish gets a clear error instead of the immutability trigger."""
+    _require_editor(version.handoff.workflow, by)
+    _require_draft(version)
+    fresh = ProtocolVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if fresh is None or fresh.is_published:
+        raise DraftPublished
+    return fresh
+
+
 @transaction.atomic
 def protocol_draft(*, handoff, by):
     """The handoff's draft, created as a copy of the published version when there is none."""
@@ -242,13 +260,15 @@ def protocol_draft(*, handoff, by):
     return draft
 
 
+@transaction.atomic
 def protocol_save(*, version, by, **attrs):
-    _require_editor(version.handoff.workflow, by)
-    _require_draft(version)
+    """Sets the named attributes of the draft; `version` gets them too, for the caller."""
+    fresh = _locked_draft(version, by)
     for name, value in attrs.items():
+        setattr(fresh, name, value)
         setattr(version, name, value)
-    version.updated_at = timezone.now()
-    version.save()
+    fresh.updated_at = version.updated_at = timezone.now()
+    fresh.save(update_fields=[*attrs, "updated_at"])
     return version
 
 
@@ -281,10 +301,9 @@ def _audited_protocol(version):
     return {"number": version.number, "checklist": version.checklist, "fields": version.fields}
 
 
+@transaction.atomic
 def protocol_discard(*, version, by):
-    _require_editor(version.handoff.workflow, by)
-    _require_draft(version)
-    version.delete()
+    _locked_draft(version, by).delete()
 
 
 def new_checklist_id(text, taken):
@@ -295,19 +314,23 @@ def new_checklist_id(text, taken):
     return ident
 
 
+@transaction.atomic
 def checklist_save(*, version, by, item_id=None, text, help="", required=True):
     """Adds an item (item_id None) or replaces one; ids stay stable so diffs can follow them."""
-    checklist = [dict(item) for item in version.checklist]
+    checklist = [dict(item) for item in _locked_draft(version, by).checklist]
     if item_id is None:
         item_id = new_checklist_id(text, {item["id"] for item in checklist})
         checklist.append({"id": item_id})
-    entry = next(item for item in checklist if item["id"] == item_id)
+    entry = next((item for item in checklist if item["id"] == item_id), None)
+    if entry is None:
+        raise ValidationError("That checklist item was removed meanwhile.")
     entry.update(text=text, help=help, required=required)
     return protocol_save(version=version, by=by, checklist=checklist)
 
 
+@transaction.atomic
 def field_save(*, version, by, old_key=None, definition):
-    fields = [dict(f) for f in version.fields]
+    fields = [dict(f) for f in _locked_draft(version, by).fields]
     if old_key is None:
         fields.append(definition)
     else:
@@ -315,15 +338,17 @@ def field_save(*, version, by, old_key=None, definition):
     return protocol_save(version=version, by=by, fields=fields)
 
 
+@transaction.atomic
 def entry_remove(*, version, by, attr, ident):
     key = "id" if attr == "checklist" else "key"
-    entries = [e for e in getattr(version, attr) if e[key] != ident]
+    entries = [e for e in getattr(_locked_draft(version, by), attr) if e[key] != ident]
     return protocol_save(version=version, by=by, **{attr: entries})
 
 
+@transaction.atomic
 def entry_move(*, version, by, attr, ident, offset):
     key = "id" if attr == "checklist" else "key"
-    entries = list(getattr(version, attr))
+    entries = list(getattr(_locked_draft(version, by), attr))
     index = next((i for i, e in enumerate(entries) if e[key] == ident), None)
     if index is None or not 0 <= index + offset < len(entries):
         return version

@@ -308,12 +308,12 @@ def _pool_child(worker_pid):
     return int(pids[0]) if pids else None
 
 
-def test_a_worker_killed_mid_send_runs_the_task_again_and_sends_one_email(
+def test_a_worker_killed_mid_send_leaves_its_lease_and_the_sweep_sends_one_email(
     own_redis, lead, hanging_smtp, start_worker
 ):
-    """acks_late + reject_on_worker_lost: the killed task's message goes back on the queue,
-    the replacement process runs it, and the outbox row (locked, rolled back with the dead
-    connection) is sent once."""
+    """acks_late + reject_on_worker_lost: the killed task's message goes back on the queue and
+    the re-run finds the outbox row leased (no lock is held across the send), so it leaves it;
+    once the lease runs out the catch-up sweep sends it, once."""
     worker = start_worker(own_redis.url, pool="prefork", email_url=hanging_smtp.url)
     [note] = notify([lead], message="Red decision waiting", subject="Decision needed")
     email = NotificationEmail.objects.get(notification=note)
@@ -325,6 +325,15 @@ def test_a_worker_killed_mid_send_runs_the_task_again_and_sends_one_email(
     assert child is not None
     os.kill(child, signal.SIGKILL)
 
+    time.sleep(2)  # the re-run task and a replacement child: the lease keeps them off the row
+    assert hanging_smtp.messages == []
+    assert NotificationEmail.objects.get(pk=email.pk).claimed_until is not None
+
+    long_ago = timezone.now() - datetime.timedelta(minutes=10)
+    NotificationEmail.objects.filter(pk=email.pk).update(  # the lease ends, the row is overdue
+        created_at=long_ago, claimed_until=long_ago
+    )
+    catch_up_task.delay()
     assert _wait_for(lambda: len(hanging_smtp.messages) == 1, timeout=40)
     assert _wait_for(lambda: NotificationEmail.objects.get(pk=email.pk).sent_at is not None)
     time.sleep(1)  # room for a wrongly duplicated delivery to show up
