@@ -380,7 +380,9 @@ class WorkItemQuerySet(models.QuerySet):
             )
         ).filter(rank__lte=per_column)
         cards = {}
-        for item in ranked.for_list().with_stall_flag().order_by("stage_entered_at", "pk"):
+        # A card shows its owner; the stage, team and workflow are the column's and the page's.
+        cards_qs = ranked.select_related("assignee").with_stall_flag()
+        for item in cards_qs.order_by("stage_entered_at", "pk"):
             cards.setdefault(item.stage_id, []).append(item)
         return [
             {

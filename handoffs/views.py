@@ -46,8 +46,10 @@ from opshub.lib.ids import parse_id
 
 # --- Work items, the board and the inbox (issue 4) -------------------------------------------
 
-ITEMS_PER_PAGE = 50
-CARDS_PER_COLUMN = 30
+# A screenful each: rendering rows and cards is most of these pages' time at 100,000 items
+# (`make bench`: list and board p95 within 5× the trivial page).
+ITEMS_PER_PAGE = 25
+CARDS_PER_COLUMN = 20
 
 
 def _link_items(items):
