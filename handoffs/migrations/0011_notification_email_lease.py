@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('handoffs', '0010_scan_and_board_indexes'),
+        ("handoffs", "0010_scan_and_board_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notificationemail',
-            name='claimed_until',
+            model_name="notificationemail",
+            name="claimed_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
