@@ -184,7 +184,7 @@ _UNMATCHED_SQL = """
         SELECT id, item_id, kind, started_at FROM handoffs_stallepisode
         WHERE resolved_at IS NULL AND kind IN ('handoff_unaccepted', 'stage_over_target')
     )
-    SELECT e.id, c.item_id
+    SELECT e.id, c.item_id, c.kind
     FROM current c FULL JOIN episodes e
       ON e.item_id = c.item_id AND e.kind = c.kind AND e.started_at = c.started_at
     WHERE e.id IS NULL OR c.item_id IS NULL
@@ -213,12 +213,15 @@ def _params(now, **extra):
 def open_episodes(*, now, items=None):
     """Opens an episode for every newly stalled item (at most BATCH per kind). Returns the count.
 
-    `items`: only these can be newly stalled in the item-state kinds (see unmatched())."""
+    `items`: {kind: item ids}, the only items that can be newly stalled in the item-state
+    kinds (see unmatched())."""
     opened = []
     with connection.cursor() as cursor:
         cursor.execute(_NO_JIT)
         for kind, candidates in _CANDIDATES.items():
-            scoped = items if kind in _ITEM_STATE_KINDS else None
+            scoped = None
+            if items is not None and kind in _ITEM_STATE_KINDS:
+                scoped = items.get(kind.value, [])
             cursor.execute(
                 _OPEN_SQL.format(candidates=candidates),
                 _params(now, kind=kind.value, items=scoped),
@@ -289,13 +292,17 @@ _ITEM_STATE_KINDS = (Kind.HANDOFF_UNACCEPTED, Kind.STAGE_OVER_TARGET)
 
 @transaction.atomic
 def unmatched():
-    """(episode ids that may have ended, item ids that may be newly stalled) in the
+    """(episode ids that may have ended, {kind: item ids that may be newly stalled}) in the
     item-state kinds: one pass over open items and open episodes."""
     with connection.cursor() as cursor:
         cursor.execute(_NO_JIT)
         cursor.execute(_UNMATCHED_SQL)
         rows = cursor.fetchall()
-    return [e for e, _ in rows if e is not None], [i for _, i in rows if i is not None]
+    items = {}
+    for _, item_id, kind in rows:
+        if item_id is not None:
+            items.setdefault(kind, []).append(item_id)
+    return [episode_id for episode_id, _, _ in rows if episode_id is not None], items
 
 
 def run_scan(*, now=None):
