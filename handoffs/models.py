@@ -4,7 +4,8 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Count, Q
-from django.db.models.functions import Coalesce, RowNumber, Upper
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -372,16 +373,20 @@ class WorkItemQuerySet(models.QuerySet):
         stages = list(workflow.stages.select_related("team").order_by("position"))
         items = self.open().filter(workflow=workflow)
         counts = dict(items.values_list("stage").annotate(n=Count("pk")).order_by())
-        ranked = items.annotate(
-            rank=models.Window(
-                RowNumber(),
-                partition_by="stage",
-                order_by=[models.F("stage_entered_at").asc(), models.F("pk").asc()],
-            )
-        ).filter(rank__lte=per_column)
+        # Each stage's longest-waiting items: one short range of the item_open_board index per
+        # stage, not a window over all the workflow's open items.
+        first = RawSQL(
+            """SELECT c.id FROM handoffs_stage s CROSS JOIN LATERAL (
+                   SELECT i.id FROM handoffs_workitem i
+                   WHERE i.workflow_id = s.workflow_id AND i.stage_id = s.id
+                     AND NOT (i.state IN ('done', 'cancelled'))
+                   ORDER BY i.stage_entered_at, i.id LIMIT %s) c
+               WHERE s.workflow_id = %s""",
+            [per_column, workflow.pk],
+        )
         cards = {}
         # A card shows its owner; the stage, team and workflow are the column's and the page's.
-        cards_qs = ranked.select_related("assignee").with_stall_flag()
+        cards_qs = items.filter(pk__in=first).select_related("assignee").with_stall_flag()
         for item in cards_qs.order_by("stage_entered_at", "pk"):
             cards.setdefault(item.stage_id, []).append(item)
         return [
