@@ -46,7 +46,7 @@ def test_database_urls_tcp_and_socket():
 
 @pytest.mark.parametrize(
     "url",
-    ["mysql://x@h/db", "sqlite:///db.sqlite3", "postgres://h:notaport/db", "postgres://h:5432/"],
+    ["mysql://x@h/db", "sqlite:///opshub.db", "postgres://h:notaport/db", "postgres://h:5432/"],
 )
 def test_bad_database_urls_are_refused(url):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
