@@ -31,6 +31,7 @@ from handoffs.models import (
     WorkItem,
 )
 from opshub.accounts.models import User
+from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
 
 # --- The matrix -------------------------------------------------------------------------------
@@ -199,7 +200,7 @@ def decision_create(request, pk):
                 payload=form.payload(),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         except services.StateConflict as exc:
             form.add_error(None, str(exc))
         else:
@@ -217,11 +218,6 @@ def _panel(request, item, form, status=200):
     context = {"item": item, "decision_form": form, "nav_active": "work"}
     template = "handoffs/decision_form.html" if request.htmx else "handoffs/decision_create.html"
     return render(request, template, context, status=status)
-
-
-def _add_errors(form, exc):
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _recorded_message(decision):

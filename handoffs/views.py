@@ -42,6 +42,7 @@ from handoffs.models import (
     team_ids_of,
 )
 from handoffs.services import GateError, StateConflict
+from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
 
 # --- Work items, the board and the inbox (issue 4) -------------------------------------------
@@ -107,7 +108,7 @@ def item_create(request):
                 due_date=data["due_date"],
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Work item “{item.title}” created in {item.stage.name}.")
             return redirect(item)
@@ -247,11 +248,6 @@ def _item_response(request, item, *, panel="", form=None):
     return redirect(item)
 
 
-def _add_service_errors(form, exc):
-    for field, messages_ in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
-        form.add_error(field if field in form.fields else None, messages_)
-
-
 def _perform(request, item, form, panel, action, success):
     """Runs a service for a valid form; a refused action changes nothing and says why."""
     if form.is_valid():
@@ -263,7 +259,7 @@ def _perform(request, item, form, panel, action, success):
             else:
                 form.add_error(None, exc.message)
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         except StateConflict as exc:
             messages.error(request, str(exc))
             return _item_response(request, item)

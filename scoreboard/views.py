@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from handoffs.models import Workflow
 from opshub.lib.cache import cache_delete, cache_get, cache_set
+from opshub.lib.forms import add_service_errors
 from scoreboard import board_cache, dashboard
 from scoreboard.forms import FilterForm, ImportForm, TargetForm
 from scoreboard.importer import event_log_import, parse_event_log, validate_workflow_name
@@ -128,8 +129,7 @@ def _import_confirmed(request, form, context):
             parsed=parsed, workflow_name=form.cleaned_data["workflow"], by=request.user
         )
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+        add_service_errors(form, exc)
         return render(request, "scoreboard/import.html", context)
     cache_delete(f"scoreboard-import:{request.user.pk}:{token}")
     preview = parsed.preview()
