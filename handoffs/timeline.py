@@ -1,6 +1,16 @@
-"""An item's event log told as a story: who did what, where, under which protocol, how long."""
+"""An item's event log told as a story: who did what, where, under which protocol, how long.
+
+Each event kind has one small function that tells its story: it takes a `_Scene` (the
+event, its payload, who acted, under which protocol) and returns the entry's line and body
+lines; empty body lines are dropped and a payload's note or body is always added. Kinds
+without a function of their own show their payload's summary.
+
+Adding a kind is one small function plus one entry in `_STORIES` (and, if it should stand
+out, one in `_TONES`); tests/handoffs/test_timeline.py wants a row for every kind.
+"""
 
 import datetime
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.utils.dateparse import parse_datetime
@@ -57,66 +67,132 @@ def story(events, field_labels):
 
 def _entry(event, users, labels):
     p = event.payload or {}
-    actor = str(event.actor) if event.actor else "the system"
-    version = f" under protocol v{event.protocol_version.number}" if event.protocol_version else ""
-    owner = users.get(p.get("owner_id"))
-    assignee = users.get(p.get("assignee_id"))
-    line, body = f"by {actor}", []
-    kind = event.kind
-    if kind == Event.Kind.CREATED:
-        line = f"by {actor} in {_stage(event.to_stage)}"
-        if p.get("source"):
-            line += f", from {p['source']}"
-        if p.get("external_ref"):
-            body.append(f"Reference {p['external_ref']}.")
-        if p.get("fields"):
-            body.append(_fields_line(p["fields"], labels))
-    elif kind == Event.Kind.FIELDS_UPDATED:
-        body.append(_fields_line(p.get("fields"), labels))
-    elif kind == Event.Kind.HANDOFF_SUBMITTED:
-        line = f"{_stage(event.from_stage)} → {_stage(event.to_stage)} by {actor}{version}"
-        done = len(p.get("checklist") or [])
-        body.append(f"{done} checklist item{'s' if done != 1 else ''} ticked.")
-        if p.get("fields"):
-            body.append(_fields_line(p["fields"], labels))
-        if p.get("overridden"):
-            body.append(f"Let through by an approved decision: {', '.join(p['overridden'])}.")
-        if assignee:
-            body.append(f"Assigned to {assignee} on arrival.")
-    elif kind == Event.Kind.HANDOFF_ACCEPTED:
-        line = f"by {actor} in {_stage(event.to_stage)}{version}"
-        if p.get("wait_seconds") is not None:
-            body.append(f"Waited {_seconds(p['wait_seconds'])} for acceptance.")
-    elif kind in (Event.Kind.HANDOFF_BOUNCED, Event.Kind.BLOCKED):
-        if kind == Event.Kind.HANDOFF_BOUNCED:
-            line = f"back to {_stage(event.to_stage)} by {actor}{version}"
-        else:
-            line = f"in {_stage(event.from_stage)} by {actor}"
-        body.append(
-            f"Missing input: {p.get('missing_input', '?')}. Owner {owner or 'nobody'}, "
-            f"next check {_when(p.get('next_check_at'))}."
-        )
-    elif kind == Event.Kind.UNBLOCKED:
-        body.append(
-            f"Cause: {p.get('cause', '?')}. Blocked for {_seconds(p.get('blocked_seconds'))}."
-        )
-    elif kind == Event.Kind.ASSIGNED:
-        line = f"to {assignee or 'nobody'} by {actor}"
-    elif kind == Event.Kind.DELIVERED:
-        line = f"from {_stage(event.from_stage)} by {actor}"
-        if p.get("cycle_seconds") is not None:
-            body.append(f"Cycle time {_seconds(p['cycle_seconds'])}.")
-    elif kind == Event.Kind.CANCELLED:
-        body.append(f"Reason: {p.get('reason', '')}")
-    elif p.get("summary"):
-        body.append(p["summary"])
-    for key in ("note", "body"):
-        if p.get(key):
-            body.append(p[key])
+    scene = _Scene(
+        event=event,
+        payload=p,
+        actor=str(event.actor) if event.actor else "the system",
+        version=(
+            f" under protocol v{event.protocol_version.number}" if event.protocol_version else ""
+        ),
+        users=users,
+        labels=labels,
+    )
+    line, body = _STORIES.get(event.kind, _summary)(scene)
+    body += [p.get("note"), p.get("body")]
     return {
         "event": event,
         "title": event.get_kind_display(),
-        "tone": _TONES.get(kind, ""),
+        "tone": _TONES.get(event.kind, ""),
         "line": line,
         "body": [b for b in body if b],
     }
+
+
+@dataclass(frozen=True)
+class _Scene:
+    """What any kind's story can draw on."""
+
+    event: Event
+    payload: dict
+    actor: str  # "Seller", or "the system"
+    version: str  # " under protocol v3", or ""
+    users: dict  # {id: user} for the payload's owner_id / assignee_id
+    labels: dict  # {field key: label}
+
+    @property
+    def by(self):
+        return f"by {self.actor}"
+
+    def user(self, key):
+        return self.users.get(self.payload.get(key))
+
+    def fields(self):
+        return _fields_line(self.payload.get("fields"), self.labels)
+
+
+# Each story returns (line, body lines); falsy body lines are dropped by _entry.
+
+
+def _created(s):
+    p = s.payload
+    source = f", from {p['source']}" if p.get("source") else ""
+    reference = f"Reference {p['external_ref']}." if p.get("external_ref") else ""
+    return f"{s.by} in {_stage(s.event.to_stage)}{source}", [reference, s.fields()]
+
+
+def _fields_updated(s):
+    return s.by, [s.fields()]
+
+
+def _handoff_submitted(s):
+    p, assignee = s.payload, s.user("assignee_id")
+    done = len(p.get("checklist") or [])
+    overridden = ", ".join(p.get("overridden") or [])
+    return f"{_stage(s.event.from_stage)} → {_stage(s.event.to_stage)} {s.by}{s.version}", [
+        f"{done} checklist item{'s' if done != 1 else ''} ticked.",
+        s.fields(),
+        overridden and f"Let through by an approved decision: {overridden}.",
+        assignee and f"Assigned to {assignee} on arrival.",
+    ]
+
+
+def _handoff_accepted(s):
+    wait = s.payload.get("wait_seconds")
+    waited = f"Waited {_seconds(wait)} for acceptance." if wait is not None else ""
+    return f"{s.by} in {_stage(s.event.to_stage)}{s.version}", [waited]
+
+
+def _missing_input(s):
+    p = s.payload
+    return (
+        f"Missing input: {p.get('missing_input', '?')}. Owner {s.user('owner_id') or 'nobody'}, "
+        f"next check {_when(p.get('next_check_at'))}."
+    )
+
+
+def _handoff_bounced(s):
+    return f"back to {_stage(s.event.to_stage)} {s.by}{s.version}", [_missing_input(s)]
+
+
+def _blocked(s):
+    return f"in {_stage(s.event.from_stage)} {s.by}", [_missing_input(s)]
+
+
+def _unblocked(s):
+    p = s.payload
+    return s.by, [
+        f"Cause: {p.get('cause', '?')}. Blocked for {_seconds(p.get('blocked_seconds'))}."
+    ]
+
+
+def _assigned(s):
+    return f"to {s.user('assignee_id') or 'nobody'} {s.by}", []
+
+
+def _delivered(s):
+    cycle = s.payload.get("cycle_seconds")
+    cycle_time = f"Cycle time {_seconds(cycle)}." if cycle is not None else ""
+    return f"from {_stage(s.event.from_stage)} {s.by}", [cycle_time]
+
+
+def _cancelled(s):
+    return s.by, [f"Reason: {s.payload.get('reason', '')}"]
+
+
+def _summary(s):
+    """Comments, decisions, stalls: what the code that logged them summed up."""
+    return s.by, [s.payload.get("summary")]
+
+
+_STORIES = {
+    Event.Kind.CREATED: _created,
+    Event.Kind.FIELDS_UPDATED: _fields_updated,
+    Event.Kind.HANDOFF_SUBMITTED: _handoff_submitted,
+    Event.Kind.HANDOFF_ACCEPTED: _handoff_accepted,
+    Event.Kind.HANDOFF_BOUNCED: _handoff_bounced,
+    Event.Kind.BLOCKED: _blocked,
+    Event.Kind.UNBLOCKED: _unblocked,
+    Event.Kind.ASSIGNED: _assigned,
+    Event.Kind.DELIVERED: _delivered,
+    Event.Kind.CANCELLED: _cancelled,
+}
