@@ -59,55 +59,99 @@ def clean_value(defn, raw):
     """
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
-    kind = defn["type"]
     label = defn.get("label", defn["key"])
-    if kind in ("text", "long_text"):
-        value = str(raw).strip()
-        limit = defn.get("max_length") or (10000 if kind == "long_text" else 500)
-        if len(value) > int(limit):
-            raise ValidationError(f"{label} must be at most {limit} characters.")
-        if defn.get("pattern") and not re.search(defn["pattern"], value):
-            raise ValidationError(f"{label} does not have the expected format.")
-        return value
-    if kind in ("number", "money"):
-        try:
-            number = Decimal(str(raw).replace(",", "").strip())
-        except InvalidOperation:
-            raise ValidationError(f"{label} must be a number.") from None
-        if not number.is_finite():
-            raise ValidationError(f"{label} must be a number.")
-        if defn.get("min") not in (None, "") and number < Decimal(str(defn["min"])):
-            raise ValidationError(f"{label} must be at least {defn['min']}.")
-        if defn.get("max") not in (None, "") and number > Decimal(str(defn["max"])):
-            raise ValidationError(f"{label} must be at most {defn['max']}.")
-        if kind == "money":
-            return str(number.quantize(Decimal("0.01")))
-        return str(number.normalize()) if number == number.to_integral() else str(number)
-    if kind == "date":
-        try:
-            return datetime.date.fromisoformat(str(raw).strip()).isoformat()
-        except ValueError:
-            raise ValidationError(f"{label} must be a date (YYYY-MM-DD).") from None
-    if kind == "url":
-        value = str(raw).strip()
-        URLValidator(schemes=["http", "https"], message=f"{label} must be a web address.")(value)
-        return value
-    if kind == "email":
-        value = str(raw).strip()
-        EmailValidator(message=f"{label} must be an email address.")(value)
-        return value
-    if kind == "choice":
-        value = str(raw).strip()
-        if value not in (defn.get("choices") or []):
-            raise ValidationError(f"{label} must be one of: {', '.join(defn['choices'])}.")
-        return value
-    if kind == "yes_no":
-        if isinstance(raw, bool):
-            return raw
-        value = str(raw).strip().lower()
-        if value in ("yes", "true", "1", "on", "y"):
-            return True
-        if value in ("no", "false", "0", "off", "n"):
-            return False
-        raise ValidationError(f"{label} must be yes or no.")
-    raise ValidationError(f"{label} has an unknown type.")
+    cleaner = _CLEANERS.get(defn["type"])
+    if cleaner is None:
+        raise ValidationError(f"{label} has an unknown type.")
+    return cleaner(defn, raw, label)
+
+
+# One cleaner per field type: (definition, non-empty raw value, label) → stored value.
+
+
+def _text(defn, raw, label):
+    value = str(raw).strip()
+    limit = defn.get("max_length") or (10000 if defn["type"] == "long_text" else 500)
+    if len(value) > int(limit):
+        raise ValidationError(f"{label} must be at most {limit} characters.")
+    if defn.get("pattern") and not re.search(defn["pattern"], value):
+        raise ValidationError(f"{label} does not have the expected format.")
+    return value
+
+
+def _decimal(defn, raw, label):
+    """The number within the definition's min and max, for number and money fields."""
+    try:
+        number = Decimal(str(raw).replace(",", "").strip())
+    except InvalidOperation:
+        raise ValidationError(f"{label} must be a number.") from None
+    if not number.is_finite():
+        raise ValidationError(f"{label} must be a number.")
+    if defn.get("min") not in (None, "") and number < Decimal(str(defn["min"])):
+        raise ValidationError(f"{label} must be at least {defn['min']}.")
+    if defn.get("max") not in (None, "") and number > Decimal(str(defn["max"])):
+        raise ValidationError(f"{label} must be at most {defn['max']}.")
+    return number
+
+
+def _number(defn, raw, label):
+    number = _decimal(defn, raw, label)
+    return str(number.normalize()) if number == number.to_integral() else str(number)
+
+
+def _money(defn, raw, label):
+    return str(_decimal(defn, raw, label).quantize(Decimal("0.01")))
+
+
+def _date(defn, raw, label):
+    try:
+        return datetime.date.fromisoformat(str(raw).strip()).isoformat()
+    except ValueError:
+        raise ValidationError(f"{label} must be a date (YYYY-MM-DD).") from None
+
+
+def _url(defn, raw, label):
+    value = str(raw).strip()
+    URLValidator(schemes=["http", "https"], message=f"{label} must be a web address.")(value)
+    return value
+
+
+def _email(defn, raw, label):
+    value = str(raw).strip()
+    EmailValidator(message=f"{label} must be an email address.")(value)
+    return value
+
+
+def _choice(defn, raw, label):
+    value = str(raw).strip()
+    if value not in (defn.get("choices") or []):
+        raise ValidationError(f"{label} must be one of: {', '.join(defn['choices'])}.")
+    return value
+
+
+_YES = ("yes", "true", "1", "on", "y")
+_NO = ("no", "false", "0", "off", "n")
+
+
+def _yes_no(defn, raw, label):
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw).strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    raise ValidationError(f"{label} must be yes or no.")
+
+
+_CLEANERS = {
+    "text": _text,
+    "long_text": _text,
+    "number": _number,
+    "money": _money,
+    "date": _date,
+    "url": _url,
+    "email": _email,
+    "choice": _choice,
+    "yes_no": _yes_no,
+}
