@@ -122,36 +122,49 @@ def map_payload(mapping, payload, *, event_id_path=""):
     if not (mapping.get("title") or "").strip():
         mapped.errors["title"] = "The source maps no title."
     for target in CORE_TARGETS:
-        spec = (mapping.get(target) or "").strip()
-        if not spec:
-            continue
-        value, missing = render(spec, payload)
-        if missing:
-            mapped.missing.append(f"{target} ({', '.join(missing)})")
-            continue
-        if target == "requested_at":
-            mapped.requested_at = parse_timestamp(value)
-            if mapped.requested_at is None:
-                mapped.errors[target] = f"“{_as_text(value)[:40]}” is not a date-time."
-        else:
-            text = _as_text(value).strip()
-            limit = 200 if target == "title" else 120
-            if len(text) > limit:
-                mapped.errors[target] = f"Longer than {limit} characters."
-            setattr(mapped, target, text[:limit])
+        _map_core(mapped, target, (mapping.get(target) or "").strip(), payload)
     for key, spec in (mapping.get("fields") or {}).items():
-        value, missing = render(spec, payload)
-        if not missing:
-            mapped.fields[key] = value if isinstance(value, (str, int, float, bool)) else None
-            if mapped.fields[key] is None:
-                mapped.errors[f"fields.{key}"] = "Must be a single value, not a list or object."
+        _map_field(mapped, key, spec, payload)
     if event_id_path:
-        value, missing = render(event_id_path, payload)
-        if missing:
-            mapped.missing.append(f"event id ({event_id_path})")
-        else:
-            mapped.event_id = _as_text(value)[:200]
+        _map_event_id(mapped, event_id_path, payload)
     return mapped
+
+
+_TEXT_LIMITS = {"title": 200, "external_ref": 120}
+
+
+def _map_core(mapped, target, spec, payload):
+    if not spec:
+        return
+    value, missing = render(spec, payload)
+    if missing:
+        mapped.missing.append(f"{target} ({', '.join(missing)})")
+    elif target == "requested_at":
+        mapped.requested_at = parse_timestamp(value)
+        if mapped.requested_at is None:
+            mapped.errors[target] = f"“{_as_text(value)[:40]}” is not a date-time."
+    else:
+        text, limit = _as_text(value).strip(), _TEXT_LIMITS[target]
+        if len(text) > limit:
+            mapped.errors[target] = f"Longer than {limit} characters."
+        setattr(mapped, target, text[:limit])
+
+
+def _map_field(mapped, key, spec, payload):
+    value, missing = render(spec, payload)
+    if missing:
+        return  # an absent field is left out; required ones are work_item_create's call
+    mapped.fields[key] = value if isinstance(value, (str, int, float, bool)) else None
+    if mapped.fields[key] is None:
+        mapped.errors[f"fields.{key}"] = "Must be a single value, not a list or object."
+
+
+def _map_event_id(mapped, path, payload):
+    value, missing = render(path, payload)
+    if missing:
+        mapped.missing.append(f"event id ({path})")
+    else:
+        mapped.event_id = _as_text(value)[:200]
 
 
 def mapping_paths(mapping):
