@@ -259,50 +259,90 @@ def _row_values(cells, headers, mapping):
 
 
 def _validate_row(values, context):
-    """(item values, messages) for one row."""
+    """(item values, messages) for one row: each reader fills in its columns and says what
+    is wrong with them, in column order."""
+    out, errors = {}, []
+    for read in _ROW_READERS:
+        errors += read(values, context, out)
+    return out, errors
+
+
+def _read_texts(values, context, out):
+    out["title"] = values.get("title", "")
+    out["external_ref"] = values.get("external_ref", "")
     errors = []
-    now = context["now"]
-    out = {"title": values.get("title", ""), "external_ref": values.get("external_ref", "")}
     if not out["title"]:
         errors.append("Title is empty.")
     elif len(out["title"]) > 200:
         errors.append("Title is longer than 200 characters.")
     if len(out["external_ref"]) > 120:
         errors.append("External reference is longer than 120 characters.")
+    return errors
+
+
+def _read_moments(values, context, out):
+    """Requested at (now when empty) and delivered at."""
+    errors, now = [], context["now"]
     for name in ("requested_at", "delivered_at"):
-        text = values.get(name, "")
+        text, label = values.get(name, ""), dict(ITEM_COLUMNS)[name]
         out[name] = _parse_moment(text) if text else None
         if text and out[name] is None:
-            errors.append(f"{dict(ITEM_COLUMNS)[name]} “{text}” is not a date or date-time.")
+            errors.append(f"{label} “{text}” is not a date or date-time.")
         elif out[name] and out[name] > now + datetime.timedelta(minutes=5):
-            errors.append(f"{dict(ITEM_COLUMNS)[name]} is in the future.")
+            errors.append(f"{label} is in the future.")
     out["requested_at"] = out["requested_at"] or now
     if out["delivered_at"] and out["delivered_at"] < out["requested_at"]:
         errors.append("Delivered at is before requested at.")
-    stage_name = values.get("stage", "")
-    out["stage"] = context["stages"].get(stage_name.lower()) if stage_name else context["first"]
-    if out["stage"] is None:
-        errors.append(f"No stage “{stage_name}” in this workflow.")
-    priority = values.get("priority", "").lower()
-    out["priority"] = context["priorities"].get(priority, None if priority else "normal")
+    return errors
+
+
+def _read_stage(values, context, out):
+    name = values.get("stage", "")
+    out["stage"] = context["stages"].get(name.lower()) if name else context["first"]
+    return [f"No stage “{name}” in this workflow."] if out["stage"] is None else []
+
+
+def _read_priority(values, context, out):
+    text = values.get("priority", "")
+    out["priority"] = context["priorities"].get(text.lower(), None if text else "normal")
     if out["priority"] is None:
-        errors.append(f"Priority “{values['priority']}” is not one of: low, normal, high, urgent.")
-    due = values.get("due_date", "")
-    out["due_date"] = parse_date(due) if due else None
-    if due and out["due_date"] is None:
-        errors.append(f"Due date “{due}” is not a date (YYYY-MM-DD).")
-    out["fields"] = {}
+        return [f"Priority “{text}” is not one of: low, normal, high, urgent."]
+    return []
+
+
+def _read_due_date(values, context, out):
+    text = values.get("due_date", "")
+    out["due_date"] = parse_date(text) if text else None
+    if text and out["due_date"] is None:
+        return [f"Due date “{text}” is not a date (YYYY-MM-DD)."]
+    return []
+
+
+def _read_fields(values, context, out):
+    """Protocol fields, cleaned by their type; empty ones are left out."""
+    out["fields"], errors = {}, []
     for target, raw in values.items():
-        if target.startswith("fields."):
-            defn = context["fields"][target.removeprefix("fields.")]
-            try:
-                value = clean_value(defn, raw)
-            except ValidationError as exc:
-                errors.extend(exc.messages)
-            else:
-                if value is not None:
-                    out["fields"][defn["key"]] = value
-    return out, errors
+        if not target.startswith("fields."):
+            continue
+        defn = context["fields"][target.removeprefix("fields.")]
+        try:
+            value = clean_value(defn, raw)
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+        else:
+            if value is not None:
+                out["fields"][defn["key"]] = value
+    return errors
+
+
+_ROW_READERS = (
+    _read_texts,
+    _read_moments,
+    _read_stage,
+    _read_priority,
+    _read_due_date,
+    _read_fields,
+)
 
 
 def validate(sheet, mapping, workflow):
