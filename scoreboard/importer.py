@@ -97,60 +97,78 @@ def parse_event_log(stream):
     """Reads a CSV (text stream); every bad row is reported with its line number."""
     parsed = ParsedLog()
     reader = csv.reader(stream)
-    header = next(reader, None)
+    header = _read_header(next(reader, None), parsed)
     if header is None:
-        parsed.errors.append((1, "The file is empty."))
         return parsed
-    header = [h.strip().lstrip("\ufeff").lower() for h in header]
+    index = {
+        name: header.index(name) for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if name in header
+    }
+    for number, values in enumerate(reader, start=2):
+        if values and any(v.strip() for v in values):
+            _read_row(parsed, number, values, index, width=len(header))
+    if not parsed.rows and not parsed.errors:
+        parsed.errors.append((2, "The file has a header but no events."))
+    return parsed
+
+
+def _read_header(cells, parsed):
+    """The column names, lower-cased; None (and the reason in parsed.errors) when unusable."""
+    if cells is None:
+        parsed.errors.append((1, "The file is empty."))
+        return None
+    header = [h.strip().lstrip("\ufeff").lower() for h in cells]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         parsed.errors.append(
             (1, f"Missing column(s): {', '.join(missing)}. Expected {','.join(REQUIRED_COLUMNS)}.")
         )
-        return parsed
-    index = {
-        name: header.index(name) for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if name in header
-    }
-    width = len(header)
-    for number, values in enumerate(reader, start=2):
-        if not values or not any(v.strip() for v in values):
-            continue
-        if len(values) != width:
-            _error(parsed, number, f"Expected {width} columns, found {len(values)}.")
-            continue
-        case_id = values[index["case_id"]].strip()
-        activity = values[index["activity"]].strip()
-        problems = []
-        if not case_id:
-            problems.append("case_id is empty")
-        elif len(case_id) > 120:
-            problems.append("case_id is longer than 120 characters")
-        if not activity:
-            problems.append("activity is empty")
-        elif len(activity) > 100:
-            problems.append("activity is longer than 100 characters")
-        try:
-            at, naive = _parse_timestamp(values[index["timestamp"]])
-        except ValueError:
-            problems.append(f"timestamp “{values[index['timestamp']]}” is not ISO-8601")
-        if problems:
-            message = "; ".join(problems)
-            _error(parsed, number, message[0].upper() + message[1:] + ".")
-            continue
-        parsed.naive_timestamps += naive
-        parsed.rows.append(
-            Row(
-                line=number,
-                case_id=case_id,
-                activity=activity,
-                at=at,
-                resource=values[index["resource"]].strip() if "resource" in index else "",
-                group=values[index["group"]].strip() if "group" in index else "",
-            )
+        return None
+    return header
+
+
+def _read_row(parsed, number, values, index, *, width):
+    """Adds the row to parsed.rows, or its problems (one message) to parsed.errors."""
+    if len(values) != width:
+        _error(parsed, number, f"Expected {width} columns, found {len(values)}.")
+        return
+    case_id = values[index["case_id"]].strip()
+    activity = values[index["activity"]].strip()
+    problems = [
+        p
+        for p in (_text_problem("case_id", case_id, 120), _text_problem("activity", activity, 100))
+        if p
+    ]
+    try:
+        at, naive = _parse_timestamp(values[index["timestamp"]])
+    except ValueError:
+        problems.append(f"timestamp “{values[index['timestamp']]}” is not ISO-8601")
+    if problems:
+        message = "; ".join(problems)
+        _error(parsed, number, message[0].upper() + message[1:] + ".")
+        return
+    parsed.naive_timestamps += naive
+    parsed.rows.append(
+        Row(
+            line=number,
+            case_id=case_id,
+            activity=activity,
+            at=at,
+            resource=_optional(values, index, "resource"),
+            group=_optional(values, index, "group"),
         )
-    if not parsed.rows and not parsed.errors:
-        parsed.errors.append((2, "The file has a header but no events."))
-    return parsed
+    )
+
+
+def _text_problem(column, value, limit):
+    if not value:
+        return f"{column} is empty"
+    if len(value) > limit:
+        return f"{column} is longer than {limit} characters"
+    return None
+
+
+def _optional(values, index, column):
+    return values[index[column]].strip() if column in index else ""
 
 
 def _error(parsed, line, message):
