@@ -63,66 +63,17 @@ def _run(args: list[str]) -> int:
 
 
 def main(pytest_args: list[str]) -> int:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
+    _set_signals(_on_signal)
     started = time.monotonic()
-    ci = _truthy("CI")
-    postgres = redis = None
+    servers: list = []  # embedded servers, stopped in reverse order
     try:
-        marker_args: list[str] = []
-        if not _ensure_chromium():
-            if ci:
-                _loud(
-                    [
-                        f"{CHROMIUM} is missing and could not be installed.",
-                        "CI=true: browser tests belong to the suite, so this run FAILS.",
-                    ]
-                )
-                return 1
-            _loud(
-                [
-                    f"{CHROMIUM} is missing and could not be installed:",
-                    "BROWSER TESTS ARE SKIPPED (pytest -m 'not browser').",
-                    "Install it (apt-get install chromium) to run the full suite.",
-                ]
-            )
-            marker_args = ["-m", "not browser"]
-
-        if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
-            state = StateDir(STATE / "run")
-            state.lock("make test")
-            state.stop_leftovers()
-            if not os.environ.get("DATABASE_URL"):
-                postgres = Postgres(STATE / "pg", state, durable=False)
-                postgres.start()
-                os.environ["DATABASE_URL"] = postgres.create_database("opshub")
-            if not os.environ.get("REDIS_URL"):
-                redis = Redis(STATE / "redis", state)
-                os.environ["REDIS_URL"] = redis.start()
+        marker_args = _browser_marker_args(ci=_truthy("CI"))
+        if marker_args is None:
+            return 1
+        _start_missing_services(servers)
         os.environ.setdefault("OPSHUB_TESTING", "true")
         os.environ.setdefault("OPSHUB_DEMO_PASSWORD", "opshub-demo")
-
-        py = sys.executable
-        steps = [
-            ("makemigrations --check", [py, "manage.py", "makemigrations", "--check", "--dry-run"]),
-            ("manage.py check", [py, "manage.py", "check", "--fail-level", "WARNING"]),
-        ]
-        for name, args in steps:
-            log(f"{name} ...")
-            if (rc := _run(args)) != 0:
-                log(f"FAILED: {name} (exit status {rc})")
-                return rc
-
-        log("pytest ...")
-        rc = _run([py, "-m", "pytest", "--create-db", *marker_args, *pytest_args])
-        if rc == 5:
-            # An empty collection is a broken suite, not a green one.
-            log("FAILED: pytest collected no tests (exit status 5)")
-        elif rc != 0:
-            log(f"FAILED: pytest exited with status {rc}")
-        if marker_args:
-            _loud(["Browser tests were SKIPPED: this was not the full suite."])
-        return rc
+        return _checks_then_pytest(marker_args, pytest_args)
     except Stop as stop:
         log(f"{stop}: stopping")
         return 130
@@ -130,21 +81,91 @@ def main(pytest_args: list[str]) -> int:
         log(f"error: {error}")
         return 1
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        if redis:
-            redis.stop()
-        if postgres:
-            postgres.stop()
-        elapsed = time.monotonic() - started
-        log(f"make test took {elapsed:.0f}s")
-        if elapsed > BUDGET_SECONDS * 0.8:
-            _loud(
-                [
-                    f"The test run took {elapsed:.0f}s; the budget is {BUDGET_SECONDS}s.",
-                    "Find the slow tests with PYTEST_ARGS=--durations=20.",
-                ]
-            )
+        _set_signals(signal.SIG_IGN)
+        for server in reversed(servers):
+            server.stop()
+        _report_time(time.monotonic() - started)
+
+
+def _set_signals(handler) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def _browser_marker_args(*, ci: bool) -> list[str] | None:
+    """[] with Chromium, pytest args that skip browser tests without it; None when CI needs it."""
+    if _ensure_chromium():
+        return []
+    if ci:
+        _loud(
+            [
+                f"{CHROMIUM} is missing and could not be installed.",
+                "CI=true: browser tests belong to the suite, so this run FAILS.",
+            ]
+        )
+        return None
+    _loud(
+        [
+            f"{CHROMIUM} is missing and could not be installed:",
+            "BROWSER TESTS ARE SKIPPED (pytest -m 'not browser').",
+            "Install it (apt-get install chromium) to run the full suite.",
+        ]
+    )
+    return ["-m", "not browser"]
+
+
+def _start_missing_services(servers: list) -> None:
+    """Embedded PostgreSQL / Redis for whichever URL is unset; each is added to servers before
+    it starts, so one that fails half-way is still stopped."""
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return
+    state = StateDir(STATE / "run")
+    state.lock("make test")
+    state.stop_leftovers()
+    if not os.environ.get("DATABASE_URL"):
+        postgres = Postgres(STATE / "pg", state, durable=False)
+        servers.append(postgres)
+        postgres.start()
+        os.environ["DATABASE_URL"] = postgres.create_database("opshub")
+    if not os.environ.get("REDIS_URL"):
+        redis = Redis(STATE / "redis", state)
+        servers.append(redis)
+        os.environ["REDIS_URL"] = redis.start()
+
+
+def _checks_then_pytest(marker_args: list[str], pytest_args: list[str]) -> int:
+    py = sys.executable
+    steps = [
+        ("makemigrations --check", [py, "manage.py", "makemigrations", "--check", "--dry-run"]),
+        ("manage.py check", [py, "manage.py", "check", "--fail-level", "WARNING"]),
+    ]
+    for name, args in steps:
+        log(f"{name} ...")
+        if (rc := _run(args)) != 0:
+            log(f"FAILED: {name} (exit status {rc})")
+            return rc
+
+    log("pytest ...")
+    rc = _run([py, "-m", "pytest", "--create-db", *marker_args, *pytest_args])
+    if rc == 5:
+        # An empty collection is a broken suite, not a green one.
+        log("FAILED: pytest collected no tests (exit status 5)")
+    elif rc != 0:
+        log(f"FAILED: pytest exited with status {rc}")
+    if marker_args:
+        _loud(["Browser tests were SKIPPED: this was not the full suite."])
+    return rc
+
+
+def _report_time(elapsed: float) -> None:
+    log(f"make test took {elapsed:.0f}s")
+    if elapsed > BUDGET_SECONDS * 0.8:
+        _loud(
+            [
+                f"The test run took {elapsed:.0f}s; the budget is {BUDGET_SECONDS}s.",
+                "Find the slow tests with PYTEST_ARGS=--durations=20.",
+            ]
+        )
 
 
 if __name__ == "__main__":
