@@ -10,9 +10,10 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from handoffs import services
 from handoffs import workflows as wf
@@ -133,6 +134,26 @@ class WorkItemFilters(FilterForm):
     }
 
 
+class CanActOnItem(permissions.BasePermission):
+    """Who may act on this item, checked when it is fetched: before the body is validated, so
+    an outsider gets 403, not a 400 that teaches them the action's fields. Only the rules that
+    do not depend on the item's state live here; accept, reject and unblock depend on it (the
+    pending handoff, the open recovery) and are checked by the service under the row lock,
+    where two people accepting at once must give one 200 and one 409."""
+
+    rules = {
+        "handoff": (services.can_work_on, "hand it off"),
+        "block": (services.can_work_on, "block it"),
+        "deliver": (services.can_work_on, "deliver it"),
+        "cancel": (services.can_cancel, "cancel it"),
+    }
+
+    def has_object_permission(self, request, view, item):
+        rule, verb = self.rules.get(view.action, (None, ""))
+        self.message = f"Only the team working on this item can {verb}."
+        return rule is None or rule(request.user, item)
+
+
 @extend_schema_view(
     list=extend_schema(parameters=schema_parameters(WorkItemFilters)),
     create=extend_schema(request=WorkItemCreateSerializer, responses=WorkItemSerializer),
@@ -146,6 +167,7 @@ class WorkItemViewSet(
     """Work items and the actions that move them; every action follows the UI's rules."""
 
     serializer_class = WorkItemSerializer
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, CanActOnItem]
 
     def get_queryset(self):
         items = WorkItem.objects.select_related("stage").visible_to(self.request.user)
@@ -383,6 +405,19 @@ class WorkflowFilters(FilterForm):
         return workflows.filter(pk__in=Stage.objects.filter(team_id=team).values("workflow_id"))
 
 
+class CanEditWorkflow(permissions.BasePermission):
+    """Creating needs a lead or admin; changing one, an editor of that workflow. Checked
+    before the body is validated (403 before 400)."""
+
+    def has_permission(self, request, view):
+        self.message = "Only leads and admins can create workflows."
+        return view.action != "create" or request.user.can_create_workflows
+
+    def has_object_permission(self, request, view, workflow):
+        self.message = "Only leads of the teams in this workflow and admins can change it."
+        return request.method in permissions.SAFE_METHODS or workflow.can_edit(request.user)
+
+
 @extend_schema_view(
     list=extend_schema(parameters=schema_parameters(WorkflowFilters)),
     create=extend_schema(request=WorkflowWriteSerializer, responses=WorkflowSerializer),
@@ -394,6 +429,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     write: leads and admins; changing one: leads of its teams and admins)."""
 
     serializer_class = WorkflowSerializer
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, CanEditWorkflow]
 
     def get_queryset(self):
         workflows = Workflow.objects.order_by("name", "pk")

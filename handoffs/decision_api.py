@@ -3,10 +3,11 @@
 from django import forms
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from handoffs import services
 from handoffs.models import Decision, DecisionLevel, DecisionType, WorkItem
@@ -117,6 +118,21 @@ class DecisionFilters(FilterForm):
         )
 
 
+class CanAnswerDecision(permissions.BasePermission):
+    """Approve and deny are for the named approver or an admin, never the requester: checked
+    when the decision is fetched, so anyone else gets 403 whatever its status (the service
+    then answers 409 to the approver when it was answered already)."""
+
+    def has_object_permission(self, request, view, decision):
+        if view.action not in ("approve", "deny"):
+            return True
+        if request.user.pk == decision.requester_id:
+            self.message = "Nobody approves their own request."
+            return False
+        self.message = "Only the named approver or an admin answers this request."
+        return request.user.pk == decision.approver_id or request.user.is_admin
+
+
 @extend_schema_view(list=extend_schema(parameters=schema_parameters(DecisionFilters)))
 class DecisionViewSet(
     mixins.ListModelMixin,
@@ -128,6 +144,7 @@ class DecisionViewSet(
     and acts on it: red ones pause the item until the approver answers."""
 
     serializer_class = DecisionSerializer
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, CanAnswerDecision]
 
     def get_queryset(self):
         decisions = Decision.objects.select_related("decision_type", "item").prefetch_related(

@@ -1,4 +1,10 @@
-"""API plumbing shared by every app: JSON errors with a message per field."""
+"""API plumbing shared by every app: JSON errors with a message per field.
+
+Refusal order (docs/integrations.md): 401 (who are you) → 403 (you may not) → 404 (no such
+object) → 400/409 (the body or the object's state). A caller learns nothing about an object
+or what a valid body looks like from an action they may not take: the role gate is
+opshub.accounts.api.CanWriteOrReadOnly, each view's object rules come next.
+"""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse

@@ -3,19 +3,12 @@
 from django import forms
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 
 from handoffs.models import Cause, Handoff, Stage, Workflow, WorkItem
 from opshub.api_filters import FilterForm, IdFilter, UpdatedSince, filtered, schema_parameters
 from reviews import services
 from reviews.models import ActionItem, Breakage, week_of
-
-
-class CanWriteOrReadOnly(permissions.BasePermission):
-    message = "Viewers have read-only access."
-
-    def has_permission(self, request, view):
-        return request.method in permissions.SAFE_METHODS or request.user.can_write
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
@@ -121,7 +114,6 @@ class BreakageViewSet(
     """Breakages: what broke, where, which kind. POST logs one (on that week's agenda)."""
 
     serializer_class = BreakageSerializer
-    permission_classes = [permissions.IsAuthenticated, CanWriteOrReadOnly]
 
     def get_queryset(self):
         breakages = Breakage.objects.for_list().prefetch_related("action_items__owner")

@@ -1,6 +1,6 @@
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
 from opshub.accounts.models import ApiToken
 
@@ -41,3 +41,22 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": 'Token-based authentication: "Token <key>"',
         }
+
+
+def _handles(view, method):
+    method = method.lower()
+    return method in view.http_method_names and hasattr(view, method)
+
+
+class CanWriteOrReadOnly(permissions.BasePermission):
+    """Every API view's gate (DEFAULT_PERMISSION_CLASSES, after IsAuthenticated): viewers
+    read, and a write they send is refused here, before its body is parsed or an object is
+    looked up. Views add their own object rules (who may act on *this* item) on top."""
+
+    message = "Viewers have read-only access."
+
+    def has_permission(self, request, view):
+        # A method the URL never accepts stays 405 for everyone: it reveals nothing.
+        if request.method in permissions.SAFE_METHODS or not _handles(view, request.method):
+            return True
+        return bool(request.user and request.user.is_authenticated and request.user.can_write)
