@@ -8,7 +8,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import reselect, reswap, retarget
 
 from handoffs import decisions as rights
@@ -65,6 +65,7 @@ def _changes(workflow):
 
 
 @login_required
+@require_safe
 def matrix(request, pk):
     workflow = get_object_or_404(Workflow, pk=pk)
     context = _matrix_context(request, workflow, _scope_team(request, workflow))
@@ -72,6 +73,7 @@ def matrix(request, pk):
 
 
 @login_required
+@require_safe
 def matrix_print(request, pk):
     workflow = get_object_or_404(Workflow, pk=pk)
     context = _matrix_context(request, workflow, _scope_team(request, workflow))
@@ -161,6 +163,7 @@ def right_edit(request, pk, type_pk, role):
 
 
 @login_required
+@require_safe
 def decision_log(request, pk):
     """Every decision in the workflow with its level at the time and its outcome."""
     workflow = get_object_or_404(Workflow, pk=pk)
@@ -267,6 +270,7 @@ def decision_answer(request, pk):
 
 
 @login_required
+@require_safe
 def notification_list(request):
     notifications = Notification.objects.filter(user=request.user).select_related("item")[:100]
     context = {

@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from handoffs import imports, intake, webhooks
 from handoffs.integration_forms import (
@@ -45,6 +45,7 @@ def _context(request, **extra):
 
 
 @login_required
+@require_safe
 def intake_list(request):
     _require_admin(request)
     sources = IntakeSource.objects.select_related("workflow", "stage__team", "assignee")
@@ -94,6 +95,7 @@ def intake_rotate(request, pk):
 
 
 @login_required
+@require_safe
 def intake_detail(request, pk):
     _require_admin(request)
     source = get_object_or_404(
@@ -119,6 +121,7 @@ def intake_detail(request, pk):
 
 
 @login_required
+@require_safe
 def intake_delivery(request, pk):
     _require_admin(request)
     delivery = get_object_or_404(IntakeDelivery.objects.select_related("source", "item"), pk=pk)
@@ -149,6 +152,7 @@ def webhook_list(request):
 
 
 @login_required
+@require_safe
 def webhook_detail(request, pk):
     _require_admin(request)
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
@@ -315,6 +319,7 @@ def _csv_response(rows, filename):
 
 
 @login_required
+@require_safe
 def export_items(request, pk):
     workflow = get_object_or_404(Workflow, pk=pk)
     stamp = timezone.now().strftime("%Y%m%d")
@@ -322,6 +327,7 @@ def export_items(request, pk):
 
 
 @login_required
+@require_safe
 def export_events(request, pk):
     workflow = get_object_or_404(Workflow, pk=pk)
     stamp = timezone.now().strftime("%Y%m%d")

@@ -16,7 +16,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from handoffs.alerts import queue_test_alert, user_from_token
 from handoffs.models import EmailDelivery, Heartbeat, StallEpisode
@@ -86,6 +86,7 @@ def _back(episode, token):
 
 
 @login_required
+@require_safe
 def stall_list(request):
     mine = Q(owner=request.user) | Q(escalate_to=request.user)
     episodes = StallEpisode.objects.open().for_list().order_by("started_at", "pk")
@@ -100,6 +101,7 @@ def stall_list(request):
     )
 
 
+@require_safe
 def stall_detail(request, pk):
     episode, actor, token = _episode_and_actor(request, pk)
     if actor is None:
@@ -156,6 +158,7 @@ def _require_staff(request):
 
 
 @login_required
+@require_safe
 def scheduler(request):
     _require_staff(request)
     beat = Heartbeat.objects.filter(name=SCAN_HEARTBEAT).first()

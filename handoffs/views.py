@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from handoffs import map as handoff_map
@@ -131,6 +131,7 @@ def item_board(request, workflow_pk=None):
 
 
 @login_required
+@require_safe
 def inbox(request):
     team = None
     if request.GET.get("team"):
@@ -454,6 +455,7 @@ def _render_stages(request, workflow, status=200, **extra):
 
 
 @login_required
+@require_safe
 def workflow_list(request):
     workflows = wf.with_structure(Workflow.objects.all())
     rows = []
@@ -515,6 +517,7 @@ def workflow_delete(request, pk):
 
 
 @login_required
+@require_safe
 def workflow_detail(request, pk):
     workflow = get_object_or_404(Workflow, pk=pk)
     return render(request, "handoffs/workflow_detail.html", _workflow_context(request, workflow))
@@ -589,6 +592,7 @@ def _protocol_context(request, handoff, **extra):
 
 
 @login_required
+@require_safe
 def protocol_detail(request, pk):
     handoff = _handoff_for(request, pk)
     context = _protocol_context(request, handoff, repeats=Recovery.objects.repeats_for(handoff))
@@ -746,6 +750,7 @@ def protocol_entry(request, pk):
 
 
 @login_required
+@require_safe
 def protocol_problems(request, pk):
     draft = _draft_for(request, pk)
     return render(
@@ -779,6 +784,7 @@ def protocol_discard(request, pk):
 
 
 @login_required
+@require_safe
 def protocol_diff(request, pk):
     handoff = _handoff_for(request, pk)
     versions = {v.number: v for v in handoff.versions.all()}
@@ -793,6 +799,7 @@ def protocol_diff(request, pk):
 
 
 @login_required
+@require_safe
 def protocol_print(request, pk):
     """The one-page protocol to pin on the wall (the draft with ?version=draft)."""
     handoff = _handoff_for(request, pk)
@@ -813,6 +820,7 @@ def protocol_print(request, pk):
 
 
 @login_required
+@require_safe
 def map_view(request):
     include_sandbox = request.GET.get("sandbox") == "1"
     workflow_id = request.GET.get("workflow")

@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def _check_redis():
 
 
 @never_cache
+@require_safe
 def healthz(request):
     """Liveness for load balancers: 503 when PostgreSQL or Redis is unreachable."""
     checks = {}
@@ -55,6 +57,7 @@ def healthz(request):
 
 
 @login_required
+@require_safe
 def styleguide(request):
     if not request.user.is_admin:
         raise PermissionDenied
@@ -62,6 +65,7 @@ def styleguide(request):
 
 
 @login_required
+@require_safe
 def ping(request):
     """The smallest signed-in page (session, user, layout): `make bench` measures every
     page against it, so the ratios show what a page adds on top of the layout."""

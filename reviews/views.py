@@ -25,6 +25,7 @@ def _require(allowed):
 
 
 @login_required
+@require_safe
 def review_list(request):
     week = week_of()
     return render(
@@ -51,6 +52,7 @@ def review_open_current(request):
 
 
 @login_required
+@require_safe
 def review_detail(request, pk):
     review = _get_review(pk)
     return render(request, "reviews/review_detail.html", _detail_context(request, review))
@@ -259,6 +261,7 @@ def _safe_next(request):
 
 
 @login_required
+@require_safe
 def breakage_detail(request, pk):
     breakage = get_object_or_404(Breakage.objects.for_list(), pk=pk)
     history = Breakage.objects.same_place(breakage).exclude(pk=breakage.pk).for_list()[:20]
@@ -276,6 +279,7 @@ def breakage_detail(request, pk):
 
 
 @login_required
+@require_safe
 def patterns(request):
     weeks, rows = services.breakage_heatmap()
     repeats = services.repeats_until(timezone.now())
@@ -287,6 +291,7 @@ def patterns(request):
 
 
 @login_required
+@require_safe
 def audit(request):
     found = system_audit()
     sections = [

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from handoffs.models import Workflow
 from opshub.lib.cache import cache_delete, cache_get, cache_set
@@ -25,6 +25,7 @@ def _can_import(user):
 
 
 @login_required
+@require_safe
 def dashboard_view(request):
     form = FilterForm(request.GET or None)
     # An invalid window falls back to this quarter; the valid choices (workflow) stay.

@@ -141,14 +141,12 @@ def _dev_secret_key() -> str:
 
 
 def main() -> int:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
-
+    _set_signals(_on_signal)
     port = int(os.environ.get("PORT", "8000"))
     url = f"http://127.0.0.1:{port}/"
     DATA.mkdir(exist_ok=True)
     state = StateDir(DATA / "run")
-    postgres = redis = None
+    embedded: dict[str, Postgres | Redis] = {}
     procs = Procs(state)
     started = time.monotonic()
     try:
@@ -156,63 +154,16 @@ def main() -> int:
         state.stop_leftovers()
         if not _port_free(port):
             raise EmbeddedError(f"port {port} is already in use: set PORT, e.g. PORT=8001 make run")
-
-        os.environ.setdefault("DEBUG", "true")
-        os.environ.setdefault("SECRET_KEY", _dev_secret_key())
-        os.environ.setdefault("OPSHUB_BASE_URL", url.rstrip("/"))
-        os.environ.setdefault("OPSHUB_DEMO_PASSWORD", "opshub-demo")
-        os.environ["PYTHONUNBUFFERED"] = "1"
-        debug = os.environ["DEBUG"].strip().lower() in ("1", "true", "yes", "on")
-        if not debug:
-            # Production settings on a plain-HTTP local port: no redirect to https.
-            os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
-            os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-            os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
-
-        if os.environ.get("DATABASE_URL"):
-            log("using DATABASE_URL from the environment")
-        else:
-            postgres = Postgres(DATA / "pg", state)
-            os.environ["DATABASE_URL"] = postgres.start()
-        if os.environ.get("REDIS_URL"):
-            log("using REDIS_URL from the environment")
-        else:
-            redis = Redis(DATA / "redis", state)
-            os.environ["REDIS_URL"] = redis.start()
-
+        debug = _local_environment(url)
+        _start_missing_services(state, embedded)
         log("migrating and loading demo data into an empty database ...")
         if debug:
             prepare()
         else:
             prepare("collectstatic")  # runserver serves static files itself only with DEBUG on
-
-        py = sys.executable
-        celery = [py, "-m", "celery", "-A", "opshub"]
-        procs.start(
-            "web",
-            [py, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
-        )
-        procs.start(
-            "worker",
-            [*celery, "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
-             "--without-mingle", "--hostname", f"devrun@{socket.gethostname()}"],
-        )  # fmt: skip
-        procs.start(
-            "beat",
-            [*celery, "beat", "--loglevel=INFO", "--schedule", str(DATA / "celerybeat-schedule")],
-        )
+        _start_app(procs, port)
         _wait_for_web(url, procs)
-
-        password = os.environ["OPSHUB_DEMO_PASSWORD"]
-        print(
-            f"\n  opshub is running at {url}  (ready in {time.monotonic() - started:.1f}s)\n"
-            f"  demo login: admin@example.com / {password}"
-            f"  (also lead@example.com, member@example.com)\n"
-            f"  database: {'embedded PostgreSQL in .data/pg' if postgres else 'DATABASE_URL'}"
-            f"; redis: {'embedded in .data/redis' if redis else 'REDIS_URL'}\n"
-            "  Ctrl-C stops everything.\n",
-            flush=True,
-        )
+        _print_ready(url, time.monotonic() - started, embedded)
         while (dead := procs.exited()) is None:
             time.sleep(0.5)
         log(f"{dead[0]} exited with status {dead[1]}: stopping everything")
@@ -228,13 +179,79 @@ def main() -> int:
         return 1
     finally:
         # A second Ctrl-C must not cut the shutdown short and orphan the servers.
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
+        _set_signals(signal.SIG_IGN)
         procs.stop_all()
-        if redis:
-            redis.stop()
-        if postgres:
-            postgres.stop()
+        for name in ("redis", "postgres"):
+            if name in embedded:
+                embedded[name].stop()
+
+
+def _set_signals(handler) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def _local_environment(url: str) -> bool:
+    """Local defaults for whatever the environment leaves unset; True when DEBUG is on."""
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("SECRET_KEY", _dev_secret_key())
+    os.environ.setdefault("OPSHUB_BASE_URL", url.rstrip("/"))
+    os.environ.setdefault("OPSHUB_DEMO_PASSWORD", "opshub-demo")
+    os.environ["PYTHONUNBUFFERED"] = "1"
+    debug = os.environ["DEBUG"].strip().lower() in ("1", "true", "yes", "on")
+    if not debug:
+        # Production settings on a plain-HTTP local port: no redirect to https.
+        os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+        os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+        os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+    return debug
+
+
+def _start_missing_services(state: StateDir, embedded: dict) -> None:
+    """Embedded PostgreSQL / Redis for whichever URL is unset; each goes into embedded before
+    it starts, so one that fails half-way is still stopped."""
+    if os.environ.get("DATABASE_URL"):
+        log("using DATABASE_URL from the environment")
+    else:
+        embedded["postgres"] = Postgres(DATA / "pg", state)
+        os.environ["DATABASE_URL"] = embedded["postgres"].start()
+    if os.environ.get("REDIS_URL"):
+        log("using REDIS_URL from the environment")
+    else:
+        embedded["redis"] = Redis(DATA / "redis", state)
+        os.environ["REDIS_URL"] = embedded["redis"].start()
+
+
+def _start_app(procs: Procs, port: int) -> None:
+    py = sys.executable
+    celery = [py, "-m", "celery", "-A", "opshub"]
+    procs.start(
+        "web",
+        [py, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+    )
+    procs.start(
+        "worker",
+        [*celery, "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
+         "--without-mingle", "--hostname", f"devrun@{socket.gethostname()}"],
+    )  # fmt: skip
+    procs.start(
+        "beat",
+        [*celery, "beat", "--loglevel=INFO", "--schedule", str(DATA / "celerybeat-schedule")],
+    )
+
+
+def _print_ready(url: str, seconds: float, embedded: dict) -> None:
+    password = os.environ["OPSHUB_DEMO_PASSWORD"]
+    database = "embedded PostgreSQL in .data/pg" if "postgres" in embedded else "DATABASE_URL"
+    redis = "embedded in .data/redis" if "redis" in embedded else "REDIS_URL"
+    print(
+        f"\n  opshub is running at {url}  (ready in {seconds:.1f}s)\n"
+        f"  demo login: admin@example.com / {password}"
+        f"  (also lead@example.com, member@example.com)\n"
+        f"  database: {database}; redis: {redis}\n"
+        "  Ctrl-C stops everything.\n",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
