@@ -1,6 +1,7 @@
 """/api/v1/intake/<source>/ (signed webhooks) and /api/v1/intake-sources/ (admin tokens)."""
 
 from django import forms
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -10,7 +11,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import exceptions, permissions, serializers, status, throttling, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +27,7 @@ from opshub.api_filters import (
     filtered,
     schema_parameters,
 )
+from opshub.lib.cache import count_in_window
 
 
 class IsOpshubAdmin(permissions.BasePermission):
@@ -196,11 +198,35 @@ _refusal = inline_serializer(
 )
 
 
+class IntakeSourceThrottle(throttling.BaseThrottle):
+    """OPSHUB_INTAKE_RATE_LIMIT deliveries per source slug and window, counted in Redis (so
+    across every web process). Checked before the source is looked up or the signature
+    verified: a flood costs one Redis round trip per request, no query and no log row."""
+
+    def allow_request(self, request, view):
+        if request.method != "POST":
+            return True
+        limit, seconds = settings.OPSHUB_INTAKE_RATE_LIMIT
+        count, self.wait_seconds = count_in_window(f"intake-rate:{view.kwargs['source']}", seconds)
+        # Redis down: let it through. The signature and the event id still guard the endpoint,
+        # and refusing a CRM's orders would lose them; /healthz reports Redis as down.
+        return count is None or count <= limit
+
+    def wait(self):
+        return self.wait_seconds
+
+
 class IntakeWebhookView(APIView):
     """A signed webhook: the signature is the authentication, so no session and no CSRF."""
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [IntakeSourceThrottle]
+
+    def throttled(self, request, wait):
+        raise exceptions.Throttled(
+            wait, detail="Too many deliveries for this source; nothing was created."
+        )
 
     @extend_schema(
         operation_id="intake_receive",
@@ -224,6 +250,9 @@ class IntakeWebhookView(APIView):
             401: _refusal,
             404: OpenApiResponse(_refusal, description="No active source with this slug."),
             413: _refusal,
+            429: OpenApiResponse(
+                _refusal, description="Over the source's rate limit; see Retry-After."
+            ),
         },
     )
     def post(self, request, source):

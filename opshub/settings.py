@@ -14,6 +14,7 @@ from opshub.lib.env import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
     parse_database_url,
     parse_email_url,
@@ -266,4 +267,6 @@ LOGGING = {
 
 # Stall alerts: how often reminders repeat while an episode stays open.
 OPSHUB_REMINDER_INTERVAL_HOURS = env_int("OPSHUB_REMINDER_INTERVAL_HOURS", 24)
+# Signed intake deliveries accepted per source (slug) and period; more answer 429.
+OPSHUB_INTAKE_RATE_LIMIT = env_rate("OPSHUB_INTAKE_RATE_LIMIT", "600/min")
 OPSHUB_DEMO_PASSWORD = env_str("OPSHUB_DEMO_PASSWORD", "opshub-demo")

@@ -51,6 +51,22 @@ def env_list(name, default=()):
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
+_PERIODS |= {"h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def env_rate(name, default):
+    """A rate limit written as a count per period, "600/min" → (600, 60 seconds)."""
+    raw = os.environ.get(name) or default
+    count, _, period = raw.strip().partition("/")
+    seconds = _PERIODS.get(period.strip().lower())
+    if not count.strip().isdigit() or int(count) < 1 or seconds is None:
+        raise ImproperlyConfigured(
+            f"{name} must be a count per period, like 600/min (s, min, hour or day), got {raw!r}."
+        )
+    return int(count), seconds
+
+
 def parse_database_url(url, *, name="DATABASE_URL"):
     """postgres://user:pass@host:port/db, or pgserver's socket form ?host=/dir."""
     parts = urlsplit(url)
