@@ -338,6 +338,27 @@ def _log(source, *, status, http_status, reason, event_id, payload, body, header
     )
 
 
+def _earlier_item_id(source, event_id, external_ref):
+    """The item an accepted delivery of this event created, else the source's item with this
+    external reference; None when the event is new."""
+    from handoffs.models import IntakeDelivery, WorkItem
+
+    earlier = (
+        IntakeDelivery.objects.filter(
+            source=source, event_id=event_id, status=IntakeDelivery.Status.ACCEPTED
+        )
+        .values_list("item_id", flat=True)
+        .first()
+    )
+    if earlier is None and external_ref:
+        earlier = (
+            WorkItem.objects.filter(source=source.item_source, external_ref=external_ref)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    return earlier
+
+
 def intake_receive(*, source, headers, body, now=None):
     """Verifies, maps and creates at most one work item; logs the delivery whatever happens.
 
@@ -345,7 +366,7 @@ def intake_receive(*, source, headers, body, now=None):
     one event arriving together cannot both create an item: the second sees the first's
     accepted delivery. The partial unique constraint on accepted deliveries backs this up.
     """
-    from handoffs.models import IntakeDelivery, IntakeSource, WorkItem
+    from handoffs.models import IntakeDelivery, IntakeSource
     from handoffs.services import work_item_create
 
     kept = {name: headers[name] for name in LOGGED_HEADERS if headers.get(name)}
@@ -394,19 +415,7 @@ def intake_receive(*, source, headers, body, now=None):
 
     with transaction.atomic():
         IntakeSource.objects.select_for_update().filter(pk=source.pk).first()
-        earlier = (
-            IntakeDelivery.objects.filter(
-                source=source, event_id=event_id, status=IntakeDelivery.Status.ACCEPTED
-            )
-            .values_list("item_id", flat=True)
-            .first()
-        )
-        if earlier is None and mapped.external_ref:
-            earlier = (
-                WorkItem.objects.filter(source=source.item_source, external_ref=mapped.external_ref)
-                .values_list("pk", flat=True)
-                .first()
-            )
+        earlier = _earlier_item_id(source, event_id, mapped.external_ref)
         if earlier is not None:
             delivery = _log(
                 source,
