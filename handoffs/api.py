@@ -70,6 +70,29 @@ class WorkItemCreateSerializer(serializers.Serializer):
     due_date = serializers.DateField(required=False, allow_null=True)
 
 
+class WorkItemUpdateSerializer(serializers.Serializer):
+    """PATCH: only the keys sent change. Protocol fields are checked per field definition."""
+
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    priority = serializers.ChoiceField(choices=WorkItem.Priority.choices, required=False)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="User id of the owner (an active user); null: nobody.",
+    )
+    external_ref = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    fields = serializers.DictField(
+        required=False, help_text="{key: value}; null or an empty string clears a field."
+    )
+    updated_at = serializers.DateTimeField(
+        required=False,
+        help_text="The item's updated_at as you read it: when the item changed since, the "
+        "edit is refused with 409 and nothing changes.",
+    )
+
+
 class HandoffRequestSerializer(serializers.Serializer):
     checklist = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     fields = serializers.DictField(required=False, default=dict)
@@ -146,6 +169,7 @@ class CanActOnItem(permissions.BasePermission):
         "block": (services.can_work_on, "block it"),
         "deliver": (services.can_work_on, "deliver it"),
         "cancel": (services.can_cancel, "cancel it"),
+        "partial_update": (services.can_edit, "edit it"),
     }
 
     def has_object_permission(self, request, view, item):
@@ -157,6 +181,7 @@ class CanActOnItem(permissions.BasePermission):
 @extend_schema_view(
     list=extend_schema(parameters=schema_parameters(WorkItemFilters)),
     create=extend_schema(request=WorkItemCreateSerializer, responses=WorkItemSerializer),
+    partial_update=extend_schema(request=WorkItemUpdateSerializer, responses=WorkItemSerializer),
 )
 class WorkItemViewSet(
     mixins.ListModelMixin,
@@ -265,6 +290,21 @@ class WorkItemViewSet(
             request,
             CancelRequestSerializer,
             lambda item, data: services.item_cancel(item=item, by=request.user, **data),
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        """Edits the item's details through the same service as its page."""
+        self.get_object()  # CanActOnItem: 403 before a 400 on the body
+        incoming = WorkItemUpdateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        changes = dict(incoming.validated_data)
+        expected = changes.pop("updated_at", None)
+        return self._act(
+            request,
+            None,
+            lambda item, data: services.work_item_update(
+                item=item, by=request.user, expected_updated_at=expected, **changes
+            ),
         )
 
     @extend_schema(responses=EventSerializer(many=True))

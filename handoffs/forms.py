@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from handoffs.fields import FIELD_TYPES, validate_definition
 from handoffs.models import Cause, ProtocolVersion, Stage, Team, Workflow, WorkItem
@@ -243,6 +244,91 @@ class WorkItemCreateForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["workflow"].queryset = Workflow.objects.filter(stages__isnull=False).distinct()
+
+
+class WorkItemEditForm(forms.Form):
+    """An item's details and the information its workflow's protocols ask for.
+
+    The typed values are checked by the service (fields.clean_value); each field is named
+    like the service's error keys (`fields.<key>`), so its messages land on the right input.
+    """
+
+    # The version the editor saw, exact to the microsecond (a DateTimeField would round-trip
+    # it through the local time zone).
+    updated_at = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Not required here: the service names an empty title together with the other problems.
+    title = forms.CharField(max_length=200, required=False)
+    priority = forms.ChoiceField(choices=WorkItem.Priority.choices)
+    due_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Due date",
+        help_text="Once set, changing it follows the workflow’s decision rights.",
+    )
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        label="Owner",
+        empty_label="Nobody: the team’s inbox",
+    )
+    external_ref = forms.CharField(max_length=120, required=False, label="External reference")
+
+    def __init__(self, *args, item, definitions, **kwargs):
+        initial = {
+            "updated_at": item.updated_at.isoformat(),
+            "title": item.title,
+            "priority": item.priority,
+            "due_date": item.due_date,
+            "assignee": item.assignee_id,
+            "external_ref": item.external_ref,
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+        # The current owner stays selectable even if deactivated: saving the title must not
+        # silently unassign the item.
+        self.fields["assignee"].queryset = _active_users() | get_user_model().objects.filter(
+            pk=item.assignee_id
+        )
+        if item.source:
+            self.fields["external_ref"].disabled = True
+            self.fields[
+                "external_ref"
+            ].help_text = f"Given by {item.source}: replays and re-imports are matched on it."
+        self.field_names = []
+        for key, defn in definitions.items():
+            field = _gate_field(defn)
+            value = item.fields.get(key)
+            field.initial = ("yes" if value else "no") if isinstance(value, bool) else value
+            if defn.get("type") == "choice" and value and (value, value) not in field.choices:
+                field.choices = [*field.choices, (value, value)]  # stored before a rule change
+            self.fields[f"fields.{key}"] = field
+            self.field_names.append(f"fields.{key}")
+
+    def clean_updated_at(self):
+        """A hidden field's error would show nowhere: it goes to the whole form."""
+        try:
+            seen = parse_datetime(self.cleaned_data["updated_at"])
+        except ValueError:
+            seen = None
+        if seen is None or seen.tzinfo is None:
+            self.add_error(None, "This form is out of date: reload the page and edit again.")
+        return seen
+
+    def field_rows(self):
+        return [self[name] for name in self.field_names]
+
+    def changes(self):
+        """The service's keyword arguments; protocol fields only where the user changed them,
+        so a value stored under an older rule is not re-checked when the title changes."""
+        data = self.cleaned_data
+        changes = {name: data[name] for name in ("title", "priority", "due_date", "assignee")}
+        if not self.fields["external_ref"].disabled:
+            changes["external_ref"] = data["external_ref"]
+        changes["fields"] = {
+            name.removeprefix("fields."): data[name]
+            for name in self.field_names
+            if name in self.changed_data
+        }
+        return {**changes, "expected_updated_at": data["updated_at"]}
 
 
 def _missing_input_choices(version):

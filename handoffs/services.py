@@ -252,6 +252,163 @@ def work_item_assign(*, item, by, assignee):
     return item
 
 
+def can_edit(user, item):
+    """Editing an item's details is working on it: its team, its assignee, admins."""
+    return can_work_on(user, item)
+
+
+EDIT_CONFLICT = (
+    "Someone changed this item while you were editing it; nothing was saved. "
+    "The form now shows the current details: make your change again."
+)
+
+
+def _due_date_problem(by, item):
+    """A set due date is changed by a decision unless the editor's level for it is green;
+    the edit must not be a way around the decision rights (a first date is not a change)."""
+    if item.due_date is None:
+        return None
+    decision_type = next(
+        t for t in rights.types_for(item.workflow) if t.key == rights.CHANGE_DUE_DATE
+    )
+    cell = rights.level_for(by, item, decision_type)
+    if cell.level == DecisionLevel.GREEN:
+        return None
+    return (
+        f"Changing the due date is a {cell.level} decision for you on this item: "
+        f"record a “{decision_type.name}” decision instead."
+    )
+
+
+def _edit_changes(item, by, changes):
+    """[(attribute, old, new)] for what differs, or a ValidationError with a message per field."""
+    errors, diff = {}, []
+    if "title" in changes:
+        title = (changes["title"] or "").strip()
+        if not title:
+            errors["title"] = "Give the work item a title."
+        elif len(title) > 200:
+            errors["title"] = "Keep the title under 200 characters."
+        diff.append(("title", item.title, title))
+    if "priority" in changes:
+        if changes["priority"] not in WorkItem.Priority.values:
+            errors["priority"] = f"Pick one of: {', '.join(WorkItem.Priority.values)}."
+        diff.append(("priority", item.priority, changes["priority"]))
+    if "due_date" in changes and changes["due_date"] != item.due_date:
+        due_date = changes["due_date"]
+        if due_date is not None and not isinstance(due_date, datetime.date):
+            errors["due_date"] = "Give a date, like 2026-05-31."
+        elif problem := _due_date_problem(by, item):
+            errors["due_date"] = problem
+        diff.append(("due_date", item.due_date, due_date))
+    if "assignee" in changes:
+        assignee = changes["assignee"]
+        if assignee is not None and assignee != item.assignee and not assignee.is_active:
+            errors["assignee"] = "Pick an active user."
+        diff.append(("assignee", item.assignee, assignee))
+    if "external_ref" in changes:
+        ref = (changes["external_ref"] or "").strip()
+        if ref != item.external_ref and item.source:
+            errors["external_ref"] = (
+                f"Items from {item.source} keep the reference their sender gave: "
+                "replays and re-imports are matched on it."
+            )
+        elif len(ref) > 120:
+            errors["external_ref"] = "Keep the reference under 120 characters."
+        elif ref and ref != item.external_ref and _ref_taken(item, ref):
+            errors["external_ref"] = DUPLICATE_EXTERNAL_REF
+        diff.append(("external_ref", item.external_ref, ref))
+    if not isinstance(changes.get("fields") or {}, dict):
+        raise ValidationError({"fields": "Give the fields as an object of key: value."})
+    # A value sent back unchanged is not validated again: a protocol may have tightened a
+    # field's rules since it was filled, and an edit of the title must not trip over that.
+    submitted = {k: v for k, v in (changes.get("fields") or {}).items() if item.fields.get(k) != v}
+    cleaned, field_errors = _clean_fields(workflow_field_definitions(item.workflow), submitted)
+    for key, value in cleaned.items():
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL's jsonb refuses it
+            field_errors[key] = "Remove the null character (\\x00) from this value."
+    errors.update({f"fields.{key}": message for key, message in field_errors.items()})
+    diff += [(f"fields.{k}", item.fields.get(k), v) for k, v in cleaned.items()]
+    if errors:
+        raise ValidationError(errors)
+    return [(attr, old, new) for attr, old, new in diff if old != new]
+
+
+def _ref_taken(item, ref):
+    return (
+        WorkItem.objects.filter(source=item.source, external_ref=ref).exclude(pk=item.pk).exists()
+    )
+
+
+def _logged(value):
+    """A value as the event log keeps it (JSON): users by id, dates as ISO strings."""
+    if hasattr(value, "pk"):
+        return value.pk
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+EDITABLE = {"title", "priority", "due_date", "assignee", "external_ref", "fields"}
+
+
+@transaction.atomic
+def work_item_update(*, item, by, expected_updated_at=None, **changes):
+    """Edits an item's details (title, priority, due_date, assignee, external_ref, and
+    `fields`: {key: value}, None or "" to clear) and logs one event with old → new per field.
+
+    `expected_updated_at` is the item's `updated_at` as the editor saw it: when the item has
+    changed since (an edit, a handoff…), nothing is saved and StateConflict says so.
+    """
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise TypeError(f"work_item_update() cannot change {', '.join(sorted(unknown))}")
+    item = _lock(item)
+    _require(can_edit(by, item), "Only the team working on this item can edit it.")
+    if not item.is_open:
+        raise StateConflict(
+            f"This item is {item.get_state_display().lower()}; its details can no longer change."
+        )
+    if expected_updated_at is not None and item.updated_at != expected_updated_at:
+        raise StateConflict(EDIT_CONFLICT)
+    diff = _edit_changes(item, by, changes)
+    if not diff:
+        return item
+    for attr, _old, new in diff:
+        if attr.startswith("fields."):
+            key = attr.removeprefix("fields.")
+            if new is None:
+                item.fields.pop(key, None)
+            else:
+                item.fields[key] = new
+        else:
+            setattr(item, attr, new)
+    try:
+        # The savepoint turns a concurrent claim of the same reference into a field error.
+        with transaction.atomic():
+            item.save(update_fields=[*{a.partition(".")[0] for a, _, _ in diff}, "updated_at"])
+    except IntegrityError:
+        raise ValidationError({"external_ref": DUPLICATE_EXTERNAL_REF}) from None
+    payload = {
+        "changes": [
+            {"field": attr, "old": _logged(old), "new": _logged(new)} for attr, old, new in diff
+        ],
+        "fields": {a.removeprefix("fields."): n for a, _, n in diff if a.startswith("fields.")},
+    }
+    reassigned = any(attr == "assignee" for attr, _, _ in diff)
+    if reassigned:
+        # An owner change is logged as "assigned" so that replaying the log gives the owner.
+        payload["assignee_id"] = item.assignee_id
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.ASSIGNED if reassigned else Event.Kind.FIELDS_UPDATED,
+        actor=by,
+        from_stage=item.stage,
+        payload=payload,
+    )
+    return item
+
+
 @transaction.atomic
 def work_item_comment(*, item, by, body):
     _require(by.is_authenticated and by.can_write, "Viewers cannot comment.")

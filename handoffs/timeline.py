@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.utils.dateparse import parse_datetime
 
-from handoffs.models import Event
+from handoffs.models import Event, WorkItem
 from handoffs.templatetags.work_items import short_duration
 
 _TONES = {
@@ -61,8 +61,63 @@ def story(events, field_labels):
     user_ids = {
         e.payload.get(key) for e in events for key in ("owner_id", "assignee_id") if e.payload
     }
+    user_ids |= {
+        c.get(side)
+        for e in events
+        if _is_edit(e)
+        for c in e.payload["changes"]
+        if c.get("field") == "assignee"
+        for side in ("old", "new")
+    }
     users = get_user_model().objects.in_bulk([pk for pk in user_ids if pk])
-    return [_entry(e, users, field_labels) for e in events]
+    return [
+        _edit_entry(e, users, field_labels) if _is_edit(e) else _entry(e, users, field_labels)
+        for e in events
+    ]
+
+
+# --- An edit of the item's details (services.work_item_update): old → new per field --------
+
+_EDITED = {
+    "title": "Title",
+    "priority": "Priority",
+    "due_date": "Due date",
+    "assignee": "Owner",
+    "external_ref": "External reference",
+}
+
+
+def _is_edit(event):
+    return isinstance((event.payload or {}).get("changes"), list)
+
+
+def _edited_value(name, value, users):
+    if value in (None, ""):
+        return "(empty)"
+    if name == "assignee":
+        return str(users.get(value) or "a removed user")
+    if name == "priority" and value in WorkItem.Priority.values:
+        return WorkItem.Priority(value).label
+    if name == "due_date":
+        return datetime.date.fromisoformat(value).strftime("%-d %b %Y")
+    return f"“{_shown(value)}”" if name == "title" else str(_shown(value))
+
+
+def _edit_entry(event, users, labels):
+    body = []
+    for change in event.payload["changes"]:
+        name = change.get("field", "")
+        key = name.removeprefix("fields.")
+        label = labels.get(key, key) if name.startswith("fields.") else _EDITED.get(name, name)
+        old, new = (_edited_value(name, change.get(s), users) for s in ("old", "new"))
+        body.append(f"{label}: {old} → {new}")
+    return {
+        "event": event,
+        "title": "Details edited",
+        "tone": "",
+        "line": f"by {event.actor or 'the system'}",
+        "body": body,
+    }
 
 
 def _entry(event, users, labels):

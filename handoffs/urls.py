@@ -20,6 +20,7 @@ urlpatterns = [
     path("work/<int:pk>/deliver/", views.item_deliver, name="item-deliver"),
     path("work/<int:pk>/cancel/", views.item_cancel, name="item-cancel"),
     path("work/<int:pk>/comment/", views.item_comment, name="item-comment"),
+    path("work/<int:pk>/edit/", views.item_edit, name="item-edit"),
     # Workflows, protocols and the map (issue 3)
     path("workflows/", views.workflow_list, name="workflow-list"),
     path("workflows/new/", views.workflow_create, name="workflow-create"),

@@ -28,6 +28,7 @@ from handoffs.forms import (
     UnblockForm,
     WorkflowForm,
     WorkItemCreateForm,
+    WorkItemEditForm,
     WorkItemFilterForm,
 )
 from handoffs.models import (
@@ -164,6 +165,7 @@ def inbox(request):
 
 
 @login_required
+@require_safe
 def item_detail(request, pk):
     item = _get_item(pk)
     panel = request.GET.get("panel", "")
@@ -195,6 +197,7 @@ def _item_context(request, item, panel="", form=None):
         "block": may["work"] and item.state in (state.IN_PROGRESS, state.WAITING_ACCEPTANCE),
         "unblock": may["unblock"] and item.state == state.BLOCKED,
         "cancel": may["cancel"],
+        "edit": may["work"] and item.is_open,
     }
     if panel not in actions or not actions[panel]:
         panel = ""
@@ -235,6 +238,9 @@ def _panel_form(panel, item, next_version, user):
         return RecoveryForm(version=item.pending_version)
     if panel == "block":
         return RecoveryForm(version=item.pending_version or next_version)
+    if panel == "edit":
+        definitions = services.workflow_field_definitions(item.workflow)
+        return WorkItemEditForm(item=item, definitions=definitions)
     return {"unblock": UnblockForm, "cancel": CancelForm}.get(panel, lambda: None)()
 
 
@@ -396,6 +402,31 @@ def item_cancel(request, pk):
         lambda data: services.item_cancel(item=item, by=request.user, reason=data["reason"]),
         "Cancelled.",
     )
+
+
+@login_required
+@require_POST
+def item_edit(request, pk):
+    item = _get_item(pk)
+    if not services.can_edit(request.user, item):
+        raise PermissionDenied("Only the team working on this item can edit it.")
+    definitions = services.workflow_field_definitions(item.workflow)
+    form = WorkItemEditForm(request.POST, item=item, definitions=definitions)
+    if form.is_valid():
+        try:
+            services.work_item_update(item=item, by=request.user, **form.changes())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except StateConflict as exc:
+            # Someone else saved first (or closed the item): a fresh form with their values.
+            messages.error(request, str(exc))
+            if not request.htmx:
+                return redirect(f"{item.get_absolute_url()}?panel=edit")
+            return _item_response(request, item, panel="edit")
+        else:
+            messages.success(request, "Details saved.")
+            return _item_response(request, item)
+    return _item_response(request, item, panel="edit", form=form)
 
 
 @login_required

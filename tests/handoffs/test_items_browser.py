@@ -104,3 +104,35 @@ def test_the_whole_life_of_an_item(page, live_server, login, screenshot, workflo
     page.goto(f"{live_server.url}/work/?state=all")
     expect(page.get_by_role("link", name="Acme rollout")).to_be_visible()
     screenshot("items-list")
+
+
+def test_editing_an_items_details(page, live_server, login, screenshot, item, seller):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _as(page, login, seller)
+    page.goto(f"{live_server.url}{item.get_absolute_url()}")
+    page.get_by_role("link", name="Edit details").click()
+    panel = page.locator("form.item-edit")
+    expect(panel.get_by_label("Title")).to_have_value("ACME order #1")
+    panel.get_by_label("Title").fill("ACME order #1 (rush)")
+    panel.get_by_label("Priority").select_option(label="Urgent")
+    panel.get_by_label("Owner").select_option(label="Seller")
+    panel.get_by_label("PO number").fill("PO-12")
+    panel.get_by_label("Amount").fill("lots")
+    panel.get_by_role("button", name="Save details").click()
+    expect(page.get_by_role("link", name="Amount: Amount must be a number.")).to_be_visible()
+    expect(page.locator("form.item-edit").get_by_label("PO number")).to_have_value("PO-12")
+    screenshot("items-edit-errors")
+    item.refresh_from_db()
+    assert item.title == "ACME order #1" and item.fields == {}
+
+    page.locator("form.item-edit").get_by_label("Amount").fill("1200")
+    page.locator("form.item-edit").get_by_role("button", name="Save details").click()
+    expect(page.get_by_text("Details saved.")).to_be_visible()
+    expect(page.get_by_role("heading", name="ACME order #1 (rush)")).to_be_visible()
+    expect(page.locator(".timeline")).to_contain_text("Details edited")
+    expect(page.locator(".timeline")).to_contain_text("PO number: (empty) → PO-12")
+    screenshot("items-edit-saved")
+    item.refresh_from_db()
+    assert (item.priority, item.assignee) == (WorkItem.Priority.URGENT, seller)
+    assert item.fields == {"po_number": "PO-12", "amount": "1200.00"}
+    assert item.replayed_state() == (item.stage_id, item.state, seller.pk, None)
