@@ -280,7 +280,7 @@ def _due_date_problem(by, item):
     )
 
 
-def _edit_changes(item, by, changes):
+def _edit_changes(item, by, changes):  # noqa: C901 - one check per editable attribute
     """[(attribute, old, new)] for what differs, or a ValidationError with a message per field."""
     errors, diff = {}, []
     if "title" in changes:
