@@ -280,58 +280,85 @@ def _due_date_problem(by, item):
     )
 
 
-def _edit_changes(item, by, changes):  # noqa: C901 - one check per editable attribute
-    """[(attribute, old, new)] for what differs, or a ValidationError with a message per field."""
-    errors, diff = {}, []
-    if "title" in changes:
-        title = (changes["title"] or "").strip()
-        if not title:
-            errors["title"] = "Give the work item a title."
-        elif len(title) > 200:
-            errors["title"] = "Keep the title under 200 characters."
-        diff.append(("title", item.title, title))
-    if "priority" in changes:
-        if changes["priority"] not in WorkItem.Priority.values:
-            errors["priority"] = f"Pick one of: {', '.join(WorkItem.Priority.values)}."
-        diff.append(("priority", item.priority, changes["priority"]))
-    if "due_date" in changes and changes["due_date"] != item.due_date:
-        due_date = changes["due_date"]
-        if due_date is not None and not isinstance(due_date, datetime.date):
-            errors["due_date"] = "Give a date, like 2026-05-31."
-        elif problem := _due_date_problem(by, item):
-            errors["due_date"] = problem
-        diff.append(("due_date", item.due_date, due_date))
-    if "assignee" in changes:
-        assignee = changes["assignee"]
-        if assignee is not None and assignee != item.assignee and not assignee.is_active:
-            errors["assignee"] = "Pick an active user."
-        diff.append(("assignee", item.assignee, assignee))
-    if "external_ref" in changes:
-        ref = (changes["external_ref"] or "").strip()
-        if ref != item.external_ref and item.source:
-            errors["external_ref"] = (
-                f"Items from {item.source} keep the reference their sender gave: "
-                "replays and re-imports are matched on it."
-            )
-        elif len(ref) > 120:
-            errors["external_ref"] = "Keep the reference under 120 characters."
-        elif ref and ref != item.external_ref and _ref_taken(item, ref):
-            errors["external_ref"] = DUPLICATE_EXTERNAL_REF
-        diff.append(("external_ref", item.external_ref, ref))
-    if not isinstance(changes.get("fields") or {}, dict):
-        raise ValidationError({"fields": "Give the fields as an object of key: value."})
+def _check_title(item, by, title):
+    title = (title or "").strip()
+    if not title:
+        return title, "Give the work item a title."
+    return title, "Keep the title under 200 characters." if len(title) > 200 else None
+
+
+def _check_priority(item, by, priority):
+    if priority not in WorkItem.Priority.values:
+        return priority, f"Pick one of: {', '.join(WorkItem.Priority.values)}."
+    return priority, None
+
+
+def _check_due_date(item, by, due_date):
+    if due_date == item.due_date:
+        return due_date, None
+    if due_date is not None and not isinstance(due_date, datetime.date):
+        return due_date, "Give a date, like 2026-05-31."
+    return due_date, _due_date_problem(by, item)
+
+
+def _check_assignee(item, by, assignee):
+    if assignee is not None and assignee != item.assignee and not assignee.is_active:
+        return assignee, "Pick an active user."
+    return assignee, None
+
+
+def _check_external_ref(item, by, ref):
+    ref = (ref or "").strip()
+    if ref == item.external_ref:
+        return ref, None
+    if item.source:
+        return ref, (
+            f"Items from {item.source} keep the reference their sender gave: "
+            "replays and re-imports are matched on it."
+        )
+    if len(ref) > 120:
+        return ref, "Keep the reference under 120 characters."
+    return ref, DUPLICATE_EXTERNAL_REF if ref and _ref_taken(item, ref) else None
+
+
+# The editable details in the order an edit's event lists them, each with its check:
+# (item, editor, new value) -> (cleaned value, message or None).
+_EDIT_CHECKS = {
+    "title": _check_title,
+    "priority": _check_priority,
+    "due_date": _check_due_date,
+    "assignee": _check_assignee,
+    "external_ref": _check_external_ref,
+}
+
+
+def _check_fields(item, fields):
+    """[(fields.<key>, old, new)] and {fields.<key>: message} for the protocol fields."""
+    if not isinstance(fields, dict):
+        return [], {"fields": "Give the fields as an object of key: value."}
     # A value sent back unchanged is not validated again: a protocol may have tightened a
     # field's rules since it was filled, and an edit of the title must not trip over that.
-    submitted = {k: v for k, v in (changes.get("fields") or {}).items() if item.fields.get(k) != v}
-    cleaned, field_errors = _clean_fields(workflow_field_definitions(item.workflow), submitted)
+    submitted = {k: v for k, v in fields.items() if item.fields.get(k) != v}
+    cleaned, errors = _clean_fields(workflow_field_definitions(item.workflow), submitted)
     for key, value in cleaned.items():
         if isinstance(value, str) and "\x00" in value:  # PostgreSQL's jsonb refuses it
-            field_errors[key] = "Remove the null character (\\x00) from this value."
-    errors.update({f"fields.{key}": message for key, message in field_errors.items()})
-    diff += [(f"fields.{k}", item.fields.get(k), v) for k, v in cleaned.items()]
+            errors[key] = "Remove the null character (\\x00) from this value."
+    diff = [(f"fields.{k}", item.fields.get(k), v) for k, v in cleaned.items()]
+    return diff, {f"fields.{key}": message for key, message in errors.items()}
+
+
+def _edit_changes(item, by, changes):
+    """[(attribute, old, new)] for what differs, or a ValidationError with a message per field."""
+    diff, errors = [], {}
+    for attr, check in _EDIT_CHECKS.items():
+        if attr in changes:
+            value, errors[attr] = check(item, by, changes[attr])
+            diff.append((attr, getattr(item, attr), value))
+    field_diff, field_errors = _check_fields(item, changes.get("fields") or {})
+    errors = {attr: message for attr, message in {**errors, **field_errors}.items() if message}
     if errors:
         raise ValidationError(errors)
-    return [(attr, old, new) for attr, old, new in diff if old != new]
+    return [(attr, old, new) for attr, old, new in diff + field_diff if old != new]
 
 
 def _ref_taken(item, ref):
