@@ -144,9 +144,18 @@ class StallEpisodeAdmin(admin.ModelAdmin):
 
 @admin.register(EmailDelivery)
 class EmailDeliveryAdmin(admin.ModelAdmin):
-    """SMTP failures stay here, retried with backoff, until they go (docs/stalls.md)."""
+    """The outbox: every email opshub sends. SMTP failures stay here, retried with backoff,
+    until they go (docs/operations.md)."""
 
-    list_display = ["subject", "to_email", "status", "attempts", "next_attempt_at", "sent_at"]
+    list_display = [
+        "subject",
+        "kind",
+        "to_email",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+    ]
     list_filter = ["status", "kind"]
     search_fields = ["to_email", "subject"]
     readonly_fields = ["message_id", "attempts", "last_error", "last_failed_at", "sent_at"]

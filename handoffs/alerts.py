@@ -1,51 +1,34 @@
-"""Stall emails: who is told what and when, composed into the outbox, then sent by a claim.
+"""Stall emails: who is told what and when, composed into the outbox (docs/stalls.md).
 
-Two stages, each claimed atomically (docs/stalls.md has the guarantee):
-
-1. queue_due_emails: per recipient, one transaction claims each due notice with a
-   conditional UPDATE of the episode (alerted_at, escalated_at, last_reminded_at,
-   resolution_notified_at) and writes ONE EmailDelivery carrying all of them, plus a
-   StallNotice per episode whose unique constraint refuses a second copy.
-   A recipient on the daily digest gets only escalations at once; their other notices are
-   claimed the same way but wait (StallNotice.delivery NULL) for the one daily digest
-   that handoffs.notifications composes with their in-app notifications.
-2. send_due_emails: claims each EmailDelivery (status → sending with a lease), sends it
-   over SMTP, marks it sent; a failure puts it back with exponential backoff.
+queue_due_emails: per recipient, one transaction claims each due notice with a conditional
+UPDATE of the episode (alerted_at, escalated_at, last_reminded_at, resolution_notified_at)
+and writes ONE outbox email carrying all of them, plus a StallNotice per episode whose
+unique constraint refuses a second copy. A recipient on the daily digest gets only
+escalations at once; their other notices are claimed the same way but wait
+(StallNotice.delivery NULL) for the one daily digest that handoffs.notifications composes
+with their in-app notifications. Sending is the outbox's (handoffs.outbox).
 """
 
 import datetime
-import logging
-import smtplib
 import zoneinfo
-from email.utils import make_msgid
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs import email_preferences
+from handoffs import email_preferences, outbox
 from handoffs.models import EmailDelivery, StallEpisode, StallNotice
 from opshub.accounts.models import User
-from opshub.lib.tasks import enqueue_on_commit
-
-logger = logging.getLogger(__name__)
 
 Notice = StallNotice.Kind
 RESOLVED_KINDS = (Notice.RESOLVED, Notice.RESOLVED_LEAD)
 # Urgent: sent at once even to people on the daily digest (docs/stalls.md).
 ALWAYS_IMMEDIATE = (Notice.ESCALATION,)
 BATCH = 500
-# A worker that claimed an email and has not marked it sent after this long is presumed dead.
-SEND_LEASE = datetime.timedelta(minutes=5)
-# Retry after 1, 2, 4 … minutes, capped at an hour: never dropped, never hammering the relay.
-BACKOFF_CAP = datetime.timedelta(hours=1)
 LINK_SALT = "handoffs.stall-action"
 LINK_MAX_AGE = datetime.timedelta(days=14)
 
@@ -235,7 +218,7 @@ def _deliverable(user, notices, now):
 def _queue_for(user, notices, now):
     """Claims the notices; writes the email for the immediate ones, parks the digest ones.
 
-    Returns the EmailDelivery, or None when nothing immediate was claimed.
+    Returns the outbox email, or None when nothing immediate was claimed.
     """
     # Claim in primary-key order so two scanners lock rows in the same order (no deadlock).
     notices = sorted(notices, key=lambda triple: (triple[1].pk, triple[0]))
@@ -254,16 +237,12 @@ def _queue_for(user, notices, now):
     claimed = [(kind, episode) for kind, episode, to_digest in claimed if not to_digest]
     if not claimed:
         return None
-    subject, text, html = compose(user, claimed, now)
-    delivery = EmailDelivery.objects.create(
-        recipient=user,
-        to_email=user.email,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        message_id=message_id(),
-        created_at=now,
-        next_attempt_at=now,
+    delivery = outbox.enqueue(
+        to=user,
+        kind=EmailDelivery.Kind.STALL,
+        template="handoffs/email/stall_alert",
+        now=now,
+        **compose(user, claimed, now),
     )
     StallNotice.objects.bulk_create(
         StallNotice(
@@ -284,10 +263,6 @@ def _sequence(kind, episode):
         return 0
     # The episode row is locked by the claim, so this count cannot race.
     return StallNotice.objects.filter(episode=episode, kind=Notice.REMINDER).count() + 1
-
-
-def message_id():
-    return make_msgid(domain=urlsplit(settings.OPSHUB_BASE_URL).hostname or "opshub.local")
 
 
 # --- Composition --------------------------------------------------------------------------------
@@ -372,109 +347,32 @@ def digest_entries(user, notices, now):
 
 
 def compose(user, claimed, now):
-    """(subject, plain text, HTML) of one email telling `user` about several episodes."""
+    """{subject, context} of one email telling `user` about several episodes."""
     entries = [_entry(user, kind, episode, now) for kind, episode in claimed]
     delivery = email_preferences.other_delivery(user)
-    context = {
-        "user": user,
-        "subject": _subject(entries),
-        "sections": sections(entries),
-        "stalls_url": absolute(reverse("handoffs:stall-list")),
-        "reminder_hours": settings.OPSHUB_REMINDER_INTERVAL_HOURS,
-        "switch_to": delivery,
-        "switch_url": email_preferences.switch_url(user, delivery),
+    subject = _subject(entries)
+    return {
+        "subject": subject,
+        "context": {
+            "subject": subject,
+            "sections": sections(entries),
+            "stalls_url": absolute(reverse("handoffs:stall-list")),
+            "reminder_hours": settings.OPSHUB_REMINDER_INTERVAL_HOURS,
+            "switch_to": delivery,
+            "switch_url": email_preferences.switch_url(user, delivery),
+        },
     }
-    text = render_to_string("handoffs/email/stall_alert.txt", context)
-    html = render_to_string("handoffs/email/stall_alert.html", context)
-    return context["subject"], text, html
 
 
 @transaction.atomic
 def queue_test_alert(user):
     """ "Send me a test alert now", from the scheduler page: the real outbox and sender path."""
     now = timezone.now()
-    context = {"user": user, "now": now, "scheduler_url": absolute(reverse("handoffs:scheduler"))}
-    delivery = EmailDelivery.objects.create(
-        recipient=user,
-        to_email=user.email,
+    return outbox.enqueue(
+        to=user,
         kind=EmailDelivery.Kind.TEST,
         subject="Test alert from opshub: stall emails reach you",
-        body_text=render_to_string("handoffs/email/stall_test.txt", context),
-        body_html=render_to_string("handoffs/email/stall_test.html", context),
-        message_id=message_id(),
-        created_at=now,
-        next_attempt_at=now,
+        template="handoffs/email/stall_test",
+        context={"now": now, "scheduler_url": absolute(reverse("handoffs:scheduler"))},
+        now=now,
     )
-    from handoffs.tasks import send_stall_alerts_task
-
-    enqueue_on_commit(send_stall_alerts_task)
-    return delivery
-
-
-# --- Sending ------------------------------------------------------------------------------------
-
-
-def send_due_emails(*, now=None, limit=BATCH):
-    """Sends every due outbox row this worker manages to claim. Returns (sent, failed)."""
-    now = now or timezone.now()
-    due = (
-        EmailDelivery.objects.exclude(status=EmailDelivery.Status.SENT)
-        .filter(next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    sent = failed = 0
-    for pk in list(due):
-        outcome = send_one(pk, now=now)
-        sent += outcome is True
-        failed += outcome is False
-    return sent, failed
-
-
-def send_one(pk, *, now=None):
-    """True when sent, False when the relay failed (retried later), None when not ours."""
-    now = now or timezone.now()
-    claimed = (
-        EmailDelivery.objects.filter(pk=pk, next_attempt_at__lte=now)
-        .exclude(status=EmailDelivery.Status.SENT)
-        .update(
-            status=EmailDelivery.Status.SENDING,
-            next_attempt_at=now + SEND_LEASE,
-            attempts=F("attempts") + 1,
-        )
-    )
-    if claimed != 1:
-        return None
-    delivery = EmailDelivery.objects.select_related("recipient").get(pk=pk)
-    kind = {EmailDelivery.Kind.STALL: "alert", EmailDelivery.Kind.DIGEST: "digest"}
-    headers = email_preferences.list_unsubscribe_headers(
-        delivery.recipient, kind.get(delivery.kind, "")
-    )
-    message = EmailMultiAlternatives(
-        subject=delivery.subject,
-        body=delivery.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[delivery.to_email],
-        headers={"Message-ID": delivery.message_id, **headers},
-    )
-    if delivery.body_html:
-        message.attach_alternative(delivery.body_html, "text/html")
-    try:
-        message.send()
-    except (smtplib.SMTPException, OSError) as exc:
-        backoff = min(datetime.timedelta(minutes=2 ** (delivery.attempts - 1)), BACKOFF_CAP)
-        EmailDelivery.objects.filter(pk=pk, status=EmailDelivery.Status.SENDING).update(
-            status=EmailDelivery.Status.PENDING,
-            next_attempt_at=now + backoff,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            last_failed_at=now,
-        )
-        logger.warning(
-            "stall email failed; will retry",
-            extra={"delivery": pk, "attempts": delivery.attempts, "error": str(exc)},
-        )
-        return False
-    EmailDelivery.objects.filter(pk=pk).update(
-        status=EmailDelivery.Status.SENT, sent_at=timezone.now()
-    )
-    return True

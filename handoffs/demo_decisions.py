@@ -14,8 +14,9 @@ from handoffs import services
 from handoffs.models import (
     Decision,
     DecisionType,
+    EmailDelivery,
     Event,
-    NotificationEmail,
+    Notification,
     Workflow,
     WorkItem,
 )
@@ -342,4 +343,9 @@ def _recent(rng, ctx):
         if recorded >= 12:
             break
     # The demo's notifications are for looking at, not for mailing out at seed time.
-    NotificationEmail.objects.filter(sent_at=None).update(sent_at=now)
+    EmailDelivery.objects.filter(
+        kind=EmailDelivery.Kind.NOTIFICATION,
+        status=EmailDelivery.Status.PENDING,
+        created_at__gte=now,
+    ).delete()
+    Notification.objects.filter(awaits_digest=True, created_at__gte=now).update(awaits_digest=False)

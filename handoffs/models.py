@@ -711,6 +711,19 @@ class Notification(models.Model):
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # The detail its email carries under the message (what was decided, why).
+    body = models.TextField(blank=True)
+    # Its email: set when written to the outbox (at once, or in the daily digest).
+    email = models.ForeignKey(
+        "EmailDelivery",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notifications",
+    )
+    # Waiting for its user's daily digest; cleared when the digest is composed, so a
+    # deleted outbox row never puts a notification back in the queue.
+    awaits_digest = models.BooleanField(default=False)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -719,6 +732,12 @@ class Notification(models.Model):
         indexes = [
             # The unread badge in the navigation, on every page.
             models.Index(fields=["user"], condition=Q(read_at=None), name="notification_unread"),
+            # The digest task: a user's notifications waiting for their digest.
+            models.Index(
+                fields=["user", "created_at"],
+                condition=Q(awaits_digest=True),
+                name="notification_digest_pending",
+            ),
         ]
 
     def __str__(self):
@@ -1053,41 +1072,6 @@ class Decision(models.Model):
         )
 
 
-class NotificationEmail(models.Model):
-    """The email for one notification: sent at once or in the daily digest (an outbox row)."""
-
-    class Delivery(models.TextChoices):
-        IMMEDIATE = "immediate", "Immediately"
-        DIGEST = "digest", "Daily digest"
-
-    notification = models.OneToOneField(
-        Notification, on_delete=models.CASCADE, related_name="email"
-    )
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    delivery = models.CharField(max_length=10, choices=Delivery.choices)
-    subject = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    # A sender's lease (handoffs.notifications.send_immediate): until then no other worker
-    # sends this row; a worker killed mid-send leaves it to expire, then the sweep sends.
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-        indexes = [
-            # The digest task: unsent digest rows per user.
-            models.Index(
-                fields=["user", "created_at"],
-                condition=Q(sent_at=None, delivery="digest"),
-                name="notifemail_digest_unsent",
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.subject} → {self.user_id}"
-
-
 # --- Stalls ---------------------------------------------------------------------------------
 
 
@@ -1265,9 +1249,10 @@ class StallEpisode(models.Model):
 
 
 class EmailDelivery(models.Model):
-    """Outbox: one email to one person, composed when queued and sent by a claiming worker.
+    """The outbox: every email opshub sends is one row, to one person, composed when queued
+    (handoffs.outbox.enqueue, inside the caller's transaction) and sent by a claiming worker.
 
-    Delivery is at-least-once (docs/stalls.md): a row is claimed with a lease
+    Delivery is at-least-once (docs/operations.md): a row is claimed with a lease
     (status=sending, next_attempt_at = end of lease); a worker killed mid-send leaves the
     lease to expire and the next worker sends again, with the same Message-ID.
     """
@@ -1280,13 +1265,15 @@ class EmailDelivery(models.Model):
     class Kind(models.TextChoices):
         STALL = "stall", "Stall alert"
         DIGEST = "digest", "Daily digest"
+        NOTIFICATION = "notification", "Notification"
+        REVIEW_SUMMARY = "review_summary", "Review summary"
         TEST = "test", "Test alert"
 
     recipient = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     to_email = models.EmailField()
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STALL)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STALL)
     subject = models.CharField(max_length=250)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)

@@ -1,30 +1,34 @@
 """Celery tasks of the handoffs app. Each takes ids, re-fetches, and is safe to run twice."""
 
-import smtplib
-
 from celery import shared_task
 
-from handoffs import notifications
+from handoffs import notifications, outbox
 from handoffs.models import Heartbeat
-from opshub.lib.tasks import enqueue_on_commit
+
+# --- Email (handoffs/outbox.py, docs/operations.md) -------------------------------------------
 
 
-@shared_task(
-    autoretry_for=(smtplib.SMTPException, OSError),
-    retry_backoff=30,
-    retry_kwargs={"max_retries": 8},
-)
-def send_notification_email_task(email_id):
-    """One immediate notification email; a second run finds it sent and does nothing."""
-    return notifications.send_immediate(email_id)
+@shared_task
+def send_email_task(delivery_id):
+    """One outbox email, after the commit that wrote it. A refused send stays in the outbox
+    with its backoff for the sweep; a second run finds the row sent or leased and leaves it."""
+    return outbox.send_one(delivery_id)
+
+
+@shared_task
+def send_due_emails_task():
+    """Every minute (CELERY_BEAT_SCHEDULE): the outbox sweep. Sends what the per-email task
+    did not (Redis was down at the commit, a worker died mid-send, the relay refused)."""
+    sent, failed = outbox.send_due()
+    return {"sent": sent, "failed": failed}
 
 
 @shared_task
 def send_notification_digest_task():
     """Hourly: each user on the daily digest gets it once their working day has started."""
-    sent = notifications.send_digests()
-    Heartbeat.beat("notification_digest", sent=sent)
-    return sent
+    queued = notifications.send_digests()
+    Heartbeat.beat("notification_digest", sent=queued)
+    return queued
 
 
 # --- Stalls (docs/stalls.md) -------------------------------------------------------------------
@@ -34,23 +38,13 @@ def send_notification_digest_task():
 def scan_stalls_task():
     """Every minute (CELERY_BEAT_SCHEDULE): detect, resolve, queue the due emails, beat.
 
-    Safe with two schedulers: episodes open under a unique constraint and every send is
-    claimed by a conditional UPDATE, so the second run finds nothing left to do.
+    Safe with two schedulers: episodes open under a unique constraint and every notice is
+    claimed by a conditional UPDATE, so the second run finds nothing left to do. The emails
+    it queues are sent after each recipient's commit (handoffs.outbox).
     """
     from handoffs.stalls import run_scan
 
-    result = run_scan()
-    enqueue_on_commit(send_stall_alerts_task)
-    return result
-
-
-@shared_task
-def send_stall_alerts_task():
-    """Sends the due outbox rows (new ones, and failed ones whose backoff has passed)."""
-    from handoffs.alerts import send_due_emails
-
-    sent, failed = send_due_emails()
-    return {"sent": sent, "failed": failed}
+    return run_scan()
 
 
 # --- Outbound webhooks (docs/integrations.md) -------------------------------------------------

@@ -10,15 +10,11 @@ logger = logging.getLogger(__name__)
 
 
 def _sweeps():
-    from handoffs.notifications import send_overdue_immediate
-    from reviews.tasks import review_summaries_catch_up
     from scoreboard.services import snapshot_catch_up
 
-    return {
-        "scoreboard_facts": snapshot_catch_up,
-        "notification_emails": send_overdue_immediate,
-        "review_summaries": review_summaries_catch_up,
-    }
+    # Emails are not here: every email is an outbox row, and the outbox has its own sweep
+    # (handoffs.tasks.send_due_emails_task, every minute) that also drives its retries.
+    return {"scoreboard_facts": snapshot_catch_up}
 
 
 @shared_task(name="opshub.catch_up")

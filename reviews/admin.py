@@ -21,7 +21,7 @@ class AgendaEntryInline(admin.TabularInline):
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
-    list_display = ["week", "facilitator", "status", "closed_at", "summary_sent_at"]
+    list_display = ["week", "facilitator", "status", "closed_at"]
     list_filter = ["status"]
     filter_horizontal = ["attendees"]
     inlines = [AgendaEntryInline]

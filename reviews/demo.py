@@ -59,9 +59,7 @@ def seed_reviews(ctx):
         closed_at = timezone.make_aware(
             datetime.datetime.combine(week + datetime.timedelta(days=4), datetime.time(15))
         )
-        Review.objects.filter(pk=review.pk).update(
-            status=Review.Status.CLOSED, closed_at=closed_at, summary_sent_at=closed_at
-        )
+        Review.objects.filter(pk=review.pk).update(status=Review.Status.CLOSED, closed_at=closed_at)
     ctx["reviews"] = Review.objects.count()
 
 

@@ -217,8 +217,6 @@ class Review(models.Model):
     closed_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Claimed by the summary task before it sends: the summary goes out at most once.
-    summary_sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = ReviewQuerySet.as_manager()
 

@@ -9,6 +9,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import (
@@ -26,8 +27,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from handoffs.models import Recovery, Stage, WorkItem, led_team_ids_of
-from opshub.lib.tasks import enqueue_on_commit
+from handoffs import outbox
+from handoffs.models import EmailDelivery, Recovery, Stage, WorkItem, led_team_ids_of
 from reviews.models import (
     REPEAT_CHECK_DELAY,
     REPEAT_WINDOW,
@@ -622,8 +623,6 @@ def review_update(*, review, by, facilitator, attendees, notes=""):
 @transaction.atomic
 def review_close(*, review, by):
     """Close the review; the summary email goes to the attendees once the commit lands."""
-    from reviews.tasks import review_summary_send_task
-
     _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can close.")
     closed = Review.objects.filter(pk=review.pk, status=Review.Status.OPEN).update(
         status=Review.Status.CLOSED, closed_at=timezone.now(), closed_by=by
@@ -631,8 +630,32 @@ def review_close(*, review, by):
     if not closed:
         raise ValidationError("This review is already closed.")
     review.refresh_from_db()
-    enqueue_on_commit(review_summary_send_task, review.pk)
+    _queue_summary(review)
     return review
+
+
+def _queue_summary(review):
+    """The summary, one outbox email per attendee and the facilitator, in the closing
+    transaction: a close that rolls back sends nothing, and the status UPDATE above lets
+    only one close queue it."""
+    people = {user.pk: user for user in review.attendees.filter(is_active=True)}
+    if review.facilitator and review.facilitator.is_active:
+        people[review.facilitator.pk] = review.facilitator
+    context = {
+        **summary_context(review),
+        "url": settings.OPSHUB_BASE_URL + review.get_absolute_url(),
+    }
+    subject = f"Breakage review {review.week_label}: {len(context['actions'])} action items"
+    for user in sorted(people.values(), key=lambda user: user.email):
+        if user.email:
+            outbox.enqueue(
+                to=user,
+                kind=EmailDelivery.Kind.REVIEW_SUMMARY,
+                subject=subject,
+                template="reviews/email/review_summary",
+                context=context,
+                html=False,
+            )
 
 
 def summary_context(review):

@@ -7,14 +7,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from handoffs import decisions as rights
-from handoffs import notifications, services
+from handoffs import notifications, outbox, services
 from handoffs.models import (
     Decision,
     DecisionMatrixChange,
     DecisionType,
+    EmailDelivery,
     Event,
     Notification,
-    NotificationEmail,
     WorkItem,
 )
 from opshub.accounts.models import User
@@ -102,7 +102,8 @@ def test_yellow_informs_the_named_people_by_email_after_commit(
     html = message.get_body(("html",)).get_content()
     assert "Open in opshub" in html
     assert Notification.objects.filter(user=lead, item=item).count() == 1
-    assert NotificationEmail.objects.filter(sent_at=None).count() == 0
+    assert not EmailDelivery.objects.exclude(status=EmailDelivery.Status.SENT).exists()
+    assert {e.kind for e in EmailDelivery.objects.all()} == {EmailDelivery.Kind.NOTIFICATION}
 
 
 def test_red_pauses_the_item_until_the_approver_answers(
@@ -308,6 +309,7 @@ def test_digest_users_get_one_email_a_day(
     day = timezone.now().replace(hour=8, minute=0, second=0, microsecond=0)
     assert notifications.send_digests(now=day) == 0  # before the working day starts
     assert notifications.send_digests(now=day.replace(hour=9, minute=5)) == 1
+    assert outbox.send_due(now=day.replace(hour=9, minute=5)) == (1, 0)
     assert notifications.send_digests(now=day.replace(hour=10)) == 0  # once a day
     [message] = smtp_mailers.parsed()
     assert message["To"] == lead.email
@@ -321,9 +323,10 @@ def test_an_immediate_email_is_sent_once_even_if_the_task_runs_twice(
     refund = _type(workflow, "Refund")
     _set(refund, "member", "yellow", seller.teams.get().lead, inform_users=[lead])
     services.decision_record(item=item, by=seller, decision_type=refund, summary="Refund €40")
-    email = NotificationEmail.objects.get()
-    assert notifications.send_immediate(email.pk) is True
-    assert notifications.send_immediate(email.pk) is False
+    email = Notification.objects.get().email
+    assert email.kind == EmailDelivery.Kind.NOTIFICATION
+    assert outbox.send_one(email.pk) is True
+    assert outbox.send_one(email.pk) is None
     assert len(smtp_mailers.messages) == 1
 
 
@@ -331,14 +334,14 @@ def test_a_failed_send_stays_unsent_for_the_retry(item, seller, lead, workflow, 
     refund = _type(workflow, "Refund")
     _set(refund, "member", "yellow", seller.teams.get().lead, inform_users=[lead])
     services.decision_record(item=item, by=seller, decision_type=refund, summary="Refund €40")
-    email = NotificationEmail.objects.get()
+    email = Notification.objects.get().email
     smtp_mailers.refuse = True
-    with pytest.raises(Exception):  # noqa: B017 - whichever SMTP error the server's 451 raises
-        notifications.send_immediate(email.pk)
+    now = timezone.now()
+    assert outbox.send_one(email.pk, now=now) is False
     email.refresh_from_db()
-    assert email.sent_at is None
+    assert (email.status, email.sent_at, email.attempts) == ("pending", None, 1)
     smtp_mailers.refuse = False
-    assert notifications.send_immediate(email.pk) is True
+    assert outbox.send_one(email.pk, now=now + outbox.backoff(1)) is True
 
 
 def test_seed_demo_writes_a_matrix_and_a_history_with_red_requests_waiting():

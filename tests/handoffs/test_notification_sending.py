@@ -1,5 +1,6 @@
-"""Immediate notification emails: the relay is talked to with no transaction open and no row
-locked, so a slow SMTP server never holds up the database (STYLE.md: claim, then act)."""
+"""Immediate notification emails go through the outbox: the relay is talked to with no
+transaction open and no row locked, so a slow SMTP server never holds up the database
+(STYLE.md: claim, then act)."""
 
 import datetime
 import threading
@@ -8,8 +9,8 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
-from handoffs import notifications
-from handoffs.models import NotificationEmail
+from handoffs import outbox
+from handoffs.models import EmailDelivery
 from handoffs.notifications import notify
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +23,7 @@ def _row_is_free(pk):
     def probe():
         try:
             with transaction.atomic():
-                NotificationEmail.objects.select_for_update(nowait=True).get(pk=pk)
+                EmailDelivery.objects.select_for_update(nowait=True).get(pk=pk)
             outcome["free"] = True
         except OperationalError:
             outcome["free"] = False
@@ -37,7 +38,8 @@ def _row_is_free(pk):
 
 def test_no_row_lock_or_transaction_is_held_while_the_relay_answers(lead, smtp_mailers):
     [note] = notify([lead], message="Red decision waiting", subject="Decision needed")
-    email = NotificationEmail.objects.get(notification=note)
+    email = note.email
+    assert email.kind == EmailDelivery.Kind.NOTIFICATION
     sender = connections["default"]  # this thread's connection, the one that sends
     seen = {}
     accept = smtp_mailers.handle_DATA
@@ -50,33 +52,40 @@ def test_no_row_lock_or_transaction_is_held_while_the_relay_answers(lead, smtp_m
         return await accept(server, session, envelope)
 
     smtp_mailers.handle_DATA = handle_DATA
-    assert notifications.send_immediate(email.pk) is True
+    assert outbox.send_one(email.pk) is True
     assert seen == {"free": True, "in_transaction": False}
     email.refresh_from_db()
-    assert email.sent_at is not None
+    assert email.status == EmailDelivery.Status.SENT and email.sent_at is not None
     assert len(smtp_mailers.messages) == 1
 
 
 def test_a_claimed_row_is_left_alone_until_its_lease_ends(lead, smtp_mailers):
     [note] = notify([lead], message="Red decision waiting", subject="Decision needed")
-    email = NotificationEmail.objects.get(notification=note)
     now = timezone.now()
-    NotificationEmail.objects.filter(pk=email.pk).update(claimed_until=now + datetime.timedelta(1))
-    assert notifications.send_immediate(email.pk, now=now) is False
+    EmailDelivery.objects.filter(pk=note.email_id).update(
+        status=EmailDelivery.Status.SENDING, next_attempt_at=now + datetime.timedelta(1)
+    )
+    assert outbox.send_one(note.email_id, now=now) is None
     assert smtp_mailers.messages == []
-    later = now + notifications.SEND_LEASE + datetime.timedelta(days=1)
-    assert notifications.send_immediate(email.pk, now=later) is True
-    assert notifications.send_immediate(email.pk, now=later) is False
+    later = now + outbox.SEND_LEASE + datetime.timedelta(days=1)
+    assert outbox.send_one(note.email_id, now=later) is True
+    assert outbox.send_one(note.email_id, now=later) is None
     assert len(smtp_mailers.messages) == 1
 
 
-def test_a_refused_send_gives_the_lease_back_for_the_retry(lead, smtp_mailers):
+def test_a_refused_send_gives_the_row_back_with_a_backoff_and_the_same_message_id(
+    lead, smtp_mailers
+):
     [note] = notify([lead], message="Red decision waiting", subject="Decision needed")
-    email = NotificationEmail.objects.get(notification=note)
+    now = timezone.now()
     smtp_mailers.refuse = True
-    with pytest.raises(Exception):  # noqa: B017 - whichever SMTP error the server's 451 raises
-        notifications.send_immediate(email.pk)
-    email.refresh_from_db()
-    assert (email.sent_at, email.claimed_until) == (None, None)
+    assert outbox.send_one(note.email_id, now=now) is False
+    email = EmailDelivery.objects.get(pk=note.email_id)
+    assert (email.status, email.sent_at, email.attempts) == ("pending", None, 1)
+    assert email.next_attempt_at == now + datetime.timedelta(minutes=1)
+    assert "451" in email.last_error
     smtp_mailers.refuse = False
-    assert notifications.send_immediate(email.pk) is True
+    assert outbox.send_one(note.email_id, now=now) is None  # still backing off
+    assert outbox.send_one(note.email_id, now=email.next_attempt_at) is True
+    [message] = smtp_mailers.parsed()
+    assert message["Message-ID"] == email.message_id

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 
 from handoffs import services
-from handoffs.alerts import send_due_emails
 from handoffs.models import EmailDelivery, Event, Notification, StallEpisode, StallNotice
+from handoffs.outbox import send_due
 from handoffs.stalls import run_scan, stalled_now
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def _handed_off(workflow, seller, title="ACME order #1"):
 
 def _scan_and_send():
     run_scan()
-    return send_due_emails()
+    return send_due()
 
 
 def test_a_handoff_left_unaccepted_sends_one_email_to_its_owner(
@@ -176,10 +176,10 @@ def test_smtp_refusing_then_accepting_delivers_the_alert_once(
     assert "451" in delivery.last_error
 
     smtp_mailers.refuse = False
-    assert send_due_emails() == (0, 0)  # backing off for a minute
+    assert send_due() == (0, 0)  # backing off for a minute
     clock.shift(H / 30)
-    assert send_due_emails() == (1, 0)
-    assert send_due_emails() == (0, 0)
+    assert send_due() == (1, 0)
+    assert send_due() == (0, 0)
     assert len(smtp_mailers.messages) == 1
     delivery.refresh_from_db()
     assert delivery.status == EmailDelivery.Status.SENT and delivery.attempts == 2
@@ -195,9 +195,9 @@ def test_a_worker_that_died_mid_send_is_replaced_after_its_lease(
     EmailDelivery.objects.update(
         status=EmailDelivery.Status.SENDING, next_attempt_at=MONDAY + 5 * H + H / 12, attempts=1
     )
-    assert send_due_emails() == (0, 0)
+    assert send_due() == (0, 0)
     clock.shift(H / 10)
-    assert send_due_emails() == (1, 0)
+    assert send_due() == (1, 0)
     assert len(smtp_mailers.messages) == 1
 
 

@@ -9,8 +9,8 @@ from django.db import connection
 from django.utils import timezone
 
 from handoffs import services
-from handoffs.alerts import send_due_emails
 from handoffs.models import EmailDelivery, Heartbeat, StallEpisode, StallNotice, WorkItem
+from handoffs.outbox import send_due
 from handoffs.stalls import run_scan
 from handoffs.tasks import scan_stalls_task
 
@@ -54,7 +54,7 @@ def test_two_scanners_at_once_open_one_episode_and_send_one_email(workflow, sell
 
     def scan_and_send():
         run_scan()
-        send_due_emails()
+        send_due()
 
     for _ in range(3):
         _at_once(scan_and_send)
@@ -67,7 +67,7 @@ def test_two_scanners_at_once_open_one_episode_and_send_one_email(workflow, sell
 def test_two_senders_claiming_the_same_email_send_it_once(workflow, seller, smtp_mailers):
     _stalled_handoff(workflow, seller)
     run_scan()
-    _at_once(send_due_emails, n=3)
+    _at_once(send_due, n=3)
     assert len(smtp_mailers.messages) == 1
     assert EmailDelivery.objects.get().attempts == 1
 
@@ -115,4 +115,5 @@ def test_two_digest_runs_at_once_write_one_digest(workflow, seller, lead, member
     notifications.notify([member], message="Refund #1 approved", subject="Refund #1")
     _at_once(notifications.send_digests)
     assert EmailDelivery.objects.filter(kind=EmailDelivery.Kind.DIGEST).count() == 1
+    send_due()
     assert len(smtp_mailers.messages) == 1

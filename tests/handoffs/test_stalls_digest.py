@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 
 from handoffs import email_preferences, notifications, services
-from handoffs.alerts import action_token, send_due_emails
+from handoffs.alerts import action_token
 from handoffs.models import EmailDelivery, StallEpisode, StallNotice
+from handoffs.outbox import send_due
 from handoffs.stalls import run_scan
 from opshub.accounts.models import User
 
@@ -48,12 +49,13 @@ def _handed_off(workflow, seller, lead, assignee=None):
 
 
 def _hour(clock, hours=1):
-    """Time passes; each hour the beat runs the scan, the sender and the digest."""
+    """Time passes; each hour the beat runs the scan and the digest, and the outbox sends
+    what they queued."""
     for _ in range(hours):
         clock.shift(H)
         run_scan()
-        send_due_emails()
         notifications.send_digests()
+        send_due()
 
 
 def _to(smtp, address):
@@ -70,6 +72,7 @@ def test_a_digest_user_gets_the_stall_in_one_daily_digest_with_their_notificatio
     _digest_user(member)
     notifications.notify([member], message="Refund #1 approved", subject="Refund #1")
     notifications.send_digests()  # 09:00 in Berlin: today's digest, before the stall
+    send_due()
     [monday] = _to(smtp_mailers, member.email)
     assert "Refund #1 approved" in monday.get_body(("plain",)).get_content()
 

@@ -138,7 +138,7 @@ def test_the_scheduler_page_is_for_admins_only(client, lead, admin_user, episode
 def test_send_me_a_test_alert_goes_through_the_outbox(
     client, admin_user, smtp_mailers, django_capture_on_commit_callbacks
 ):
-    from handoffs.alerts import send_due_emails
+    from handoffs.outbox import send_due
 
     client.force_login(admin_user)
     with django_capture_on_commit_callbacks(execute=False):
@@ -146,6 +146,6 @@ def test_send_me_a_test_alert_goes_through_the_outbox(
     assert response.status_code == 302
     delivery = EmailDelivery.objects.get(kind=EmailDelivery.Kind.TEST)
     assert delivery.to_email == "admin@example.com"
-    send_due_emails()
+    send_due()
     [message] = smtp_mailers.parsed()
     assert message["Subject"] == "Test alert from opshub: stall emails reach you"

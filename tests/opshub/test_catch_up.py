@@ -2,11 +2,9 @@
 behind is found in the database and done once. (tests/opshub/test_faults.py runs the same
 path with a real Redis going away and a real worker.)"""
 
-import datetime
 import logging
 
 import pytest
-from django.utils import timezone
 
 from handoffs import services
 from opshub import tasks as catch_up
@@ -67,17 +65,25 @@ def test_a_delivered_item_without_its_fact_gets_it_from_the_sweep(workflow, sell
     assert catch_up_task()["scoreboard_facts"] == 0
 
 
-def test_a_closed_review_without_its_summary_gets_it_once(lead, smtp_mailers, workflow):
+def test_a_review_summary_whose_send_task_was_lost_goes_out_once_from_the_outbox_sweep(
+    lead, smtp_mailers, workflow
+):
+    from handoffs.tasks import send_due_emails_task
+    from reviews import services as review_services
     from reviews.models import Review, week_of
 
-    now = timezone.now()
     review = Review.objects.create(week=week_of(), facilitator=lead)
-    Review.objects.filter(pk=review.pk).update(
-        status=Review.Status.CLOSED, closed_at=now - datetime.timedelta(minutes=5), closed_by=lead
-    )
-    assert catch_up_task()["review_summaries"] == 1
-    assert catch_up_task()["review_summaries"] == 0
+    review_services.review_close(review=review, by=lead)  # its on-commit task never runs here
+    assert smtp_mailers.messages == []
+
+    assert send_due_emails_task() == {"sent": 1, "failed": 0}
+    assert send_due_emails_task() == {"sent": 0, "failed": 0}
     assert [m["To"] for m in smtp_mailers.parsed()] == [lead.email]
+
+
+def test_the_outbox_sweep_is_on_the_beat_schedule(settings):
+    tasks = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert tasks["handoffs.tasks.send_due_emails_task"] == 60.0
 
 
 def test_one_failing_sweep_does_not_starve_the_others(monkeypatch, caplog):

@@ -2,8 +2,9 @@
 connection. Each test starts (and stops) its own Redis on a free loopback port, so the
 shared Redis that everyone else's tests use is never touched.
 
-SMTP refusing then accepting is tested with the stall alerts in
-tests/handoffs/test_stalls.py (test_smtp_refusing_then_accepting_delivers_the_alert_once).
+SMTP refusing then accepting is tested through the one email outbox in
+tests/handoffs/test_stalls.py (test_smtp_refusing_then_accepting_delivers_the_alert_once) and
+tests/reviews/test_close_review.py (test_an_smtp_outage_is_retried_until_the_summary_goes).
 """
 
 import asyncio
@@ -23,7 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from handoffs import services
-from handoffs.models import EmailDelivery, NotificationEmail, WorkItem
+from handoffs.models import EmailDelivery, WorkItem
 from handoffs.notifications import notify
 from opshub.celery import app
 from opshub.tasks import catch_up_task
@@ -240,15 +241,13 @@ def test_a_notification_email_lost_with_redis_is_sent_by_the_catch_up_sweep(
     own_redis.kill()
     with django_capture_on_commit_callbacks(execute=True):
         [note] = notify([lead], message="Red decision waiting", subject="Decision needed")
-    email = NotificationEmail.objects.get(notification=note)
-    assert email.sent_at is None
+    email = EmailDelivery.objects.get(pk=note.email_id)
+    assert email.status == EmailDelivery.Status.PENDING
 
-    assert catch_up_task()["notification_emails"] == 0  # too recent: its task may still run
-    NotificationEmail.objects.filter(pk=email.pk).update(
-        created_at=timezone.now() - datetime.timedelta(minutes=5)
-    )
-    assert catch_up_task()["notification_emails"] == 1
-    assert catch_up_task()["notification_emails"] == 0
+    from handoffs.tasks import send_due_emails_task
+
+    assert send_due_emails_task() == {"sent": 1, "failed": 0}
+    assert send_due_emails_task() == {"sent": 0, "failed": 0}
     assert [m["Subject"] for m in smtp_mailers.parsed()] == ["Decision needed"]
 
 
@@ -313,13 +312,13 @@ def test_a_worker_killed_mid_send_leaves_its_lease_and_the_sweep_sends_one_email
 ):
     """acks_late + reject_on_worker_lost: the killed task's message goes back on the queue and
     the re-run finds the outbox row leased (no lock is held across the send), so it leaves it;
-    once the lease runs out the catch-up sweep sends it, once."""
+    once the lease runs out the outbox sweep sends it, once."""
     worker = start_worker(own_redis.url, pool="prefork", email_url=hanging_smtp.url)
     [note] = notify([lead], message="Red decision waiting", subject="Decision needed")
-    email = NotificationEmail.objects.get(notification=note)
-    from handoffs.tasks import send_notification_email_task
+    email = EmailDelivery.objects.get(pk=note.email_id)
+    from handoffs.tasks import send_due_emails_task, send_email_task
 
-    send_notification_email_task.delay(email.pk)
+    send_email_task.delay(email.pk)
     assert hanging_smtp.hanging.wait(30), "the worker never reached the SMTP server"
     child = _pool_child(worker.pid)
     assert child is not None
@@ -327,15 +326,17 @@ def test_a_worker_killed_mid_send_leaves_its_lease_and_the_sweep_sends_one_email
 
     time.sleep(2)  # the re-run task and a replacement child: the lease keeps them off the row
     assert hanging_smtp.messages == []
-    assert NotificationEmail.objects.get(pk=email.pk).claimed_until is not None
+    assert EmailDelivery.objects.get(pk=email.pk).status == EmailDelivery.Status.SENDING
 
-    long_ago = timezone.now() - datetime.timedelta(minutes=10)
-    NotificationEmail.objects.filter(pk=email.pk).update(  # the lease ends, the row is overdue
-        created_at=long_ago, claimed_until=long_ago
+    EmailDelivery.objects.filter(pk=email.pk).update(  # the 5-minute lease ends
+        next_attempt_at=timezone.now() - datetime.timedelta(minutes=1)
     )
-    catch_up_task.delay()
+    send_due_emails_task.delay()
     assert _wait_for(lambda: len(hanging_smtp.messages) == 1, timeout=40)
-    assert _wait_for(lambda: NotificationEmail.objects.get(pk=email.pk).sent_at is not None)
+    assert _wait_for(
+        lambda: EmailDelivery.objects.get(pk=email.pk).status == EmailDelivery.Status.SENT
+    )
+    assert hanging_smtp.messages[0].original_content.count(email.message_id.encode()) == 1
     time.sleep(1)  # room for a wrongly duplicated delivery to show up
     assert len(hanging_smtp.messages) == 1
     assert worker.poll() is None, "the worker itself survives the loss of its child"
@@ -344,8 +345,8 @@ def test_a_worker_killed_mid_send_leaves_its_lease_and_the_sweep_sends_one_email
 def test_a_stall_email_whose_sender_was_killed_goes_out_once_after_its_lease(
     own_redis, workflow, seller, lead, hanging_smtp, start_worker
 ):
-    """The stall outbox's claim: the re-run task finds the row leased and leaves it; once the
-    lease runs out the next scan sends it, once."""
+    """The outbox's claim on a stall email: the re-run task finds the row leased and leaves it;
+    once the lease runs out the outbox sweep sends it, once."""
     worker = start_worker(own_redis.url, pool="prefork", email_url=hanging_smtp.url)
     with time_machine.travel(timezone.now() - datetime.timedelta(hours=5), tick=False):
         item = services.work_item_create(workflow=workflow, title="Globex renewal", by=seller)
@@ -364,7 +365,9 @@ def test_a_stall_email_whose_sender_was_killed_goes_out_once_after_its_lease(
     assert hanging_smtp.messages == []
 
     EmailDelivery.objects.update(next_attempt_at=timezone.now())  # the 5-minute lease ends
-    scan_stalls_task.delay()
+    from handoffs.tasks import send_due_emails_task
+
+    send_due_emails_task.delay()
     assert _wait_for(lambda: len(hanging_smtp.messages) == 1)
     time.sleep(1)
     assert len(hanging_smtp.messages) == 1

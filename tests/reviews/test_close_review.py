@@ -1,13 +1,19 @@
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from reviews.models import ActionItem, Review
-from reviews.tasks import review_summary_send_task
+from handoffs import outbox
+from handoffs.models import EmailDelivery
+from reviews import services
+from reviews.models import ActionItem
 
 pytestmark = pytest.mark.django_db
+
+SUMMARY = EmailDelivery.Kind.REVIEW_SUMMARY
 
 
 @pytest.fixture
@@ -33,32 +39,64 @@ def test_closing_emails_the_summary_to_attendees_after_commit(
     assert response.status_code == 302
     ready_review.refresh_from_db()
     assert ready_review.status == "closed" and ready_review.closed_at is not None
-    # Nothing is sent inside the transaction: one enqueue waits for the commit.
-    assert len(callbacks) == 1 and smtp_mailers.messages == []
+    # Nothing is sent inside the transaction: one outbox email per person waits for the commit.
+    assert len(callbacks) == 3 and smtp_mailers.messages == []
 
-    assert review_summary_send_task(ready_review.pk) == 1
-    [message] = smtp_mailers.parsed()
-    assert sorted(smtp_mailers.messages[0].rcpt_tos) == [
+    assert outbox.send_due() == (3, 0)
+    assert sorted(m.rcpt_tos[0] for m in smtp_mailers.messages) == [
         "lead@example.com",
         "member@example.com",
         "seller@example.com",
     ]
-    assert message["Subject"].startswith(f"Breakage review {ready_review.week_label}")
-    body = message.get_content()
-    assert "Address becomes a required field — owner Member" in body
-    assert "Address missing at handoff" in body
-    assert f"/reviews/{ready_review.pk}/" in body
+    for message in smtp_mailers.parsed():
+        assert message["Subject"].startswith(f"Breakage review {ready_review.week_label}")
+        body = message.get_content()
+        assert "Address becomes a required field — owner Member" in body
+        assert "Address missing at handoff" in body
+        assert f"/reviews/{ready_review.pk}/" in body
 
 
-def test_the_summary_goes_out_once_when_the_task_runs_twice(ready_review, lead, smtp_mailers):
-    Review.objects.filter(pk=ready_review.pk).update(status="closed", closed_at=timezone.now())
-    assert review_summary_send_task(ready_review.pk) == 1
-    assert review_summary_send_task(ready_review.pk) == 0
-    assert len(smtp_mailers.messages) == 1
+def test_the_summary_goes_out_once_when_the_sender_runs_twice(ready_review, lead, smtp_mailers):
+    services.review_close(review=ready_review, by=lead)
+    [first, *_] = EmailDelivery.objects.filter(kind=SUMMARY)
+    assert outbox.send_one(first.pk) is True
+    assert outbox.send_one(first.pk) is None
+    assert outbox.send_due() == (2, 0)
+    assert outbox.send_due() == (0, 0)
+    assert len(smtp_mailers.messages) == 3
+
+
+def test_a_close_that_rolls_back_sends_nothing(ready_review, lead, smtp_mailers):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.review_close(review=ready_review, by=lead)
+        raise RuntimeError("the request failed after the close")
+    ready_review.refresh_from_db()
+    assert ready_review.is_open
+    assert not EmailDelivery.objects.exists()
+    assert outbox.send_due() == (0, 0) and smtp_mailers.messages == []
+
+
+def test_a_refused_close_queues_nothing(ready_review, lead, smtp_mailers):
+    services.review_close(review=ready_review, by=lead)
+    with pytest.raises(ValidationError):
+        services.review_close(review=ready_review, by=lead)
+    assert EmailDelivery.objects.filter(kind=SUMMARY).count() == 3
+
+
+def test_an_smtp_outage_is_retried_until_the_summary_goes(ready_review, lead, smtp_mailers):
+    services.review_close(review=ready_review, by=lead)
+    now = timezone.now()
+    smtp_mailers.refuse = True
+    assert outbox.send_due(now=now) == (0, 3)
+    smtp_mailers.refuse = False
+    assert outbox.send_due(now=now) == (0, 0)  # backing off
+    assert outbox.send_due(now=now + datetime.timedelta(minutes=1)) == (3, 0)
+    assert len(smtp_mailers.messages) == 3
 
 
 def test_an_open_review_sends_nothing(ready_review, smtp_mailers):
-    assert review_summary_send_task(ready_review.pk) == 0
+    assert not EmailDelivery.objects.exists()
+    assert outbox.send_due() == (0, 0)
     assert smtp_mailers.messages == []
 
 

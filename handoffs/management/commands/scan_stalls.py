@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from handoffs.alerts import send_due_emails
+from handoffs.outbox import send_due
 from handoffs.stalls import run_scan
 
 
@@ -9,7 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = run_scan()
-        sent, failed = send_due_emails()
+        sent, failed = send_due()
         self.stdout.write(
             f"Stalls opened {result['opened']}, resolved {result['resolved']}; "
             f"emails queued {result['emails_queued']}, sent {sent}, failed {failed}."
