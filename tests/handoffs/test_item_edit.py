@@ -442,3 +442,9 @@ def test_patch_by_an_outsider_is_403_before_the_body_is_read(item, outsider):
     response = _patch(outsider, item, {"title": 7, "fields": "nope", "updated_at": "soon"})
     assert response.status_code == 403
     assert response.json() == {"detail": "Only the team working on this item can edit it."}
+
+
+def test_patch_clears_a_field_sent_as_null(item, seller):
+    _edit(item, seller, fields={"po_number": "PO-1", "notes": "Call first"})
+    response = _patch(seller, item, {"fields": {"notes": None}})
+    assert response.status_code == 200 and response.json()["fields"] == {"po_number": "PO-1"}
