@@ -3,9 +3,9 @@ import datetime
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Upper
+from django.db.models.functions import Coalesce, NullIf, Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -351,6 +351,22 @@ class WorkItemQuerySet(models.QuerySet):
 
     def for_list(self):
         return self.select_related("workflow", "stage", "stage__team", "assignee")
+
+    def for_rows(self):
+        """A row of the work list: the item's own columns and the names it shows as
+        annotations, so a page builds one object per row instead of five (`make bench`)."""
+        return self.only(
+            "id", "title", "external_ref", "state", "requested_at", "delivered_at"
+        ).annotate(
+            workflow_name=F("workflow__name"),
+            stage_name=F("stage__name"),
+            team_name=F("stage__team__name"),
+            owner_name=Coalesce(
+                NullIf("assignee__full_name", Value("")),
+                "assignee__email",
+                output_field=models.CharField(),
+            ),
+        )  # fmt: skip
 
     def with_stall_flag(self):
         """Annotates `stalled`: the item has an open stall episode (board and list markers)."""

@@ -69,7 +69,7 @@ def _get_item(pk):
 @login_required
 def item_list(request):
     filters = WorkItemFilterForm(request.GET or None)
-    items = filters.filter(WorkItem.objects.for_list().defer("fields"))
+    items = filters.filter(WorkItem.objects.for_rows())
     page = CappedPaginator(items, ITEMS_PER_PAGE, page=request.GET.get("page")).get_page()
     # Flag stalls for this page only: a per-row subquery would run for every skipped row too.
     stalled = set(

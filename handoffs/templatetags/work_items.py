@@ -68,10 +68,13 @@ def plain_select(field):
 
 def _choices(field):
     """A model choice field's options from one plain query (its own iterator opens a
-    server-side cursor: four round trips per select)."""
+    server-side cursor: four round trips per select), or from the field's `options`: a
+    callable giving (value, label) pairs without building a model per option."""
     if not isinstance(field, forms.ModelChoiceField):
         return field.choices
     empty = [("", field.empty_label)] if field.empty_label is not None else []
+    if options := getattr(field, "options", None):
+        return empty + list(options())
     return empty + [
         (field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset
     ]
