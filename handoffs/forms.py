@@ -520,6 +520,17 @@ class WorkItemFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = _active_users()
         self.fields["stage"].label_from_instance = lambda s: f"{s.workflow.name} › {s.name}"
+        # The options as plain values (plain_select): no model per stage and owner.
+        self.fields["stage"].options = lambda: [
+            (pk, f"{workflow} › {name}")
+            for pk, workflow, name in self.fields["stage"].queryset.values_list(
+                "pk", "workflow__name", "name"
+            )
+        ]
+        self.fields["owner"].options = lambda: [
+            (pk, full_name or email)
+            for pk, full_name, email in _active_users().values_list("pk", "full_name", "email")
+        ]
 
     def filter(self, items):
         if not self.is_valid():

@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -45,13 +44,14 @@ from handoffs.models import (
 from handoffs.services import GateError, StateConflict
 from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
+from opshub.lib.paginator import CappedPaginator
 
 # --- Work items, the board and the inbox (issue 4) -------------------------------------------
 
 # A screenful each: rendering rows and cards is most of these pages' time at 100,000 items
 # (`make bench`: list and board p95 within 5× the trivial page).
 ITEMS_PER_PAGE = 25
-CARDS_PER_COLUMN = 20
+CARDS_PER_COLUMN = 12
 
 
 def _link_items(items):
@@ -70,8 +70,8 @@ def _get_item(pk):
 @login_required
 def item_list(request):
     filters = WorkItemFilterForm(request.GET or None)
-    items = filters.filter(WorkItem.objects.for_list())
-    page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    items = filters.filter(WorkItem.objects.for_rows())
+    page = CappedPaginator(items, ITEMS_PER_PAGE, page=request.GET.get("page")).get_page()
     # Flag stalls for this page only: a per-row subquery would run for every skipped row too.
     stalled = set(
         StallEpisode.objects.open()

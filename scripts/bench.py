@@ -855,14 +855,44 @@ def write_doc(results):
 # --- Main ------------------------------------------------------------------------------------
 
 
+# The servers a bench measures on when DATABASE_URL / REDIS_URL are unset: the ones a
+# production-like machine runs (this project's machines do). Only when they do not answer
+# does the bench start the embedded ones, which `make run` uses for a demo: that
+# PostgreSQL has no pg_trgm, so a title search there reads every title.
+LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/14"
+
+
+def _answers(url, kind):
+    try:
+        if kind == "postgres":
+            import psycopg
+
+            psycopg.connect(url, connect_timeout=3).close()
+        else:
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except Exception:  # noqa: BLE001 - any failure means "not there": fall back to embedded
+        return False
+    return True
+
+
 def services(stack):
-    """The PostgreSQL server and Redis to use: the environment's, or embedded ones."""
+    """The PostgreSQL server and Redis to use: the environment's, the local ones, or
+    embedded ones."""
     from embedded import Postgres, Redis, StateDir
 
     state = StateDir(ROOT / ".data" / "bench-run")
     state.lock("make bench")
     state.stop_leftovers()
     db, redis = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    if not db and _answers(LOCAL_POSTGRES, "postgres"):
+        db = LOCAL_POSTGRES
+        log(f"PostgreSQL: the local server ({LOCAL_POSTGRES}; set DATABASE_URL for another)")
+    if not redis and _answers(LOCAL_REDIS, "redis"):
+        redis = LOCAL_REDIS
+        log(f"Redis: the local server ({LOCAL_REDIS}; set REDIS_URL for another)")
     if not db:
         postgres = Postgres(ROOT / ".data" / "bench-pg", state)
         db = postgres.start()

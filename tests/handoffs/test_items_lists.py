@@ -120,3 +120,34 @@ def test_every_item_replays_to_its_state(many):
             item.assignee_id,
             item.delivered_at,
         ), item.title
+
+
+def test_the_list_counts_only_so_far_past_the_page_and_older_pages_stay_reachable(
+    client, many, member, monkeypatch
+):
+    """At 100,000 items an exact count of a broad filter costs more than the page itself:
+    the list counts `COUNT_AHEAD` rows past the page and says "N+" (opshub.lib.paginator)."""
+    monkeypatch.setattr("opshub.lib.paginator.COUNT_AHEAD", 5)
+    monkeypatch.setattr("handoffs.views.ITEMS_PER_PAGE", 2)
+    client.force_login(member)
+    url = reverse("handoffs:item-list")
+    first = client.get(url, {"state": "all"})
+    html = first.content.decode()
+    assert "5+ items · page 1 of 3+" in html
+    assert "page=2" in html  # "Older →"
+    # Page 5 counts five rows past its own first row: all twelve are in reach now.
+    fifth = client.get(url, {"state": "all", "page": 5})
+    assert "12 items · page 5 of 6" in fifth.content.decode()
+    assert len(_titles(fifth)) == 2
+    # Past the end, or not a number: the last page, or the first.
+    assert client.get(url, {"state": "all", "page": 99}).context["page"].number == 6
+    assert client.get(url, {"state": "all", "page": "x"}).context["page"].number == 1
+
+
+def test_board_cards_escape_what_users_typed(client, workflow, seller, member):
+    services.work_item_create(workflow=workflow, title="<script>alert(1)</script> & co", by=seller)
+    client.force_login(member)
+    html = client.get(reverse("handoffs:item-board-workflow", args=[workflow.pk])).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    assert "<script>alert(1)" not in html
+    assert "no owner" in html and 'class="badge state-in_progress">In progress<' in html
