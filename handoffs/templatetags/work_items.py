@@ -101,3 +101,30 @@ def board_card(item, sandbox=False):
         item.get_state_display(),
         stalled,
     )
+
+
+@register.simple_tag
+def item_row(item):
+    """One row of the work list (WorkItem.objects.for_rows()), built in one pass like
+    board_card: twenty-five rows of seven cells were half of the list's time."""
+    stalled = item.stalled
+    ref = format_html(' <span class="muted small">{}</span>', item.external_ref)
+    age = duration(item.cycle_time) if item.delivered_at else since(item.requested_at)
+    return format_html(
+        '<tr{}><td><a href="{}">{}</a>{}{}</td><td>{} › {}</td><td>{}</td>'
+        '<td><span class="badge state-{}">{}</span></td><td>{}</td>'
+        '<td class="num nowrap">{}</td><td class="nowrap">{}</td></tr>',
+        mark_safe(' class="is-stalled"') if stalled else "",
+        item.url,
+        item.title,
+        ref if item.external_ref else "",
+        mark_safe(' <span class="stalled">Stalled</span>') if stalled else "",
+        item.workflow_name,
+        item.stage_name,
+        item.team_name,
+        item.state,
+        item.get_state_display(),
+        item.owner_name or "—",
+        age,
+        day(item.requested_at),
+    )
