@@ -96,7 +96,9 @@ def _decimal(defn, raw, label):
 
 def _number(defn, raw, label):
     number = _decimal(defn, raw, label)
-    return str(number.normalize()) if number == number.to_integral() else str(number)
+    # Fixed-point text either way: Decimal's str() writes 100 as "1E+2" once normalised.
+    whole = number == number.to_integral()
+    return format(number.to_integral_value() if whole else number, "f")
 
 
 def _money(defn, raw, label):

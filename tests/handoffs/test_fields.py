@@ -26,7 +26,9 @@ VALID = [
     ("number", {}, "1.0", "1"),
     ("number", {}, 7, "7"),
     ("number", {}, 2.5, "2.5"),
-    ("number", {"min": 0, "max": 10}, "10", "1E+1"),  # see the xfail below
+    ("number", {"min": 0, "max": 10}, "10", "10"),
+    ("number", {}, "1E+2", "100"),
+    ("number", {}, "0.0000001", "0.0000001"),
     ("number", {"min": "", "max": None}, "-3", "-3"),
     ("money", {}, "19.999", "20.00"),
     ("money", {}, "1,000", "1000.00"),
@@ -96,9 +98,6 @@ def test_every_field_type_has_valid_and_invalid_cases():
     assert {case[0] for case in INVALID} == {*FIELD_TYPES, "colour"}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="known: a round number is stored in exponent form ('1E+2', not '100')"
-)
 def test_a_round_number_is_stored_without_an_exponent():
     assert clean_value(_defn("number"), "100") == "100"
 
