@@ -578,6 +578,8 @@ def replay(events):  # noqa: C901 - one branch per event kind; split it like tim
             state = resume or WorkItem.State.IN_PROGRESS
         elif kind == Event.Kind.ASSIGNED:
             assignee_id = payload.get("assignee_id")
+        elif kind == Event.Kind.DETAILS_EDITED and "assignee_id" in payload:
+            assignee_id = payload["assignee_id"]
         elif kind == Event.Kind.DELIVERED:
             state, delivered_at = WorkItem.State.DONE, event.at
         elif kind == Event.Kind.CANCELLED:
@@ -597,6 +599,7 @@ class Event(models.Model):
         BLOCKED = "blocked", "Blocked"
         UNBLOCKED = "unblocked", "Unblocked"
         ASSIGNED = "assigned", "Assigned"
+        DETAILS_EDITED = "details_edited", "Details edited"
         COMMENTED = "commented", "Comment"
         DECISION_RECORDED = "decision_recorded", "Decision recorded"
         DECISION_REQUESTED = "decision_requested", "Decision requested"

@@ -422,13 +422,11 @@ def work_item_update(*, item, by, expected_updated_at=None, **changes):
         ],
         "fields": {a.removeprefix("fields."): n for a, _, n in diff if a.startswith("fields.")},
     }
-    reassigned = any(attr == "assignee" for attr, _, _ in diff)
-    if reassigned:
-        # An owner change is logged as "assigned" so that replaying the log gives the owner.
-        payload["assignee_id"] = item.assignee_id
+    if any(attr == "assignee" for attr, _, _ in diff):
+        payload["assignee_id"] = item.assignee_id  # what replaying the log reads
     Event.objects.create(
         item=item,
-        kind=Event.Kind.ASSIGNED if reassigned else Event.Kind.FIELDS_UPDATED,
+        kind=Event.Kind.DETAILS_EDITED,
         actor=by,
         from_stage=item.stage,
         payload=payload,

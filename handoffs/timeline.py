@@ -64,16 +64,13 @@ def story(events, field_labels):
     user_ids |= {
         c.get(side)
         for e in events
-        if _is_edit(e)
-        for c in e.payload["changes"]
+        if e.kind == Event.Kind.DETAILS_EDITED
+        for c in e.payload.get("changes", [])
         if c.get("field") == "assignee"
         for side in ("old", "new")
     }
     users = get_user_model().objects.in_bulk([pk for pk in user_ids if pk])
-    return [
-        _edit_entry(e, users, field_labels) if _is_edit(e) else _entry(e, users, field_labels)
-        for e in events
-    ]
+    return [_entry(e, users, field_labels) for e in events]
 
 
 # --- An edit of the item's details (services.work_item_update): old → new per field --------
@@ -85,10 +82,6 @@ _EDITED = {
     "assignee": "Owner",
     "external_ref": "External reference",
 }
-
-
-def _is_edit(event):
-    return isinstance((event.payload or {}).get("changes"), list)
 
 
 def _edited_value(name, value, users):
@@ -103,21 +96,15 @@ def _edited_value(name, value, users):
     return f"“{_shown(value)}”" if name == "title" else str(_shown(value))
 
 
-def _edit_entry(event, users, labels):
+def _details_edited(s):
     body = []
-    for change in event.payload["changes"]:
+    for change in s.payload.get("changes", []):
         name = change.get("field", "")
         key = name.removeprefix("fields.")
-        label = labels.get(key, key) if name.startswith("fields.") else _EDITED.get(name, name)
-        old, new = (_edited_value(name, change.get(s), users) for s in ("old", "new"))
+        label = s.labels.get(key, key) if name.startswith("fields.") else _EDITED.get(name, name)
+        old, new = (_edited_value(name, change.get(side), s.users) for side in ("old", "new"))
         body.append(f"{label}: {old} → {new}")
-    return {
-        "event": event,
-        "title": "Details edited",
-        "tone": "",
-        "line": f"by {event.actor or 'the system'}",
-        "body": body,
-    }
+    return s.by, body
 
 
 def _entry(event, users, labels):
@@ -248,6 +235,7 @@ _STORIES = {
     Event.Kind.BLOCKED: _blocked,
     Event.Kind.UNBLOCKED: _unblocked,
     Event.Kind.ASSIGNED: _assigned,
+    Event.Kind.DETAILS_EDITED: _details_edited,
     Event.Kind.DELIVERED: _delivered,
     Event.Kind.CANCELLED: _cancelled,
 }

@@ -30,6 +30,27 @@ CASES = [
     (K.FIELDS_UPDATED, {"fields": {"amount": "10.00"}}, "seller", "by Seller", ["Amount: 10.00"]),
     (K.FIELDS_UPDATED, {}, "seller", "by Seller", []),
     (
+        K.DETAILS_EDITED,
+        {
+            "changes": [
+                {"field": "title", "old": "A", "new": "B"},
+                {"field": "fields.amount", "old": None, "new": "5.00"},
+                {"field": "priority", "old": "normal", "new": "high"},
+                {"field": "due_date", "old": None, "new": "2026-12-24"},
+                {"field": "fields.rush", "old": True, "new": False},
+            ]
+        },
+        "seller",
+        "by Seller",
+        [
+            "Title: “A” → “B”",
+            "Amount: (empty) → 5.00",
+            "Priority: Normal → High",
+            "Due date: (empty) → 24 Dec 2026",
+            "rush: yes → no",
+        ],
+    ),
+    (
         K.HANDOFF_SUBMITTED,
         {},
         "seller",
