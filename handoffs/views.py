@@ -70,12 +70,15 @@ def _get_item(pk):
 @login_required
 def item_list(request):
     filters = WorkItemFilterForm(request.GET or None)
-    items = filters.filter(WorkItem.objects.for_rows())
-    page = CappedPaginator(items, ITEMS_PER_PAGE, page=request.GET.get("page")).get_page()
+    items = filters.filter(WorkItem.objects.all())
+    page = CappedPaginator(
+        items.for_rows(), ITEMS_PER_PAGE, page=request.GET.get("page"), counted=items
+    ).get_page()
     # Flag stalls for this page only: a per-row subquery would run for every skipped row too.
     stalled = set(
         StallEpisode.objects.open()
         .filter(item__in=[item.pk for item in page])
+        .order_by()
         .values_list("item_id", flat=True)
     )
     for item in page:

@@ -16,10 +16,13 @@ COUNT_AHEAD = 1000
 
 
 class CappedPaginator(Paginator):
-    def __init__(self, object_list, per_page, *, page, ahead=None):
+    def __init__(self, object_list, per_page, *, page, ahead=None, counted=None):
+        """`counted`: the same rows without what only the page needs (annotations that
+        join other tables); by default `object_list` itself."""
         super().__init__(object_list, per_page)
         self.requested = _page_number(page)
         self.ahead = COUNT_AHEAD if ahead is None else ahead
+        self.counted = object_list if counted is None else counted
 
     @cached_property
     def _limit(self):
@@ -29,7 +32,7 @@ class CappedPaginator(Paginator):
     def _counted(self):
         # Unordered and unjoined: an ORDER BY would make PostgreSQL walk the sort index
         # and test every row on the way (a search's matches are spread through history).
-        return self.object_list.order_by().values("pk")[: self._limit].count()
+        return self.counted.order_by().values("pk")[: self._limit].count()
 
     @cached_property
     def count(self):
