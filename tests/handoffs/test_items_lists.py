@@ -151,3 +151,13 @@ def test_board_cards_escape_what_users_typed(client, workflow, seller, member):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
     assert "<script>alert(1)" not in html
     assert "no owner" in html and 'class="badge state-in_progress">In progress<' in html
+
+
+def test_list_rows_escape_what_users_typed(client, workflow, seller, member):
+    services.work_item_create(
+        workflow=workflow, title="<b>bold</b> & co", by=seller, external_ref='R"><script>x'
+    )
+    client.force_login(member)
+    html = client.get(reverse("handoffs:item-list")).content.decode()
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html and "<b>bold" not in html
+    assert "R&quot;&gt;&lt;script&gt;x" in html and "<script>x" not in html
