@@ -35,5 +35,5 @@ EXPOSE 8000
 
 # Health is checked by the orchestrator against /healthz (see docker-compose.yml):
 # the right Host header and scheme depend on the deployment.
-CMD ["gunicorn", "opshub.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", \
+CMD ["gunicorn", "-c", "python:opshub.gunicorn", "opshub.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", \
      "--access-logfile", "-", "--forwarded-allow-ips", "*"]

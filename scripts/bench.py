@@ -244,7 +244,8 @@ class Server:
         log_file = open(ROOT / "bench-results" / f"gunicorn-{self.name}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(  # noqa: S603
             [
-                PY, "-m", "gunicorn", "opshub.wsgi", "--workers", "2",
+                PY, "-m", "gunicorn", "-c", "python:opshub.gunicorn", "opshub.wsgi",
+                "--workers", "2",
                 "--bind", f"127.0.0.1:{self.port}", "--timeout", "120",
             ],
             cwd=ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT,

@@ -54,7 +54,7 @@ PYEOF
 # connection the server is closing gets "connection reset" (behind a proxy: above its idle timeout).
 echo "== gunicorn on 127.0.0.1:$PORT ($WEB_WORKERS workers x 4 threads)"
 rm -f "$OUT/gunicorn.log"
-.venv/bin/gunicorn opshub.wsgi -b "127.0.0.1:$PORT" -w "$WEB_WORKERS" --threads 4 \
+.venv/bin/gunicorn -c python:opshub.gunicorn opshub.wsgi -b "127.0.0.1:$PORT" -w "$WEB_WORKERS" --threads 4 \
     --keep-alive 30 --access-logfile /dev/null --error-logfile "$OUT/gunicorn.log" &
 pids+=($!)
 for _ in $(seq 1 60); do

@@ -4,15 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('handoffs', '0014_delete_notificationemail'),
+        ("handoffs", "0014_delete_notificationemail"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Created'), ('fields_updated', 'Information updated'), ('handoff_submitted', 'Handed off'), ('handoff_accepted', 'Accepted'), ('handoff_bounced', 'Bounced'), ('blocked', 'Blocked'), ('unblocked', 'Unblocked'), ('assigned', 'Assigned'), ('details_edited', 'Details edited'), ('commented', 'Comment'), ('decision_recorded', 'Decision recorded'), ('decision_requested', 'Decision requested'), ('decision_approved', 'Decision approved'), ('decision_denied', 'Decision denied'), ('stall_started', 'Stall started'), ('stall_resolved', 'Stall resolved'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled')], max_length=24),
+            model_name="event",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("fields_updated", "Information updated"),
+                    ("handoff_submitted", "Handed off"),
+                    ("handoff_accepted", "Accepted"),
+                    ("handoff_bounced", "Bounced"),
+                    ("blocked", "Blocked"),
+                    ("unblocked", "Unblocked"),
+                    ("assigned", "Assigned"),
+                    ("details_edited", "Details edited"),
+                    ("commented", "Comment"),
+                    ("decision_recorded", "Decision recorded"),
+                    ("decision_requested", "Decision requested"),
+                    ("decision_approved", "Decision approved"),
+                    ("decision_denied", "Decision denied"),
+                    ("stall_started", "Stall started"),
+                    ("stall_resolved", "Stall resolved"),
+                    ("delivered", "Delivered"),
+                    ("cancelled", "Cancelled"),
+                ],
+                max_length=24,
+            ),
         ),
     ]
