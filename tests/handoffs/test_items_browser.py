@@ -136,3 +136,58 @@ def test_editing_an_items_details(page, live_server, login, screenshot, item, se
     assert (item.priority, item.assignee) == (WorkItem.Priority.URGENT, seller)
     assert item.fields == {"po_number": "PO-12", "amount": "1200.00"}
     assert item.replayed_state() == (item.stage_id, item.state, seller.pk, None)
+
+
+def test_the_board_and_a_long_list_on_a_laptop_and_a_projector(
+    page, live_server, login, screenshot, workflow, seller, member, monkeypatch
+):
+    """A column shows its twelve longest-waiting cards and links to the rest; a list longer
+    than the pager counts says "N+" (opshub.lib.paginator)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from handoffs import services
+    from handoffs.models import StallEpisode
+
+    gate = {"checklist": ["signed"], "fields": {"po_number": "PO-1", "amount": "10"}}
+    now = timezone.now()
+    items = [
+        services.work_item_create(
+            workflow=workflow,
+            title=f"Order {n:02d} for Client {n % 5}",
+            by=seller,
+            requested_at=now - datetime.timedelta(days=n, hours=n),
+        )
+        for n in range(19)
+    ]
+    for item in items[:3]:
+        services.handoff_submit(item=item, by=seller, **gate)
+    StallEpisode.objects.create(
+        item=items[0],
+        kind=StallEpisode.Kind.HANDOFF_UNACCEPTED,
+        started_at=now - datetime.timedelta(hours=9),
+        target=datetime.timedelta(hours=4),
+        escalation_delay=datetime.timedelta(hours=8),
+    )
+    monkeypatch.setattr("opshub.lib.paginator.COUNT_AHEAD", 10)
+    monkeypatch.setattr("handoffs.views.ITEMS_PER_PAGE", 5)
+    _as(page, login, member)
+
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/work/board/{workflow.pk}/")
+    qualify = page.get_by_role("region", name="Qualify")
+    expect(qualify.locator("article.card")).to_have_count(12)
+    expect(qualify.get_by_role("link", name="all 16 in this stage →")).to_be_visible()
+    ship = page.get_by_role("region", name="Ship")
+    expect(ship.locator("article.card.is-stalled")).to_have_count(1)
+    screenshot("items-board-laptop")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    screenshot("items-board-1080p")
+
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/work/?state=all")
+    expect(page.get_by_text("10+ items · page 1 of 2+")).to_be_visible()
+    screenshot("items-list-capped")
+    page.get_by_role("link", name="Older →").click()
+    expect(page.get_by_text("15+ items · page 2 of 3+")).to_be_visible()
