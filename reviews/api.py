@@ -1,7 +1,6 @@
 """/api/v1/breakages/ (list, read, log) and /api/v1/action-items/ (read-only)."""
 
 from django import forms
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
@@ -30,6 +29,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
             "decision_type",
             "created_at",
             "closed_at",
+            "updated_at",
             "repeat_check_due",
         ]
         read_only_fields = fields
@@ -96,12 +96,14 @@ class ActionItemFilters(FilterForm):
     status = forms.ChoiceField(choices=ActionItem.Status.choices, required=False)
     owner = IdFilter(help_text="User id.")
     updated_since = UpdatedSince(
-        help_text="ISO 8601 date-time: action items created or closed since."
+        help_text="ISO 8601 date-time: action items created or changed (closed, reopened) since."
     )
-    lookups = {"workflow": "breakage__workflow_id", "status": "status", "owner": "owner_id"}
-
-    def filter_updated_since(self, actions, since):
-        return actions.filter(Q(created_at__gte=since) | Q(closed_at__gte=since))
+    lookups = {
+        "workflow": "breakage__workflow_id",
+        "status": "status",
+        "owner": "owner_id",
+        "updated_since": "updated_at__gte",
+    }
 
 
 @extend_schema_view(list=extend_schema(parameters=schema_parameters(BreakageFilters)))

@@ -329,6 +329,8 @@ class ActionItem(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Any change, reopening included (closed_at goes back to empty): the API's updated_since.
+    updated_at = models.DateTimeField(auto_now=True)
     repeat_check_due = models.DateField(
         null=True, blank=True, help_text="When the review asks: did the breakage repeat?"
     )

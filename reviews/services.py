@@ -606,7 +606,7 @@ def action_item_set_status(*, action, by, status):
     else:
         action.closed_at = now
         action.repeat_check_due = timezone.localdate(now) + REPEAT_CHECK_DELAY
-    action.save(update_fields=["status", "closed_at", "repeat_check_due"])
+    action.save(update_fields=["status", "closed_at", "repeat_check_due", "updated_at"])
     return action
 
 

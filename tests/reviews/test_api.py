@@ -88,3 +88,26 @@ def test_breakages_filter_by_week(client, lead, log_breakage, django_assert_max_
     assert data["count"] == 5
     response = client.get("/api/v1/breakages/", {"week": "soon"}, **headers)
     assert response.status_code == 400 and "week" in response.json()
+
+
+def test_a_reopened_action_item_counts_as_updated(client, member, lead, log_breakage):
+    """updated_since follows every change, reopening included (closed_at goes back to empty)."""
+    import time_machine
+
+    from reviews import services
+
+    start = timezone.now()
+    with time_machine.travel(start - datetime.timedelta(days=3)):
+        action = ActionItem.objects.create(
+            breakage=log_breakage(),
+            title="Required PO",
+            owner=member,
+            due_date=timezone.localdate() + datetime.timedelta(days=5),
+        )
+        services.action_item_set_status(action=action, by=member, status="done")
+    headers = _auth(lead)
+    since = {"updated_since": (start - datetime.timedelta(days=1)).isoformat()}
+    assert client.get("/api/v1/action-items/", since, **headers).json()["count"] == 0
+    services.action_item_set_status(action=action, by=member, status="open")
+    data = client.get("/api/v1/action-items/", since, **headers).json()
+    assert [a["id"] for a in data["results"]] == [action.pk]
