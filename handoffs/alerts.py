@@ -23,6 +23,7 @@ from django.utils import timezone
 from handoffs import email_preferences, outbox
 from handoffs.models import EmailDelivery, StallEpisode, StallNotice
 from opshub.accounts.models import User
+from opshub.lib.durations import spoken_duration
 
 Notice = StallNotice.Kind
 RESOLVED_KINDS = (Notice.RESOLVED, Notice.RESOLVED_LEAD)
@@ -41,18 +42,6 @@ _WHAT = {
 
 
 # --- Durations, quiet hours, tokens, links --------------------------------------------------
-
-
-def short_duration(value):
-    """The two largest units, the way people say it: "45 min", "5 h 10 min", "2 d 3 h"."""
-    minutes = max(0, round(value.total_seconds() / 60))
-    days, rest = divmod(minutes, 1440)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
 
 
 def is_working_time(user, now):
@@ -84,10 +73,6 @@ def user_from_token(token, episode):
     if data.get("e") != episode.pk:
         return None
     return User.objects.filter(pk=data.get("u"), is_active=True).first()
-
-
-def absolute(path):
-    return settings.OPSHUB_BASE_URL + path
 
 
 # --- What is due --------------------------------------------------------------------------------
@@ -281,14 +266,14 @@ def _entry(user, kind, episode, now):
         "workflow": item.workflow.name,
         "stage": item.stage.name,
         "what": _WHAT[episode.kind],
-        "waited": short_duration(end - episode.started_at),
-        "target": short_duration(episode.target),
+        "waited": spoken_duration(end - episode.started_at),
+        "target": spoken_duration(episode.target),
         "target_source": episode.target_source,
-        "over_by": short_duration(end - episode.stalled_since),
+        "over_by": spoken_duration(end - episode.stalled_since),
         "owner": str(episode.owner) if episode.owner_id else "nobody",
-        "item_url": absolute(item.get_absolute_url()),
-        "ack_url": absolute(f"{detail}?t={token}#acknowledge"),
-        "snooze_url": absolute(f"{detail}?t={token}#snooze"),
+        "item_url": outbox.absolute_url(item.get_absolute_url()),
+        "ack_url": outbox.absolute_url(f"{detail}?t={token}#acknowledge"),
+        "snooze_url": outbox.absolute_url(f"{detail}?t={token}#snooze"),
     }
 
 
@@ -356,7 +341,7 @@ def compose(user, claimed, now):
         "context": {
             "subject": subject,
             "sections": sections(entries),
-            "stalls_url": absolute(reverse("handoffs:stall-list")),
+            "stalls_url": outbox.absolute_url(reverse("handoffs:stall-list")),
             "reminder_hours": settings.OPSHUB_REMINDER_INTERVAL_HOURS,
             "switch_to": delivery,
             "switch_url": email_preferences.switch_url(user, delivery),
@@ -373,6 +358,6 @@ def queue_test_alert(user):
         kind=EmailDelivery.Kind.TEST,
         subject="Test alert from opshub: stall emails reach you",
         template="handoffs/email/stall_test",
-        context={"now": now, "scheduler_url": absolute(reverse("handoffs:scheduler"))},
+        context={"now": now, "scheduler_url": outbox.absolute_url(reverse("handoffs:scheduler"))},
         now=now,
     )

@@ -9,7 +9,6 @@ notification waits (awaits_digest) until `send_digests` composes their one email
 import datetime
 import zoneinfo
 
-from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,10 +19,6 @@ from opshub.accounts.models import User
 
 DIGEST_HOUR = datetime.time(8, 0)
 DIGEST_BATCH = 200
-
-
-def absolute_url(path):
-    return f"{settings.OPSHUB_BASE_URL}{path}"
 
 
 def notify(users, *, message, item=None, url="", subject, body=""):
@@ -43,7 +38,7 @@ def notify(users, *, message, item=None, url="", subject, body=""):
                     "message": message[:300],
                     "body": body,
                     "subject": subject[:200],
-                    "link": absolute_url(url) if url else "",
+                    "link": outbox.absolute_url(url) if url else "",
                 },
             )
         notes.append(
@@ -140,12 +135,13 @@ def _queue_digest(user, now):
         template="handoffs/email/notification_digest",
         context={
             "entries": [
-                {"note": note, "link": absolute_url(note.url) if note.url else ""} for note in notes
+                {"note": note, "link": outbox.absolute_url(note.url) if note.url else ""}
+                for note in notes
             ],
             "stall_sections": alerts.sections(stalls),
             "stall_count": len(stalls),
-            "notifications_link": absolute_url(reverse("handoffs:notification-list")),
-            "stalls_url": absolute_url(reverse("handoffs:stall-list")),
+            "notifications_link": outbox.absolute_url(reverse("handoffs:notification-list")),
+            "stalls_url": outbox.absolute_url(reverse("handoffs:stall-list")),
             "unsubscribe_url": email_preferences.switch_url(user, User.Delivery.IMMEDIATE),
         },
         now=now,

@@ -43,6 +43,11 @@ BACKOFF_CAP = datetime.timedelta(hours=1)
 _UNSUBSCRIBE = {Kind.STALL: "alert", Kind.DIGEST: "digest"}
 
 
+def absolute_url(path):
+    """A link in an email: the site's base URL (OPSHUB_BASE_URL) and the path."""
+    return f"{settings.OPSHUB_BASE_URL}{path}"
+
+
 def message_id():
     return make_msgid(domain=urlsplit(settings.OPSHUB_BASE_URL).hostname or "opshub.local")
 

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeData, mark_safe
 
 from handoffs.models import WorkItem
+from opshub.lib.durations import format_duration
 
 register = template.Library()
 
@@ -26,15 +27,7 @@ def _html(template_string, *values):
 
 def short_duration(value):
     """The two largest units of a timedelta: "3d 4h", "5h 12m", "7m"."""
-    if value is None:
-        return ""
-    minutes = max(0, round(value.total_seconds() / 60))
-    parts = []
-    for unit, size in (("d", 1440), ("h", 60), ("m", 1)):
-        count, minutes = divmod(minutes, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return " ".join(parts[:2]) or "0m"
+    return format_duration(value, units=2)
 
 
 @register.filter
