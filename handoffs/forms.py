@@ -505,7 +505,7 @@ class WorkItemFilterForm(forms.Form):
         queryset=Team.objects.all(), required=False, empty_label="All teams"
     )
     stage = forms.ModelChoiceField(
-        queryset=Stage.objects.select_related("workflow"), required=False, empty_label="All stages"
+        queryset=Stage.objects.all(), required=False, empty_label="All stages"
     )
     owner = forms.ModelChoiceField(
         queryset=get_user_model().objects.none(), required=False, empty_label="Anyone"
@@ -519,7 +519,6 @@ class WorkItemFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = _active_users()
-        self.fields["stage"].label_from_instance = lambda s: f"{s.workflow.name} › {s.name}"
         # The options as plain values (plain_select): no model per stage and owner.
         self.fields["stage"].options = lambda: [
             (pk, f"{workflow} › {name}")

@@ -22,27 +22,27 @@ class CappedPaginator(Paginator):
         super().__init__(object_list, per_page)
         self.requested = _page_number(page)
         self.ahead = COUNT_AHEAD if ahead is None else ahead
-        self.counted = object_list if counted is None else counted
+        self.to_count = object_list if counted is None else counted
 
     @cached_property
     def _limit(self):
         return (self.requested - 1) * self.per_page + self.ahead + 1
 
     @cached_property
-    def _counted(self):
+    def _in_reach(self):
         # Unordered and unjoined: an ORDER BY would make PostgreSQL walk the sort index
         # and test every row on the way (a search's matches are spread through history).
-        return self.counted.order_by().values("pk")[: self._limit].count()
+        return self.to_count.order_by().values("pk")[: self._limit].count()
 
     @cached_property
     def count(self):
         """Rows up to `ahead` past the requested page's first row (not always the total)."""
-        return min(self._counted, self._limit - 1)
+        return min(self._in_reach, self._limit - 1)
 
     @cached_property
     def is_capped(self):
         """True when there are more rows than `count` says: show it as "count+"."""
-        return self._counted == self._limit
+        return self._in_reach == self._limit
 
     def get_page(self, number=None):
         return super().get_page(self.requested if number is None else number)
