@@ -263,9 +263,7 @@ class IntakeWebhookView(APIView):
         )
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > intake.MAX_BODY_BYTES:
-            return Response(
-                {"detail": f"The body is larger than {intake.MAX_BODY_BYTES // 1024} KB."},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+            reason = intake.log_oversized(source=source, headers=request.headers)
+            return Response({"detail": reason}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         outcome = intake.intake_receive(source=source, headers=request.headers, body=request.body)
         return Response(outcome.body, status=outcome.http_status)
