@@ -5,7 +5,8 @@ import json
 import threading
 import time
 
-from django.db import connection
+import pytest
+from django.db import IntegrityError, connection, transaction
 
 from handoffs.intake import intake_receive, sign
 from handoffs.models import IntakeDelivery, IntakeSource, WorkItem
@@ -103,3 +104,20 @@ def test_simultaneous_replays_with_different_event_ids_create_one_item(transacti
     assert sorted(answers) == [200, 200, 200, 201]
     assert WorkItem.objects.count() == 1
     assert IntakeDelivery.objects.filter(status="accepted").count() == 1
+
+
+def test_the_database_refuses_a_second_accepted_delivery_of_one_signed_message(crm_source):
+    _without_external_ref(crm_source)
+    timestamp = int(time.time())
+    post_signed(DEAL, timestamp=timestamp, event_id="evt-1")
+    accepted = IntakeDelivery.objects.get(status="accepted")
+    assert accepted.signature == sign(SECRET, timestamp, json.dumps(DEAL).encode())[7:]
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        IntakeDelivery.objects.create(
+            source=crm_source,
+            status="accepted",
+            http_status=201,
+            event_id="evt-other",
+            signature=accepted.signature,
+        )
