@@ -349,6 +349,14 @@ def _log(source, *, status, http_status, reason, event_id, payload, body, header
     )
 
 
+def _kept_headers(headers):
+    return {name: headers[name] for name in LOGGED_HEADERS if headers.get(name)}
+
+
+def _event_id_header(headers):
+    return (headers.get("X-Opshub-Event-Id") or "").strip()
+
+
 def log_oversized(*, source, headers):
     """A delivery refused for its size is logged too, without reading its body."""
     from handoffs.models import IntakeDelivery
@@ -359,10 +367,10 @@ def log_oversized(*, source, headers):
         status=IntakeDelivery.Status.REJECTED,
         http_status=413,
         reason=reason,
-        event_id=(headers.get("X-Opshub-Event-Id") or "").strip(),
+        event_id=_event_id_header(headers),
         payload=None,
         body=b"",
-        headers={name: headers[name] for name in LOGGED_HEADERS if headers.get(name)},
+        headers=_kept_headers(headers),
     )
     return reason
 
@@ -404,9 +412,9 @@ def intake_receive(*, source, headers, body, now=None):
     from handoffs.models import IntakeDelivery, IntakeSource
     from handoffs.services import work_item_create
 
-    kept = {name: headers[name] for name in LOGGED_HEADERS if headers.get(name)}
+    kept = _kept_headers(headers)
     payload = None
-    event_id = (headers.get("X-Opshub-Event-Id") or "").strip()
+    event_id = _event_id_header(headers)
 
     def reject(http_status, reason, **extra):
         delivery = _log(
