@@ -241,12 +241,22 @@ class IntakeWebhookView(APIView):
                 required=True,
                 description='"sha256=" + hex HMAC-SHA256 of "<timestamp>.<raw body>"',
             ),
-            OpenApiParameter("X-Opshub-Event-Id", str, OpenApiParameter.HEADER),
+            OpenApiParameter(
+                "X-Opshub-Event-Id",
+                str,
+                OpenApiParameter.HEADER,
+                description="Not signed: the same signed timestamp and body is a replay "
+                "whatever event id comes with it.",
+            ),
         ],
         responses={
             201: _outcome,
             200: _outcome,
-            400: _refusal,
+            400: OpenApiResponse(
+                _refusal,
+                description="Not strict JSON (NaN/Infinity, NUL, a lone surrogate, nesting "
+                "over 64 levels), or the payload cannot be mapped.",
+            ),
             401: _refusal,
             404: OpenApiResponse(_refusal, description="No active source with this slug."),
             413: _refusal,
