@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+from opshub.lib import jsonbody
 
 TOLERANCE = datetime.timedelta(minutes=5)
 SIGNATURE_PREFIX = "sha256="
@@ -304,6 +307,11 @@ def verify(secret, *, timestamp, signature, body, now=None):
     return None
 
 
+def signature_digest(signature):
+    """The hex HMAC of a verified X-Opshub-Signature: one value per signed message."""
+    return signature.strip().removeprefix(SIGNATURE_PREFIX)
+
+
 # --- The use case -------------------------------------------------------------------------------
 
 LOGGED_HEADERS = (
@@ -322,31 +330,59 @@ class Outcome:
     delivery: object = None
 
 
-def _log(source, *, status, http_status, reason, event_id, payload, body, headers, **item):
+def _log(source, *, status, http_status, reason, event_id, payload, body, headers, **extra):
+    """Logs a delivery as PostgreSQL can store it: the raw body of a refused one is kept as
+    text with NUL and lone surrogates escaped (a parsed payload never holds them)."""
     from handoffs.models import IntakeDelivery
 
+    text = "" if payload is not None else body[:10000].decode("utf-8", "replace")
     return IntakeDelivery.objects.create(
         source=source,
         status=status,
         http_status=http_status,
-        reason=reason,
-        event_id=event_id[:200],
+        reason=jsonbody.storable_text(reason),
+        event_id=jsonbody.storable_text(event_id)[:200],
         payload=payload,
-        body="" if payload is not None else body.decode("utf-8", "replace")[:10000],
-        headers=headers,
-        **item,
+        body=jsonbody.storable_text(text),
+        headers={name: jsonbody.storable_text(value) for name, value in headers.items()},
+        **extra,
     )
 
 
-def _earlier_item_id(source, event_id, external_ref):
-    """The item an accepted delivery of this event created, else the source's item with this
-    external reference; None when the event is new."""
+def _kept_headers(headers):
+    return {name: headers[name] for name in LOGGED_HEADERS if headers.get(name)}
+
+
+def _event_id_header(headers):
+    return (headers.get("X-Opshub-Event-Id") or "").strip()
+
+
+def log_oversized(*, source, headers):
+    """A delivery refused for its size is logged too, without reading its body."""
+    from handoffs.models import IntakeDelivery
+
+    reason = f"The body is larger than {MAX_BODY_BYTES // 1024} KB."
+    _log(
+        source,
+        status=IntakeDelivery.Status.REJECTED,
+        http_status=413,
+        reason=reason,
+        event_id=_event_id_header(headers),
+        payload=None,
+        body=b"",
+        headers=_kept_headers(headers),
+    )
+    return reason
+
+
+def _earlier_item_id(source, event_id, signature, external_ref):
+    """The item an accepted delivery of this event (or of this very signed message) created,
+    else the source's item with this external reference; None when the event is new."""
     from handoffs.models import IntakeDelivery, WorkItem
 
+    accepted = IntakeDelivery.objects.filter(source=source, status=IntakeDelivery.Status.ACCEPTED)
     earlier = (
-        IntakeDelivery.objects.filter(
-            source=source, event_id=event_id, status=IntakeDelivery.Status.ACCEPTED
-        )
+        accepted.filter(Q(event_id=event_id) | Q(signature=signature))
         .values_list("item_id", flat=True)
         .first()
     )
@@ -362,19 +398,23 @@ def _earlier_item_id(source, event_id, external_ref):
 def intake_receive(*, source, headers, body, now=None):
     """Verifies, maps and creates at most one work item; logs the delivery whatever happens.
 
-    Deliveries of one source are serialised by a row lock on the source, so two replays of
-    one event arriving together cannot both create an item: the second sees the first's
-    accepted delivery. The partial unique constraint on accepted deliveries backs this up.
+    The signature is checked on the raw bytes before the body is parsed, so a forger costs
+    one HMAC and a log row; the body is then parsed strictly (opshub.lib.jsonbody).
+
+    A replay is recognised by its event id and by its signature: the HMAC covers only the
+    timestamp and the body, so a captured delivery re-sent with another X-Opshub-Event-Id
+    is still the same signed message and creates nothing. Deliveries of one source are
+    serialised by a row lock on the source, so two replays arriving together cannot both
+    create an item: the second sees the first's accepted delivery. Partial unique
+    constraints on accepted deliveries, (source, event_id) and (source, signature), back
+    this up.
     """
     from handoffs.models import IntakeDelivery, IntakeSource
     from handoffs.services import work_item_create
 
-    kept = {name: headers[name] for name in LOGGED_HEADERS if headers.get(name)}
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        payload = None
-    event_id = (headers.get("X-Opshub-Event-Id") or "").strip()
+    kept = _kept_headers(headers)
+    payload = None
+    event_id = _event_id_header(headers)
 
     def reject(http_status, reason, **extra):
         delivery = _log(
@@ -398,8 +438,13 @@ def intake_receive(*, source, headers, body, now=None):
     )
     if problem:
         return reject(401, problem)
-    if payload is None:
-        return reject(400, "The body is not valid JSON.")
+    signature = signature_digest(headers.get("X-Opshub-Signature") or "")
+    try:
+        payload = jsonbody.loads(body)
+    except jsonbody.BodyError as exc:
+        return reject(400, str(exc))
+    if event_id != jsonbody.storable_text(event_id):
+        return reject(400, "X-Opshub-Event-Id must not contain NUL or a lone surrogate.")
     # The header wins; the mapped payload field is only needed when the header is absent.
     mapped = map_payload(
         source.mapping, payload, event_id_path="" if event_id else source.event_id_path
@@ -415,7 +460,7 @@ def intake_receive(*, source, headers, body, now=None):
 
     with transaction.atomic():
         IntakeSource.objects.select_for_update().filter(pk=source.pk).first()
-        earlier = _earlier_item_id(source, event_id, mapped.external_ref)
+        earlier = _earlier_item_id(source, event_id, signature, mapped.external_ref)
         if earlier is not None:
             delivery = _log(
                 source,
@@ -427,6 +472,7 @@ def intake_receive(*, source, headers, body, now=None):
                 body=body,
                 headers=kept,
                 item_id=earlier,
+                signature=signature,
             )
             return Outcome(200, {"status": "duplicate", "item": earlier}, delivery)
         try:
@@ -459,5 +505,6 @@ def intake_receive(*, source, headers, body, now=None):
             body=body,
             headers=kept,
             item=item,
+            signature=signature,
         )
     return Outcome(201, {"status": "accepted", "item": item.pk}, delivery)

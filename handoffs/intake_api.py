@@ -241,12 +241,22 @@ class IntakeWebhookView(APIView):
                 required=True,
                 description='"sha256=" + hex HMAC-SHA256 of "<timestamp>.<raw body>"',
             ),
-            OpenApiParameter("X-Opshub-Event-Id", str, OpenApiParameter.HEADER),
+            OpenApiParameter(
+                "X-Opshub-Event-Id",
+                str,
+                OpenApiParameter.HEADER,
+                description="Not signed: the same signed timestamp and body is a replay "
+                "whatever event id comes with it.",
+            ),
         ],
         responses={
             201: _outcome,
             200: _outcome,
-            400: _refusal,
+            400: OpenApiResponse(
+                _refusal,
+                description="Not strict JSON (NaN/Infinity, NUL, a lone surrogate, nesting "
+                "over 64 levels), or the payload cannot be mapped.",
+            ),
             401: _refusal,
             404: OpenApiResponse(_refusal, description="No active source with this slug."),
             413: _refusal,
@@ -263,9 +273,7 @@ class IntakeWebhookView(APIView):
         )
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > intake.MAX_BODY_BYTES:
-            return Response(
-                {"detail": f"The body is larger than {intake.MAX_BODY_BYTES // 1024} KB."},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+            reason = intake.log_oversized(source=source, headers=request.headers)
+            return Response({"detail": reason}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         outcome = intake.intake_receive(source=source, headers=request.headers, body=request.body)
         return Response(outcome.body, status=outcome.http_status)

@@ -1511,6 +1511,9 @@ class IntakeDelivery(models.Model):
     payload = models.JSONField(null=True, blank=True)
     body = models.TextField(blank=True, help_text="The raw body when it was not JSON.")
     headers = models.JSONField(default=dict, blank=True)
+    signature = models.CharField(
+        max_length=64, blank=True, help_text="The verified HMAC (hex) of an authentic delivery."
+    )
     item = models.ForeignKey(
         WorkItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -1525,6 +1528,14 @@ class IntakeDelivery(models.Model):
                 fields=["source", "event_id"],
                 condition=Q(status="accepted"),
                 name="intake_event_once",
+            ),
+            # The event id header is not signed: one accepted delivery per signed message,
+            # so a captured delivery re-sent with a new event id creates nothing. Its
+            # index also serves the replay lookup in intake._earlier_item_id.
+            models.UniqueConstraint(
+                fields=["source", "signature"],
+                condition=Q(status="accepted") & ~Q(signature=""),
+                name="intake_signature_once",
             ),
         ]
         indexes = [

@@ -9,9 +9,11 @@ opshub.accounts.api.CanWriteOrReadOnly, each view's object rules come next.
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from opshub.lib import jsonbody
 
 
 def exception_handler(exc, context):
@@ -32,6 +34,23 @@ def exception_handler(exc, context):
         data = {"detail": "The request has invalid fields.", "errors": data, **data}
     response.data = data
     return response
+
+
+class StrictJSONParser(parsers.JSONParser):
+    """DRF's JSON parser through opshub.lib.jsonbody: a body nested too deeply, with
+    NaN/Infinity, NUL or a lone surrogate is a 400 with a message, never a 500 later."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", "utf-8")
+        data = stream.read() if stream is not None else b""
+        try:
+            return jsonbody.loads(data.decode(encoding) if encoding != "utf-8" else data)
+        except UnicodeDecodeError:
+            raise exceptions.ParseError(f"The body is not {encoding}.") from None
+        except LookupError:
+            raise exceptions.ParseError(f"Unknown charset {encoding}.") from None
+        except jsonbody.BodyError as exc:
+            raise exceptions.ParseError(str(exc)) from None
 
 
 class Conflict(exceptions.APIException):
