@@ -473,9 +473,23 @@ def gate_check(*, item, version, checklist, fields, overridden=()):
     return submitted_fields, field_errors, missing_checklist, missing_fields
 
 
+HANDED_OFF_MEANWHILE = (
+    "This item moved to another stage while you were handing it off (someone may have acted); "
+    "nothing was changed."
+)
+
+
 @transaction.atomic
-def handoff_submit(*, item, by, checklist=(), fields=None, note=""):
-    item = _lock(item)
+def handoff_submit(*, item, by, checklist=(), fields=None, note="", expected_stage_id=None):
+    """`expected_stage_id` is the stage the caller saw the item in (the API and the page pass
+    it): when a concurrent handoff moved the item since, the loser gets StateConflict (409),
+    not the refusal that the winner's move would now give the sending team."""
+    seen, item = item, _lock(item)
+    moved = expected_stage_id is not None and item.stage_id != expected_stage_id
+    # Only someone who could hand off the item as they saw it learns that it moved: the
+    # refusal order (403 before 409) still holds for everyone else.
+    if moved and can_work_on(by, seen):
+        raise StateConflict(HANDED_OFF_MEANWHILE)
     _require(can_work_on(by, item), "Only the team working on this item can hand it off.")
     if item.state != WorkItem.State.IN_PROGRESS:
         raise StateConflict(
