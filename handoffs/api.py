@@ -239,7 +239,9 @@ class WorkItemViewSet(
         return self._act(
             request,
             HandoffRequestSerializer,
-            lambda item, data: services.handoff_submit(item=item, by=request.user, **data),
+            lambda item, data: services.handoff_submit(
+                item=item, by=request.user, expected_stage_id=item.stage_id, **data
+            ),
         )
 
     @extend_schema(request=None, responses=WorkItemSerializer)

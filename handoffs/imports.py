@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from handoffs.fields import clean_value
 from handoffs.models import Event, ImportMapping, WorkItem
 from handoffs.services import workflow_field_definitions
+from opshub.lib.dates import due_date_problem, requested_at_problem
 from opshub.lib.tasks import enqueue_on_commit
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -288,12 +289,18 @@ def _read_moments(values, context, out):
         out[name] = _parse_moment(text) if text else None
         if text and out[name] is None:
             errors.append(f"{label} “{text}” is not a date or date-time.")
-        elif out[name] and out[name] > now + datetime.timedelta(minutes=5):
-            errors.append(f"{label} is in the future.")
+        elif out[name] and (problem := _moment_problem(name, out[name], now, label)):
+            errors.append(problem)
     out["requested_at"] = out["requested_at"] or now
     if out["delivered_at"] and out["delivered_at"] < out["requested_at"]:
         errors.append("Delivered at is before requested at.")
     return errors
+
+
+def _moment_problem(name, moment, now, label):
+    if name == "requested_at":  # the bounds every entry point shares (opshub/lib/dates.py)
+        return requested_at_problem(moment, now=now, label=label)
+    return f"{label} is in the future." if moment > now + datetime.timedelta(minutes=5) else None
 
 
 def _read_stage(values, context, out):
@@ -315,7 +322,8 @@ def _read_due_date(values, context, out):
     out["due_date"] = parse_date(text) if text else None
     if text and out["due_date"] is None:
         return [f"Due date “{text}” is not a date (YYYY-MM-DD)."]
-    return []
+    problem = out["due_date"] and due_date_problem(out["due_date"], label="Due date")
+    return [problem] if problem else []
 
 
 def _read_fields(values, context, out):

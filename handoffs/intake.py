@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from opshub.lib import jsonbody
+from opshub.lib.dates import requested_at_problem
 
 TOLERANCE = datetime.timedelta(minutes=5)
 SIGNATURE_PREFIX = "sha256="
@@ -146,6 +147,8 @@ def _map_core(mapped, target, spec, payload):
         mapped.requested_at = parse_timestamp(value)
         if mapped.requested_at is None:
             mapped.errors[target] = f"“{_as_text(value)[:40]}” is not a date-time."
+        elif problem := requested_at_problem(mapped.requested_at):
+            mapped.errors[target] = problem
     else:
         text, limit = _as_text(value).strip(), _TEXT_LIMITS[target]
         if len(text) > limit:

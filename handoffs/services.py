@@ -27,6 +27,7 @@ from handoffs.models import (
     WorkItem,
     team_ids_of,
 )
+from opshub.lib.dates import due_date_problem, requested_at_problem
 
 
 class StateConflict(Exception):
@@ -138,6 +139,14 @@ def _clean_fields(definitions, submitted):
 DUPLICATE_EXTERNAL_REF = "A work item with this external reference already exists."
 
 
+def _date_errors(*, requested_at, due_date, now):
+    """Per-field messages for dates outside the range every entry point shares."""
+    errors = {"requested_at": requested_at_problem(requested_at, now=now)}
+    if due_date is not None:
+        errors["due_date"] = due_date_problem(due_date)
+    return {name: message for name, message in errors.items() if message}
+
+
 @transaction.atomic
 def work_item_create(
     *,
@@ -160,8 +169,7 @@ def work_item_create(
         errors["title"] = "Give the work item a title."
     now = timezone.now()
     requested_at = requested_at or now
-    if requested_at > now + datetime.timedelta(minutes=5):
-        errors["requested_at"] = "The request time cannot be in the future."
+    errors.update(_date_errors(requested_at=requested_at, due_date=due_date, now=now))
     stage = stage or workflow.stages.order_by("position").first()
     if stage is None:
         errors["workflow"] = "This workflow has no stages yet."
@@ -298,6 +306,8 @@ def _check_due_date(item, by, due_date):
         return due_date, None
     if due_date is not None and not isinstance(due_date, datetime.date):
         return due_date, "Give a date, like 2026-05-31."
+    if due_date is not None and (problem := due_date_problem(due_date)):
+        return due_date, problem
     return due_date, _due_date_problem(by, item)
 
 
@@ -473,9 +483,23 @@ def gate_check(*, item, version, checklist, fields, overridden=()):
     return submitted_fields, field_errors, missing_checklist, missing_fields
 
 
+HANDED_OFF_MEANWHILE = (
+    "This item moved to another stage while you were handing it off (someone may have acted); "
+    "nothing was changed."
+)
+
+
 @transaction.atomic
-def handoff_submit(*, item, by, checklist=(), fields=None, note=""):
-    item = _lock(item)
+def handoff_submit(*, item, by, checklist=(), fields=None, note="", expected_stage_id=None):
+    """`expected_stage_id` is the stage the caller saw the item in (the API and the page pass
+    it): when a concurrent handoff moved the item since, the loser gets StateConflict (409),
+    not the refusal that the winner's move would now give the sending team."""
+    seen, item = item, _lock(item)
+    moved = expected_stage_id is not None and item.stage_id != expected_stage_id
+    # Only someone who could hand off the item as they saw it learns that it moved: the
+    # refusal order (403 before 409) still holds for everyone else.
+    if moved and can_work_on(by, seen):
+        raise StateConflict(HANDED_OFF_MEANWHILE)
     _require(can_work_on(by, item), "Only the team working on this item can hand it off.")
     if item.state != WorkItem.State.IN_PROGRESS:
         raise StateConflict(
@@ -811,17 +835,23 @@ def _clean_decision_payload(decision_type, item, payload):
             "protocol_version": version.pk,
         }
     if decision_type.key == rights.CHANGE_DUE_DATE:
-        try:
-            new_date = datetime.date.fromisoformat(str(payload.get("due_date") or ""))
-        except ValueError:
-            raise ValidationError({"due_date": "Give the new date, like 2026-05-31."}) from None
-        if new_date < timezone.localdate():
-            raise ValidationError({"due_date": "The new date cannot be in the past."})
-        return {
-            "due_date": new_date.isoformat(),
-            "previous_due_date": item.due_date.isoformat() if item.due_date else None,
-        }
+        return _clean_due_date_change(item, payload)
     return payload
+
+
+def _clean_due_date_change(item, payload):
+    try:
+        new_date = datetime.date.fromisoformat(str(payload.get("due_date") or ""))
+    except ValueError:
+        raise ValidationError({"due_date": "Give the new date, like 2026-05-31."}) from None
+    if new_date < timezone.localdate():
+        raise ValidationError({"due_date": "The new date cannot be in the past."})
+    if problem := due_date_problem(new_date, label="The new date"):
+        raise ValidationError({"due_date": problem})
+    return {
+        "due_date": new_date.isoformat(),
+        "previous_due_date": item.due_date.isoformat() if item.due_date else None,
+    }
 
 
 def _put_in_force(decision, item):

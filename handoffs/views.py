@@ -305,6 +305,7 @@ def item_handoff(request, pk):
             checklist=request.POST.getlist("checklist"),
             fields=form.submitted_fields() if version else None,
             note=data.get("note", ""),
+            expected_stage_id=item.stage_id,
         ),
         success,
     )

@@ -278,4 +278,8 @@ LOGGING = {
 OPSHUB_REMINDER_INTERVAL_HOURS = env_int("OPSHUB_REMINDER_INTERVAL_HOURS", 24)
 # Signed intake deliveries accepted per source (slug) and period; more answer 429.
 OPSHUB_INTAKE_RATE_LIMIT = env_rate("OPSHUB_INTAKE_RATE_LIMIT", "600/min")
+# Password-reset requests per address and per client IP and period; over either, no email
+# is sent and the page answers as usual (opshub/accounts/forms.py).
+OPSHUB_PASSWORD_RESET_RATE_PER_EMAIL = env_rate("OPSHUB_PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")
+OPSHUB_PASSWORD_RESET_RATE_PER_IP = env_rate("OPSHUB_PASSWORD_RESET_RATE_PER_IP", "10/hour")
 OPSHUB_DEMO_PASSWORD = env_str("OPSHUB_DEMO_PASSWORD", "opshub-demo")

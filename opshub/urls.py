@@ -1,12 +1,20 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from opshub import views
+from opshub.accounts.forms import ThrottledPasswordResetForm
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("ping/", views.ping, name="ping"),
+    # Before Django's auth URLs so the throttled form serves the same URL and name.
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=ThrottledPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("opshub.accounts.urls")),
     path("admin/", admin.site.urls),

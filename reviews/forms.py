@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from handoffs.models import Handoff, Stage, Workflow, WorkItem
 from opshub.accounts.models import User
-from reviews.models import ActionItem, Breakage, Review
+from reviews.models import ActionItem, Breakage, ProjectorLink, Review
 
 
 class BreakageForm(forms.ModelForm):
@@ -99,3 +99,14 @@ class ReviewForm(forms.ModelForm):
         people = User.objects.filter(is_active=True).order_by("full_name", "email")
         self.fields["facilitator"].queryset = people.exclude(role=User.Role.VIEWER)
         self.fields["attendees"].queryset = people
+
+
+class ProjectorLinkForm(forms.Form):
+    days = forms.TypedChoiceField(
+        label="Works for",
+        choices=list(ProjectorLink.LIFETIME_DAYS.items()),
+        coerce=int,
+        initial=ProjectorLink.DEFAULT_DAYS,
+        required=False,
+        empty_value=ProjectorLink.DEFAULT_DAYS,
+    )

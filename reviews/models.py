@@ -380,9 +380,13 @@ def _new_nonce():
     return secrets.token_urlsafe(16)
 
 
+def _default_link_expiry():
+    return timezone.now() + datetime.timedelta(days=ProjectorLink.DEFAULT_DAYS)
+
+
 class ProjectorLinkQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(revoked_at=None)
+        return self.filter(revoked_at=None, expires_at__gt=timezone.now())
 
 
 class ProjectorLink(models.Model):
@@ -392,6 +396,9 @@ class ProjectorLink(models.Model):
     """
 
     SALT = "reviews.projector-link"
+    # A leaked URL must stop working by itself: the facilitator picks how long at creation.
+    LIFETIME_DAYS = {1: "1 day", 7: "7 days", 30: "30 days"}
+    DEFAULT_DAYS = 7
 
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="projector_links")
     nonce = models.CharField(max_length=32, default=_new_nonce, editable=False)
@@ -399,6 +406,7 @@ class ProjectorLink(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=_default_link_expiry)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -419,9 +427,14 @@ class ProjectorLink(models.Model):
     def token(self):
         return signing.dumps({"link": self.pk, "nonce": self.nonce}, salt=self.SALT)
 
+    @property
+    def is_expired(self):
+        return self.expires_at <= timezone.now()
+
     @classmethod
     def from_token(cls, token):
-        """The active link a token names, or None (bad signature, unknown, or revoked)."""
+        """The unrevoked link a token names, expired or not (the page says which), or None
+        (bad signature, unknown, or revoked)."""
         try:
             data = signing.loads(token, salt=cls.SALT)
         except signing.BadSignature:
@@ -429,7 +442,7 @@ class ProjectorLink(models.Model):
         if not isinstance(data, dict):
             return None
         return (
-            cls.objects.active()
+            cls.objects.filter(revoked_at=None)
             .select_related("review")
             .filter(pk=data.get("link"), nonce=data.get("nonce"))
             .first()

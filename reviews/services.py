@@ -673,9 +673,13 @@ def summary_context(review):
 
 
 @transaction.atomic
-def projector_link_create(*, review, by):
+def projector_link_create(*, review, by, days=ProjectorLink.DEFAULT_DAYS):
     _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can share.")
-    return ProjectorLink.objects.create(review=review, created_by=by)
+    if days not in ProjectorLink.LIFETIME_DAYS:
+        choices = ", ".join(ProjectorLink.LIFETIME_DAYS.values())
+        raise ValidationError({"days": f"Pick how long the link works: {choices}."})
+    expires_at = timezone.now() + datetime.timedelta(days=days)
+    return ProjectorLink.objects.create(review=review, created_by=by, expires_at=expires_at)
 
 
 @transaction.atomic

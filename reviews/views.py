@@ -3,13 +3,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from reviews import services
 from reviews.audit import system_audit
-from reviews.forms import ActionItemForm, BreakageForm, ReviewForm
+from reviews.forms import ActionItemForm, BreakageForm, ProjectorLinkForm, ReviewForm
 from reviews.models import ActionItem, AgendaEntry, Breakage, ProjectorLink, Review, week_of
 
 NAV = {"nav_active": "reviews"}
@@ -68,6 +68,7 @@ def _detail_context(request, review, **extra):
         "can_log": services.can_log_breakage(request.user),
         "review_form": ReviewForm(instance=review) if can_facilitate else None,
         "links": review.projector_links.active() if can_facilitate else [],
+        "link_form": ProjectorLinkForm(),
         "action_form": ActionItemForm(review=review),
         "today": timezone.localdate(),
         "verdicts": AgendaEntry.State.choices,
@@ -168,8 +169,18 @@ def review_close(request, pk):
 @require_POST
 def projector_link_create(request, pk):
     review = _get_review(pk)
-    link = services.projector_link_create(review=review, by=request.user)
-    messages.success(request, "Read-only projector link created. Revoke it after the meeting.")
+    _require(services.can_facilitate(request.user, review))
+    form = ProjectorLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["days"]))
+        return redirect(f"{review.get_absolute_url()}#projector-links")
+    link = services.projector_link_create(
+        review=review, by=request.user, days=form.cleaned_data["days"]
+    )
+    expiry = dateformat.format(timezone.localtime(link.expires_at), "j M Y H:i")
+    messages.success(
+        request, f"Read-only projector link created; it works until {expiry}. Revoke it sooner."
+    )
     return redirect(f"{review.get_absolute_url()}?link={link.pk}#projector-links")
 
 
@@ -206,6 +217,9 @@ def projector_public(request, token):
     link = ProjectorLink.from_token(token)
     if link is None:
         raise Http404("This projector link is invalid or has been revoked.")
+    if link.is_expired:
+        context = {"link": link}
+        return render(request, "reviews/projector_link_expired.html", context, status=410)
     return _projector(request, link.review, request.path, "")
 
 

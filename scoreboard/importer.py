@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from handoffs.models import Event, Stage, Team, Workflow, WorkItem
+from opshub.lib.dates import requested_at_problem
 
 REQUIRED_COLUMNS = ("case_id", "activity", "timestamp")
 OPTIONAL_COLUMNS = ("resource", "group")
@@ -142,6 +143,10 @@ def _read_row(parsed, number, values, index, *, width):
         at, naive = _parse_timestamp(values[index["timestamp"]])
     except ValueError:
         problems.append(f"timestamp “{values[index['timestamp']]}” is not ISO-8601")
+    else:
+        # A case's first event becomes its requested at: the bounds every entry point shares.
+        if problem := requested_at_problem(at, label="timestamp"):
+            problems.append(problem.rstrip("."))
     if problems:
         message = "; ".join(problems)
         _error(parsed, number, message[0].upper() + message[1:] + ".")

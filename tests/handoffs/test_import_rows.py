@@ -9,6 +9,7 @@ from handoffs import imports
 
 UTC = datetime.UTC
 TOMORROW = (timezone.now() + datetime.timedelta(days=1)).isoformat()
+IN_TWO_DAYS = (timezone.now() + datetime.timedelta(days=2)).isoformat()
 MAPPING = {
     "Title": "title",
     "Ref": "external_ref",
@@ -30,7 +31,11 @@ ERRORS = [
     ({"Ref": "r" * 121}, ["External reference is longer than 120 characters."]),
     ({"Requested": "yesterday"}, ["Requested at “yesterday” is not a date or date-time."]),
     ({"Delivered": "soon"}, ["Delivered at “soon” is not a date or date-time."]),
-    ({"Requested": TOMORROW}, ["Requested at is in the future."]),
+    ({"Requested": IN_TWO_DAYS}, ["Requested at cannot be more than a day in the future."]),
+    ({"Requested": "0001-01-01"}, ["Requested at must be on or after 2000-01-01."]),
+    ({"Requested": "1999-12-31T23:59:59Z"}, ["Requested at must be on or after 2000-01-01."]),
+    ({"Due": "0001-01-01"}, ["Due date must be between 2000-01-01 and 2100-12-31."]),
+    ({"Due": "2101-01-01"}, ["Due date must be between 2000-01-01 and 2100-12-31."]),
     ({"Delivered": TOMORROW}, ["Delivered at is in the future."]),
     ({"Delivered": "2026-01-04T23:59:00Z"}, ["Delivered at is before requested at."]),
     ({"Stage": "Nowhere"}, ["No stage “Nowhere” in this workflow."]),

@@ -59,6 +59,17 @@ BAD_FILES = [
         ],
     ),
     (f"case_id,activity,timestamp\nA,Ship,{AT}\n\nB,,{AT}\n", [(4, "Activity is empty.")]),
+    (
+        "case_id,activity,timestamp\nA,Ship,0001-01-01T00:00:00\nB,,1999-12-31T23:00:00Z\n",
+        [
+            (2, "Timestamp must be on or after 2000-01-01."),
+            (3, "Activity is empty; timestamp must be on or after 2000-01-01."),
+        ],
+    ),
+    (
+        "case_id,activity,timestamp\nA,Ship,2999-01-01T00:00:00Z\n",
+        [(2, "Timestamp cannot be more than a day in the future.")],
+    ),
 ]
 
 
