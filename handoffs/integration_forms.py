@@ -130,6 +130,8 @@ class ImportUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
+        if "workflow" not in self.cleaned_data:
+            return upload  # no workflow this user may import into: the file is not read
         if upload.size > imports.MAX_BYTES:
             raise forms.ValidationError("The file is larger than 5 MB.")
         content = upload.read()

@@ -258,7 +258,8 @@ def import_upload(request):
         .select_related("workflow")
         .defer("content")[:10],
     )
-    return render(request, "handoffs/import_upload.html", context)
+    status = 400 if form.errors else 200
+    return render(request, "handoffs/import_upload.html", context, status=status)
 
 
 @login_required
