@@ -148,7 +148,7 @@ class ImportUploadForm(forms.Form):
 class ImportMappingForm(forms.Form):
     """One select per spreadsheet column: which item attribute it fills (or none)."""
 
-    def __init__(self, *args, headers, workflow, initial_mapping, **kwargs):
+    def __init__(self, *args, headers, workflow, initial_mapping, date_order, **kwargs):
         super().__init__(*args, **kwargs)
         self.headers = headers
         choices = [("", "— skip this column —"), *imports.targets(workflow)]
@@ -159,6 +159,18 @@ class ImportMappingForm(forms.Form):
                 required=False,
                 initial=initial_mapping.get(header, ""),
             )
+        self.fields["date_order"] = forms.ChoiceField(
+            label="Date order",
+            choices=imports.DateOrder.choices,
+            initial=date_order,
+            help_text="How a date such as 05/01/2026 reads. YYYY-MM-DD and the workbook's "
+            "own date cells read the same in every order.",
+        )
+
+    def date_order(self):
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["date_order"]
+        return self.fields["date_order"].initial
 
     def mapping(self):
         return {
