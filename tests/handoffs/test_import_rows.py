@@ -38,9 +38,7 @@ ERRORS = [
     ({"Priority": "ASAP"}, ["Priority “ASAP” is not one of: low, normal, high, urgent."]),
     (
         {"Due": "5/1/2026"},
-        [
-            "Due date “5/1/2026” is not a date (YYYY-MM-DD; for 31/12/2026 pick the date order day first)."
-        ],
+        [f"Due date “5/1/2026” is not a date{ISO}."],
     ),
     ({"Amount": "lots"}, ["Amount must be a number."]),
     ({"Amount": "-1"}, ["Amount must be at least 0."]),
