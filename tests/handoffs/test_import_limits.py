@@ -117,6 +117,29 @@ def test_a_hostile_workbook_is_refused_by_what_it_would_cost(rows, padding, mess
         imports.parse(content, "orders.xlsx")
 
 
+def test_a_workbook_declaring_xml_entities_is_refused():
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY lol "lol">'
+        + "".join(
+            f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n else "&lol;" * 10}">' for n in range(9)
+        )
+        + "]>"
+    )
+    content = hostile_workbook([_HEADER_ROW, _order(2)])
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet = laughs + sheet.removeprefix('<?xml version="1.0" encoding="UTF-8"?>')
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace("Order 2", "&lol8;").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+    with pytest.raises(imports.ImportProblem, match="Not a readable XLSX"):
+        imports.parse(buffer.getvalue(), "orders.xlsx")
+
+
 def test_a_csv_of_empty_lines_is_refused_by_rows_read():
     content = b"Title\n" + b",\n" * (imports.MAX_ROWS_READ + 1)
 
