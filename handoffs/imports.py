@@ -250,15 +250,20 @@ def _norm(text):
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def guess_mapping(headers, workflow):
+def remembered(workflow):
+    """The workflow's saved ImportMapping, or an unsaved empty one (ISO dates)."""
+    saved = ImportMapping.objects.filter(workflow=workflow).first()
+    return saved or ImportMapping(workflow=workflow)
+
+
+def guess_mapping(headers, workflow, saved=None):
     """The remembered mapping where it knows a header, else a match by name or label."""
-    remembered = ImportMapping.objects.filter(workflow=workflow).values_list("columns", flat=True)
-    remembered = remembered.first() or {}
+    remembered_columns = (saved or remembered(workflow)).columns
     by_name = {}
     for target, label in targets(workflow):
         for name in (target, target.removeprefix("fields."), label):
             by_name.setdefault(_norm(name), target)
-    return {h: remembered.get(h, by_name.get(_norm(h), "")) for h in headers}
+    return {h: remembered_columns.get(h, by_name.get(_norm(h), "")) for h in headers}
 
 
 def clean_mapping(mapping, headers, workflow):
@@ -287,11 +292,6 @@ def remember_mapping(workflow, mapping, by, date_order=DateOrder.ISO):
         workflow=workflow,
         defaults={"columns": mapping, "date_order": date_order, "updated_by": by},
     )
-
-
-def remembered_date_order(workflow):
-    order = ImportMapping.objects.filter(workflow=workflow).values_list("date_order", flat=True)
-    return order.first() or DateOrder.ISO
 
 
 # --- Validating ----------------------------------------------------------------------------------

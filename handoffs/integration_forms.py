@@ -163,12 +163,14 @@ class ImportMappingForm(forms.Form):
             label="Date order",
             choices=imports.DateOrder.choices,
             initial=date_order,
+            required=False,
             help_text="How a date such as 05/01/2026 reads. YYYY-MM-DD and the workbook's "
             "own date cells read the same in every order.",
         )
 
     def date_order(self):
-        if self.is_bound and self.is_valid():
+        """The chosen order; the remembered one when none was sent."""
+        if self.is_bound and self.is_valid() and self.cleaned_data["date_order"]:
             return self.cleaned_data["date_order"]
         return self.fields["date_order"].initial
 

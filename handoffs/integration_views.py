@@ -272,12 +272,13 @@ def import_detail(request, pk):
     except imports.ImportProblem as exc:
         messages.error(request, f"{batch.filename} can no longer be read: {exc}")
         return redirect("handoffs:import-upload")
+    saved = imports.remembered(batch.workflow)
     form = ImportMappingForm(
         request.POST or None,
         headers=sheet.headers,
         workflow=batch.workflow,
-        initial_mapping=imports.guess_mapping(sheet.headers, batch.workflow),
-        date_order=imports.remembered_date_order(batch.workflow),
+        initial_mapping=imports.guess_mapping(sheet.headers, batch.workflow, saved),
+        date_order=saved.date_order,
     )
     context = _context(request, batch=batch, sheet=sheet, form=form, plan=None)
     if request.method == "POST" and form.is_valid() and not batch.committed_at:
