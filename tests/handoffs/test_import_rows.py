@@ -21,6 +21,7 @@ MAPPING = {
     "Amount": "fields.amount",
 }
 ISO = " (YYYY-MM-DD; for 31/12/2026 pick the date order day first)"
+UNSTORABLE = "holds a character that cannot be stored (NUL or a broken one); remove it."
 GOOD = {"Title": "Order", "Requested": "2026-01-05", "PO": "PO-1", "Amount": "10"}
 
 # (cells that differ from GOOD, the row's messages in order)
@@ -42,6 +43,9 @@ ERRORS = [
     ),
     ({"Amount": "lots"}, ["Amount must be a number."]),
     ({"Amount": "-1"}, ["Amount must be at least 0."]),
+    # PostgreSQL stores neither NUL nor a lone surrogate: the cell is named alone.
+    ({"Title": "a\x00b", "Amount": "lots"}, [UNSTORABLE]),
+    ({"PO": "PO-\ud800"}, [UNSTORABLE]),
     (
         {
             "Title": "",
