@@ -380,9 +380,8 @@ def _parse_day(text, order=DateOrder.ISO):
     return value.date()
 
 
-def _unstorable(text):
-    """PostgreSQL stores neither NUL nor lone surrogates, in text or in JSON."""
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+# PostgreSQL stores neither NUL nor a lone surrogate, in text or in JSON.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _row_values(cells, headers, mapping):
@@ -403,7 +402,7 @@ def _validate_row(values, context):
             "holds a character that cannot be stored (NUL or a broken one); remove it.",
         )
         for target, text in values.items()
-        if _unstorable(text)
+        if _UNSTORABLE.search(text)
     ]
     if unstorable:
         return {"external_ref": ""}, unstorable
