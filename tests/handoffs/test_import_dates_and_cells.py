@@ -239,3 +239,21 @@ def test_the_chosen_date_order_is_remembered_with_the_mapping(client, workflow, 
     )
     assert done.status_code == 302
     assert WorkItem.objects.get().due_date == datetime.date(2026, 12, 31)
+
+
+def test_a_date_field_reads_in_the_chosen_order_too(workflow, lead):
+    version = workflow.handoffs.get().published()
+    version.pk, version.number = None, version.number + 1  # a newer published version
+    version.fields = [*version.fields, {"key": "ship_by", "label": "Ship by", "type": "date"}]
+    version.save()
+    content = HEADER.replace("\n", ",Ship by\n") + GOOD_ROW.replace("\n", ",31.12.2026\n")
+    mapping = {**MAPPING, "Ship by": "fields.ship_by"}
+    sheet = imports.parse(content.encode(), "orders.csv")
+
+    day_first = imports.validate(sheet, mapping, workflow, imports.DateOrder.DAY_FIRST)
+    iso = imports.validate(sheet, mapping, workflow, imports.DateOrder.ISO)
+
+    assert day_first.errors == [] and day_first.items[0][1]["fields"]["ship_by"] == "2026-12-31"
+    assert iso.errors == [
+        (2, [imports.Problem("G “Ship by”", "Ship by must be a date (YYYY-MM-DD).")])
+    ]

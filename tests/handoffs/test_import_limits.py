@@ -183,3 +183,11 @@ def test_a_member_who_may_not_import_is_refused_before_the_file_is_read(client, 
     # The file was never opened: reading it would have named it unreadable.
     assert "Not a readable XLSX" not in page
     assert not ImportBatch.objects.exists()
+
+
+def test_reading_stops_once_its_time_is_up(monkeypatch):
+    monkeypatch.setattr(imports, "MAX_PARSE_SECONDS", 0)
+    content = b"Title\n" + b"Order\n" * 300
+
+    with pytest.raises(imports.ImportProblem, match="takes too long to read"):
+        imports.parse(content, "orders.csv")
