@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -599,9 +599,16 @@ def import_commit(*, batch, mapping, by, date_order=DateOrder.ISO):
     if locked.committed_at:
         raise ValidationError("This file was imported already.")
     now = timezone.now()
-    items = WorkItem.objects.bulk_create(
-        [_item(values, batch.workflow, by) for _, values in plan.items], batch_size=1000
-    )
+    try:
+        with transaction.atomic():
+            items = WorkItem.objects.bulk_create(
+                [_item(values, batch.workflow, by) for _, values in plan.items], batch_size=1000
+            )
+    except IntegrityError:
+        # Another file with one of these references was imported while this one was checked.
+        raise ValidationError(
+            "Another import took one of these external references meanwhile; run the dry run again."
+        ) from None
     events = []
     for item in items:
         events.append(
