@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("handoffs", "0015_event_details_edited"),
+        ("handoffs", "0016_intake_delivery_signature"),
     ]
 
     operations = [
