@@ -130,6 +130,8 @@ class ImportUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
+        if "workflow" not in self.cleaned_data:
+            return upload  # no workflow this user may import into: the file is not read
         if upload.size > imports.MAX_BYTES:
             raise forms.ValidationError("The file is larger than 5 MB.")
         content = upload.read()
@@ -146,7 +148,7 @@ class ImportUploadForm(forms.Form):
 class ImportMappingForm(forms.Form):
     """One select per spreadsheet column: which item attribute it fills (or none)."""
 
-    def __init__(self, *args, headers, workflow, initial_mapping, **kwargs):
+    def __init__(self, *args, headers, workflow, initial_mapping, date_order, **kwargs):
         super().__init__(*args, **kwargs)
         self.headers = headers
         choices = [("", "— skip this column —"), *imports.targets(workflow)]
@@ -157,6 +159,20 @@ class ImportMappingForm(forms.Form):
                 required=False,
                 initial=initial_mapping.get(header, ""),
             )
+        self.fields["date_order"] = forms.ChoiceField(
+            label="Date order",
+            choices=imports.DateOrder.choices,
+            initial=date_order,
+            required=False,
+            help_text="How a date such as 05/01/2026 reads. YYYY-MM-DD and the workbook's "
+            "own date cells read the same in every order.",
+        )
+
+    def date_order(self):
+        """The chosen order; the remembered one when none was sent."""
+        if self.is_bound and self.is_valid() and self.cleaned_data["date_order"]:
+            return self.cleaned_data["date_order"]
+        return self.fields["date_order"].initial
 
     def mapping(self):
         return {

@@ -258,7 +258,8 @@ def import_upload(request):
         .select_related("workflow")
         .defer("content")[:10],
     )
-    return render(request, "handoffs/import_upload.html", context)
+    status = 400 if form.errors else 200
+    return render(request, "handoffs/import_upload.html", context, status=status)
 
 
 @login_required
@@ -266,12 +267,18 @@ def import_detail(request, pk):
     batch = get_object_or_404(ImportBatch.objects.select_related("workflow"), pk=pk)
     if batch.uploaded_by_id != request.user.pk or not batch.workflow.can_edit(request.user):
         raise PermissionDenied("Only who uploaded this file can import it.")
-    sheet = imports.parse(bytes(batch.content), batch.filename)
+    try:
+        sheet = imports.parse(bytes(batch.content), batch.filename)
+    except imports.ImportProblem as exc:
+        messages.error(request, f"{batch.filename} can no longer be read: {exc}")
+        return redirect("handoffs:import-upload")
+    saved = imports.remembered(batch.workflow)
     form = ImportMappingForm(
         request.POST or None,
         headers=sheet.headers,
         workflow=batch.workflow,
-        initial_mapping=imports.guess_mapping(sheet.headers, batch.workflow),
+        initial_mapping=imports.guess_mapping(sheet.headers, batch.workflow, saved),
+        date_order=saved.date_order,
     )
     context = _context(request, batch=batch, sheet=sheet, form=form, plan=None)
     if request.method == "POST" and form.is_valid() and not batch.committed_at:
@@ -289,14 +296,18 @@ def _import_step(request, batch, sheet, form, context):
     except ValidationError as exc:
         context["mapping_errors"] = exc.messages
         return None
-    imports.remember_mapping(batch.workflow, mapping, request.user)
+    date_order = form.date_order()
+    imports.remember_mapping(batch.workflow, mapping, request.user, date_order)
     if request.POST.get("action") != "commit":
-        context["plan"] = imports.validate(sheet, mapping, batch.workflow)
+        context["plan"] = imports.validate(sheet, mapping, batch.workflow, date_order)
         return None
     try:
-        items = imports.import_commit(batch=batch, mapping=mapping, by=request.user)
-    except ValidationError as exc:
-        context["commit_errors"] = exc.messages[: imports.MAX_ERRORS_SHOWN]
+        items = imports.import_commit(
+            batch=batch, mapping=mapping, by=request.user, date_order=date_order
+        )
+    except (ValidationError, imports.ImportProblem) as exc:
+        problems = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+        context["commit_errors"] = problems[: imports.MAX_ERRORS_SHOWN]
         return None
     messages.success(request, f"Imported {len(items):,} work items into {batch.workflow.name}.")
     return redirect(f"/work/?workflow={batch.workflow.pk}")
@@ -309,7 +320,7 @@ def _preview(sheet, form, workflow):
     except ValidationError:
         return None
     head = imports.Sheet(headers=sheet.headers, rows=sheet.rows[:PREVIEW_ROWS])
-    return imports.preview(head, mapping, workflow)
+    return imports.preview(head, mapping, workflow, form.date_order())
 
 
 def _csv_response(rows, filename):

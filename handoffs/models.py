@@ -1658,8 +1658,16 @@ class ImportMapping(models.Model):
     """The spreadsheet column → item attribute mapping last used for a workflow."""
 
     workflow = models.OneToOneField(Workflow, on_delete=models.CASCADE, related_name="+")
+
+    class DateOrder(models.TextChoices):
+        ISO = "iso", "ISO (2026-12-31)"
+        DAY_FIRST = "day_first", "Day first (31/12/2026, 31.12.2026)"
+        MONTH_FIRST = "month_first", "Month first (12/31/2026)"
+
     # {"Deal name": "title", "PO": "fields.po_number", "Notes": ""}; "" skips the column.
     columns = models.JSONField(default=dict)
+    # How 05/01/2026 reads: ISO dates (and XLSX date cells) read the same in every order.
+    date_order = models.CharField(max_length=12, choices=DateOrder, default=DateOrder.ISO)
     updated_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

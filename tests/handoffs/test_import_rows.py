@@ -21,6 +21,8 @@ MAPPING = {
     "PO": "fields.po_number",
     "Amount": "fields.amount",
 }
+ISO = " (YYYY-MM-DD; for 31/12/2026 pick the date order day first)"
+UNSTORABLE = "holds a character that cannot be stored (NUL or a broken one); remove it."
 GOOD = {"Title": "Order", "Requested": "2026-01-05", "PO": "PO-1", "Amount": "10"}
 
 # (cells that differ from GOOD, the row's messages in order)
@@ -29,8 +31,8 @@ ERRORS = [
     ({"Title": "   "}, ["Title is empty."]),
     ({"Title": "t" * 201}, ["Title is longer than 200 characters."]),
     ({"Ref": "r" * 121}, ["External reference is longer than 120 characters."]),
-    ({"Requested": "yesterday"}, ["Requested at “yesterday” is not a date or date-time."]),
-    ({"Delivered": "soon"}, ["Delivered at “soon” is not a date or date-time."]),
+    ({"Requested": "yesterday"}, [f"Requested at “yesterday” is not a date or date-time{ISO}."]),
+    ({"Delivered": "soon"}, [f"Delivered at “soon” is not a date or date-time{ISO}."]),
     ({"Requested": IN_TWO_DAYS}, ["Requested at cannot be more than a day in the future."]),
     ({"Requested": "0001-01-01"}, ["Requested at must be on or after 2000-01-01."]),
     ({"Requested": "1999-12-31T23:59:59Z"}, ["Requested at must be on or after 2000-01-01."]),
@@ -40,9 +42,15 @@ ERRORS = [
     ({"Delivered": "2026-01-04T23:59:00Z"}, ["Delivered at is before requested at."]),
     ({"Stage": "Nowhere"}, ["No stage “Nowhere” in this workflow."]),
     ({"Priority": "ASAP"}, ["Priority “ASAP” is not one of: low, normal, high, urgent."]),
-    ({"Due": "5/1/2026"}, ["Due date “5/1/2026” is not a date (YYYY-MM-DD)."]),
+    (
+        {"Due": "5/1/2026"},
+        [f"Due date “5/1/2026” is not a date{ISO}."],
+    ),
     ({"Amount": "lots"}, ["Amount must be a number."]),
     ({"Amount": "-1"}, ["Amount must be at least 0."]),
+    # PostgreSQL stores neither NUL nor a lone surrogate: the cell is named alone.
+    ({"Title": "a\x00b", "Amount": "lots"}, [UNSTORABLE]),
+    ({"PO": "PO-\ud800"}, [UNSTORABLE]),
     (
         {
             "Title": "",
@@ -57,10 +65,10 @@ ERRORS = [
         [
             "Title is empty.",
             "External reference is longer than 120 characters.",
-            "Delivered at “never” is not a date or date-time.",
+            f"Delivered at “never” is not a date or date-time{ISO}.",
             "No stage “Nowhere” in this workflow.",
             "Priority “soon” is not one of: low, normal, high, urgent.",
-            "Due date “today” is not a date (YYYY-MM-DD).",
+            f"Due date “today” is not a date{ISO}.",
             "Amount must be a number.",
         ],
     ),
@@ -79,7 +87,8 @@ def _sheet(*rows):
 def test_a_bad_row_gets_exactly_these_messages(workflow, cells, messages):
     plan = imports.validate(_sheet({**GOOD, **cells}), MAPPING, workflow)
 
-    assert plan.errors == [(2, messages)]
+    [(line, problems)] = plan.errors
+    assert (line, [p.message for p in problems]) == (2, messages)
     assert plan.items == []
 
 

@@ -59,11 +59,11 @@ def test_a_dry_run_names_every_bad_row(workflow):
     plan = imports.validate(imports.parse(text.encode(), "x.csv"), MAPPING, workflow)
 
     assert [line for line, _ in plan.errors] == [3, 4, 5, 6]
-    messages = dict(plan.errors)
-    assert messages[3] == ["Title is empty."]
-    assert "not a date" in messages[4][0]
-    assert messages[5] == ["Amount must be a number."]
-    assert "also on line 2" in messages[6][0]
+    problems = dict(plan.errors)
+    assert problems[3] == [imports.Problem("A “Deal”", "Title is empty.")]
+    assert "not a date" in problems[4][0].message and problems[4][0].column == "C “Requested”"
+    assert problems[5] == [imports.Problem("E “Amount”", "Amount must be a number.")]
+    assert "also on line 2" in problems[6][0].message
     assert len(plan.items) == 1
 
 
@@ -74,7 +74,7 @@ def test_an_import_with_a_bad_row_changes_nothing(workflow, lead):
     with pytest.raises(ValidationError) as error:
         imports.import_commit(batch=batch, mapping=MAPPING, by=lead)
 
-    assert error.value.messages == ["Line 3: Amount must be at least 0."]
+    assert error.value.messages == ["Line 3, column E “Amount”: Amount must be at least 0."]
     assert not WorkItem.objects.exists() and not Event.objects.exists()
     batch.refresh_from_db()
     assert batch.committed_at is None
