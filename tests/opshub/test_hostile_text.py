@@ -9,6 +9,7 @@ base layout's htmx config (no eval, same-origin requests only) is checked here t
 import datetime
 import json
 import re
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -217,9 +218,14 @@ SHOWS_NONE = {"/work/new/", "/reviews/breakages/new/"}
 def test_hostile_text_is_escaped_on_every_page_and_partial(client, hostile, admin_user, lead, htmx):
     headers = {"HX-Request": "true"} if htmx else {}
     unescaped, missing = [], []
+    link = review_services.projector_link_create(review=hostile["review"], by=lead)
     visits = [(admin_user, path) for path in _pages(hostile)] + [(lead, p) for p in LEAD_PAGES]
+    visits.append((None, link.get_absolute_url()))  # the projector's public link: no login
     for user, path in visits:
-        client.force_login(user)
+        if user is None:
+            client.logout()
+        else:
+            client.force_login(user)
         response = client.get(path, headers=headers)
         assert response.status_code == 200, path
         body = response.content.decode()
@@ -297,9 +303,31 @@ def test_stalls_and_their_alert_emails_escape_hostile_text(
 def test_the_layout_configures_htmx_without_eval_and_for_this_site_only(client, admin_user):
     client.force_login(admin_user)
     body = client.get("/work/").content.decode()
+    assert "{#" not in body
     meta = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", body)
     assert meta, "base.html must carry htmx's config"
     config = json.loads(meta.group(1))
     assert config["allowEval"] is False
     assert config["selfRequestsOnly"] is True
     assert config["includeIndicatorStyles"] is False
+
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+# Plain-text email bodies: no HTML reader parses them, so they keep the text as typed.
+# (Django sends the password reset template as the text body; it has no HTML part here.)
+PLAIN_TEXT = {"registration/password_reset_email.html"}
+
+
+def test_no_template_marks_text_safe_and_only_plain_text_emails_turn_escaping_off():
+    offenders = []
+    for path in sorted(TEMPLATES.rglob("*")):
+        if not path.is_file():
+            continue
+        name = str(path.relative_to(TEMPLATES))
+        text = path.read_text()
+        if re.search(r"\|\s*safe(seq)?\b", text):
+            offenders.append(f"{name}: |safe")
+        plain = path.suffix == ".txt" or name in PLAIN_TEXT
+        if "autoescape off" in text and not plain:
+            offenders.append(f"{name}: autoescape off outside a plain-text email")
+    assert not offenders, offenders
