@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import escape
 
 from handoffs.fields import FIELD_TYPES, validate_definition
 from handoffs.models import Cause, ProtocolVersion, Stage, Team, Workflow, WorkItem
@@ -468,7 +469,9 @@ class HandoffGateForm(forms.Form):
 
 
 def _gate_field(defn):
-    label, help_text = defn.get("label") or defn["key"], defn.get("help", "")
+    # A lead typed this help: escaped here, as Django's own field templates render
+    # help_text unescaped (`|safe`), so no renderer can turn it into markup.
+    label, help_text = defn.get("label") or defn["key"], escape(defn.get("help", ""))
     common = {"label": label, "help_text": help_text, "required": False}
     kind = defn.get("type")
     if kind == "long_text":
