@@ -11,10 +11,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from handoffs.models import Event, IntakeSource, WorkItem
+from tests.handoffs import test_intake
 
 pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/work-items/"
+
+crm_source = test_intake.crm_source
 
 # (field key, hostile value, the start of its message)
 HOSTILE = [
@@ -176,3 +179,28 @@ def test_editing_a_source_mapping_to_an_unstorable_path_keeps_the_old_one(workfl
     response = _send(_client(admin_user), "patch", url, {"mapping": {"title": "deal.\x00"}})
     assert response.status_code == 400 and "title" in response.json()["mapping"]
     assert IntakeSource.objects.get().mapping == {"title": "deal.name"}
+
+
+@pytest.mark.parametrize(
+    ("target", "value"),
+    [("title_path", "deal.\x00name"), ("field_paths", "po_number = deal.\x00po")],
+)
+def test_the_source_form_refuses_a_path_with_a_null_character(
+    target, value, client, admin_user, workflow
+):
+    client.force_login(admin_user)
+    form = {"name": "CRM", "slug": "crm", "stage": workflow.stages.first().pk}
+    response = client.post(
+        "/integrations/intake/new/", {"title_path": "deal.name", **form, target: value}
+    )
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not IntakeSource.objects.exists()
+
+
+def test_a_delivery_with_an_overflowing_amount_is_refused_naming_the_field(crm_source):
+    deal = {**test_intake.DEAL, "deal": {**test_intake.DEAL["deal"], "amount": "1e400"}}
+    response = test_intake.post_signed(deal)
+    assert response.status_code == 400
+    assert "Amount must have at most 15" in str(response.json()["errors"]["fields.amount"])
+    assert not WorkItem.objects.exists() and not Event.objects.exists()
