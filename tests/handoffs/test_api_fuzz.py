@@ -81,14 +81,18 @@ def admin_token(db, item, admin_user):
     signals.request_finished.connect(close_old_connections)
 
 
-@schema.parametrize()
-@settings(
+# Reproducible and bounded: the same examples on every run, no example database.
+fuzz = settings(
     max_examples=10,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+
+
+@schema.parametrize()
+@fuzz
 def test_the_api_answers_every_generated_request_within_its_schema(case, admin_token):
     case.call_and_validate(headers={"Authorization": f"Token {admin_token}"}, checks=CHECKS)
 
@@ -97,12 +101,6 @@ fields_schema = schema.include(name=[" ".join(operation) for operation in TAKES_
 
 
 @fields_schema.parametrize()
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@settings(fuzz, max_examples=40)
 def test_work_item_fields_of_every_type_and_hostile_values_never_give_a_500(case, admin_token):
     case.call_and_validate(headers={"Authorization": f"Token {admin_token}"}, checks=CHECKS)
