@@ -70,18 +70,33 @@ def validate_definition(defn):
         errors["type"] = f"Pick one of: {', '.join(FIELD_TYPES)}."
     if defn.get("type") == "choice" and not [c for c in defn.get("choices") or [] if c.strip()]:
         errors["choices"] = "A choice field needs at least one choice."
-    for bound in ("min", "max"):
-        if defn.get(bound) not in (None, ""):
-            try:
-                Decimal(str(defn[bound]))
-            except InvalidOperation:
-                errors[bound] = "Must be a number."
+    errors.update(_bound_errors(defn))
+    if defn.get("max_length") not in (None, "") and not _is_text_length(defn["max_length"]):
+        errors["max_length"] = f"Must be a whole number from 1 to {MAX_TEXT_LENGTH}."
     if defn.get("pattern"):
         try:
             re.compile(defn["pattern"])
         except re.error as exc:
             errors["pattern"] = f"Not a valid regular expression: {exc}."
     return errors
+
+
+def _bound_errors(defn):
+    errors = {}
+    for bound in ("min", "max"):
+        if defn.get(bound) not in (None, ""):
+            try:
+                Decimal(str(defn[bound]))
+            except InvalidOperation:
+                errors[bound] = "Must be a number."
+    return errors
+
+
+def _is_text_length(value):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return False
+    text = str(value)
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_TEXT_LENGTH
 
 
 def clean_value(defn, raw):

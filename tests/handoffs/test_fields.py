@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handoffs.fields import FIELD_TYPES, clean_value
+from handoffs.fields import FIELD_TYPES, clean_value, validate_definition
 
 
 def _defn(kind, **extra):
@@ -169,3 +169,14 @@ def test_a_stored_number_has_at_most_15_whole_digits(number):
         except ValidationError:
             continue
         assert len(stored.lstrip("-").partition(".")[0]) <= 15
+
+
+@pytest.mark.parametrize("length", [0, 10001, "²", "-1", 2.5, True])
+def test_a_text_field_longer_than_10000_characters_cannot_be_defined(length):
+    errors = validate_definition(_defn("text", max_length=length))
+    assert errors == {"max_length": "Must be a whole number from 1 to 10000."}
+
+
+@pytest.mark.parametrize("length", [None, "", 1, "80", 10000])
+def test_a_text_field_up_to_10000_characters_can_be_defined(length):
+    assert validate_definition(_defn("text", max_length=length)) == {}
