@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from handoffs.fields import printable, unstorable
 from opshub.lib import jsonbody
 from opshub.lib.dates import requested_at_problem
 
@@ -192,10 +193,12 @@ def validate_mapping(mapping, workflow):
     errors = {}
     unknown = set(mapping) - {*CORE_TARGETS, "fields"}
     if unknown:
-        errors["mapping"] = f"Unknown keys: {', '.join(sorted(unknown))}."
+        errors["mapping"] = f"Unknown keys: {', '.join(sorted(map(printable, unknown)))}."
     for target in CORE_TARGETS:
         if not isinstance(mapping.get(target, ""), str):
             errors[target] = "Must be a payload path like deal.name."
+        elif problem := unstorable(mapping.get(target, "")):
+            errors[target] = f"The path {problem}."
     title = mapping.get("title")
     if not isinstance(title, str) or not title.strip():
         errors["title"] = "Map a payload path (or a template) to the title."
@@ -205,11 +208,19 @@ def validate_mapping(mapping, workflow):
         return errors
     known = workflow_field_definitions(workflow)
     for key, spec in fields.items():
-        if key not in known:
-            errors[f"fields.{key}"] = f"“{key}” is not a field of {workflow.name}."
-        elif not isinstance(spec, str) or not spec.strip():
-            errors[f"fields.{key}"] = "Must be a payload path like deal.po_number."
+        if message := _field_path_problem(key, spec, known, workflow):
+            errors[f"fields.{printable(key)}"] = message
     return errors
+
+
+def _field_path_problem(key, spec, known, workflow):
+    if key not in known:
+        return f"“{printable(key)}” is not a field of {workflow.name}."
+    if not isinstance(spec, str) or not spec.strip():
+        return "Must be a payload path like deal.po_number."
+    if problem := unstorable(spec):
+        return f"The path {problem}."
+    return ""
 
 
 def new_secret():
