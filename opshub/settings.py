@@ -272,4 +272,7 @@ LOGGING = {
 OPSHUB_REMINDER_INTERVAL_HOURS = env_int("OPSHUB_REMINDER_INTERVAL_HOURS", 24)
 # Signed intake deliveries accepted per source (slug) and period; more answer 429.
 OPSHUB_INTAKE_RATE_LIMIT = env_rate("OPSHUB_INTAKE_RATE_LIMIT", "600/min")
+# Outbound webhooks may call loopback, private and link-local addresses (a receiver on this
+# host or network). Off: such a URL is refused when saved and when sent (docs/integrations.md).
+OPSHUB_WEBHOOK_ALLOW_PRIVATE = env_bool("OPSHUB_WEBHOOK_ALLOW_PRIVATE", False)
 OPSHUB_DEMO_PASSWORD = env_str("OPSHUB_DEMO_PASSWORD", "opshub-demo")
