@@ -258,7 +258,8 @@ def _safe_next(request):
     allowed = url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return target if allowed else ""
+    # redirect() reads a bare word ("0") as a URL name to reverse: only paths and URLs pass.
+    return target if allowed and target.startswith(("/", "http://", "https://")) else ""
 
 
 @login_required

@@ -131,7 +131,9 @@ def _answers(org, reads):  # noqa: F811
                 yield "GET", f"{base}?{name}={bad}", client.get(base, {name: bad}).status_code
         reads.clear()
         _rolled_back(lambda c=client, b=base: c.post(b))
-        for name in sorted(reads):
+        # A protocol's typed fields (`field_<key>`) are not ids: their bounds are the typed
+        # fields' own validation and tests (tests/handoffs/test_fields.py).
+        for name in sorted(n for n in reads if not n.startswith("field_")):
             for bad in BAD:
                 response = _rolled_back(lambda c=client, b=base, n=name, v=bad: c.post(b, {n: v}))
                 yield "POST", f"{base} {name}={bad}", response.status_code
