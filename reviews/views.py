@@ -249,7 +249,7 @@ def _initial_from(request, candidate):
 
         item = WorkItem.objects.filter(pk=item_id).first()
         if item:
-            return {"workflow": item.workflow_id, "stage": item.stage_id, "item_ids": item.pk}
+            return {"workflow": item.workflow_id, "stage": item.stage_id, "item_ids": str(item.pk)}
     return {}
 
 
