@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 from handoffs.fields import printable, unstorable
 from opshub.lib import jsonbody
 from opshub.lib.dates import requested_at_problem
+from opshub.lib.ids import parse_int
 
 TOLERANCE = datetime.timedelta(minutes=5)
 SIGNATURE_PREFIX = "sha256="
@@ -47,8 +48,8 @@ def resolve(payload, path):
     for part in path.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
+        elif isinstance(value, list) and parse_int(part, min=0, max=len(value) - 1) is not None:
+            value = value[parse_int(part)]
         else:
             return _MISSING
     return value
@@ -305,14 +306,15 @@ def verify(secret, *, timestamp, signature, body, now=None):
         return "The X-Opshub-Timestamp header is missing."
     if not signature:
         return "The X-Opshub-Signature header is missing."
-    if not timestamp.isdigit():
+    seconds = parse_int(timestamp, min=0)
+    if seconds is None:
         return "X-Opshub-Timestamp must be Unix seconds."
     expected = sign(secret, timestamp, body)
     # Constant time, so an attacker cannot find the signature byte by byte.
     if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
         return "The signature does not match: sign “<timestamp>.<raw body>” with the secret."
     now = now or timezone.now()
-    skew = abs(now.timestamp() - int(timestamp))
+    skew = abs(now.timestamp() - seconds)
     if skew > TOLERANCE.total_seconds():
         return (
             f"The timestamp is {int(skew)} seconds off (at most "
