@@ -1,21 +1,27 @@
 """Turning the second factor on and off, and its recovery codes."""
 
 import secrets
+import time
 
 from django.db import transaction
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from opshub.accounts.models import AuditEntry
 
 RECOVERY_CODES = 10
 
 
-def pending_authenticator(user):
-    """The unconfirmed authenticator being set up: the same secret until it is confirmed, so
-    reloading the page does not invalidate a QR code already scanned."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+PENDING_KEY = "opshub_totp_setup_key"
+
+
+def pending_authenticator(request):
+    """The authenticator being set up, not saved: its key stays in the session until a code
+    confirms it, so reloading the page keeps a QR code already scanned valid and an
+    abandoned setup leaves nothing behind."""
+    key = request.session.setdefault(PENDING_KEY, default_key())
+    return TOTPDevice(user=request.user, key=key, name="Authenticator app")
 
 
 def confirmed_authenticator(user):
@@ -36,12 +42,16 @@ def verify_code(user, code):
 
 @transaction.atomic
 def second_factor_enable(*, user, device, code):
-    """Confirms `device` with a code from the app; returns the new recovery codes or None."""
-    if not device.verify_token(code):
+    """Saves the unsaved `device` once a code from the app confirms it has the key; returns
+    the new recovery codes, or None (nothing saved) for a wrong code."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits)
+    totp.time = time.time()
+    if not code.isdigit() or not totp.verify(int(code), tolerance=device.tolerance):
         return None
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    TOTPDevice.objects.filter(user=user).delete()
     device.confirmed = True
-    device.save(update_fields=["confirmed"])
+    device.last_t = totp.t()  # the code just typed cannot also sign in
+    device.save()
     codes = _new_recovery_codes(user)
     AuditEntry.objects.record(
         actor=user,

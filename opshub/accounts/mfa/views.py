@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from opshub.accounts.mfa import middleware, services
 from opshub.accounts.mfa.forms import CodeForm, TotpCodeForm
@@ -39,13 +39,14 @@ def setup(request):
     """Scan the QR code, type the code the app shows: on, and the recovery codes shown once."""
     if services.confirmed_authenticator(request.user):
         return redirect("mfa:manage")
-    device = services.pending_authenticator(request.user)
+    device = services.pending_authenticator(request)
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = services.second_factor_enable(
             user=request.user, device=device, code=form.cleaned_data["code"]
         )
         if codes is not None:
+            request.session.pop(services.PENDING_KEY, None)
             middleware.mark_done(request)
             context = {"codes": codes, "next": _next_url(request), "nav_active": "settings"}
             return render(request, "accounts/mfa_setup.html", context)
@@ -62,6 +63,7 @@ def setup(request):
 
 
 @login_required
+@require_safe
 def manage(request):
     context = {
         "authenticator": services.confirmed_authenticator(request.user),
