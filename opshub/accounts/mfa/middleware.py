@@ -68,12 +68,12 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        view_name = request.resolver_match.view_name if request.resolver_match else ""
+        if view_name in _ALWAYS_OPEN:
+            return None  # before the session: /healthz must not load it
         session = getattr(request, "session", None)
         step = session.get(SESSION_KEY) if session is not None else None
-        if step is None or not request.user.is_authenticated:
-            return None
-        view_name = request.resolver_match.view_name if request.resolver_match else ""
-        if view_name in _ALWAYS_OPEN or view_name == f"mfa:{step}":
+        if step is None or view_name == f"mfa:{step}" or not request.user.is_authenticated:
             return None
         if request.path.startswith("/api/"):
             return JsonResponse(
