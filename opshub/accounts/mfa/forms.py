@@ -16,11 +16,11 @@ class CodeForm(forms.Form):
 
 
 class TotpCodeForm(CodeForm):
-    code = forms.CharField(
-        label="Code from the app",
-        max_length=12,
-        help_text="The 6 digits the app shows for opshub now.",
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
-        ),
-    )
+    """At setup only the app's code makes sense: recovery codes do not exist yet."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        code = self.fields["code"]
+        code.label = "Code from the app"
+        code.help_text = "The 6 digits the app shows for opshub now."
+        code.widget.attrs["inputmode"] = "numeric"
