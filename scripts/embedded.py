@@ -265,7 +265,7 @@ class Postgres:
             f"server before PostgreSQL {bundled_major_version()}); it is untouched. Move it "
             "with `make upgrade-data` (a dump with the old binaries, restored into the new "
             "server; the old directory is kept), or start afresh with `make clean-data`. "
-            "See docs/operations.md, 'Embedded PostgreSQL'."
+            "See docs/operations.md, 'A .data/pg from pgserver'."
         )
 
     def create_database(self, name: str) -> str:

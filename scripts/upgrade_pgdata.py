@@ -72,9 +72,10 @@ def main() -> int:
     PGDATA.rename(aside)
     log(f"old data directory kept as {aside}")
     _restore(state, databases)
+    leftovers = ", ".join(str(p) for p in (aside, DUMPS, TOOLS_VENV) if p.exists())
     log(
         f"done: {PGDATA} is PostgreSQL {new} with {', '.join(databases)}. When `make run` "
-        f"shows your data, delete {aside} and {DUMPS}."
+        f"shows your data, delete {leftovers}."
     )
     return 0
 
