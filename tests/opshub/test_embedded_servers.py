@@ -75,3 +75,15 @@ def test_the_python_finder_finds_a_supported_interpreter_on_its_own():
         check=True,
     )
     assert version.stdout.strip() == "True"
+
+
+@pytest.mark.django_db
+def test_the_work_item_title_search_has_its_trigram_index():
+    """handoffs' migration 0005 creates it only where pg_trgm exists: the embedded server
+    (PostgreSQL 18 with contrib) and CI's both have it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'item_title_trgm'")
+        (definition,) = cursor.fetchone()
+    assert "gin_trgm_ops" in definition
