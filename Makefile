@@ -1,6 +1,6 @@
 # opshub developer commands. `make run` and `make test` are all most people need.
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench venv clean-data
+.PHONY: help run test lint bench venv clean-data upgrade-data
 
 VENV  := .venv
 PY    := $(VENV)/bin/python
@@ -13,6 +13,7 @@ help:
 	@echo "make bench  the benchmark (not part of the tests)"
 	@echo "make venv   create .venv and install the project with its test extras"
 	@echo "make clean-data   delete .data/ (local databases; stop make run first)"
+	@echo "make upgrade-data move make run's database from pgserver's PostgreSQL 16 to 18"
 
 # The interpreter is found once, when .venv is created (see scripts/find-python.sh).
 $(PY):
@@ -60,6 +61,11 @@ bench: $(STAMP)
 	else \
 		echo "make bench: not implemented yet (scripts/bench.py is missing)"; exit 1; \
 	fi
+
+# make run's database from the old embedded PostgreSQL (pgserver's 16) into the current one;
+# keeps the old directory and the dumps (see docs/operations.md).
+upgrade-data: $(STAMP)
+	@$(PY) scripts/upgrade_pgdata.py
 
 # Stops nothing: make run stops its own servers on exit. This only deletes local data.
 clean-data:

@@ -17,6 +17,8 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("opshub.accounts.urls")),
+    path("account/2fa/", include("opshub.accounts.mfa.urls")),
+    path("oidc/", include("opshub.accounts.oidc.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

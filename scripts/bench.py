@@ -858,8 +858,7 @@ def write_doc(results):
 
 # The servers a bench measures on when DATABASE_URL / REDIS_URL are unset: the ones a
 # production-like machine runs (this project's machines do). Only when they do not answer
-# does the bench start the embedded ones, which `make run` uses for a demo: that
-# PostgreSQL has no pg_trgm, so a title search there reads every title.
+# does the bench start the embedded ones, which `make run` uses for a demo.
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/14"
 

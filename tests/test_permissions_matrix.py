@@ -33,6 +33,11 @@ PERSONAS = ("anon", "viewer", "member", "outsider", "lead", "admin")
 #                                 POST as anon viewer)
 MATRIX = {
     "": (None, "L 200 200 200 200 200", "L 405"),
+    "account/2fa/": (None, "L 200 200 200 200 200", "L 405"),
+    "account/2fa/disable/": (None, "L 405 405 405 405 405", "L 400"),
+    "account/2fa/recovery-codes/": (None, "L 405 405 405 405 405", "L 400"),
+    "account/2fa/setup/": (None, "L 200 200 200 200 200", "L 200"),
+    "account/2fa/verify/": (None, "L 200 200 200 200 200", "L 200"),
     "account/settings/": (None, "L 200 200 200 200 200", "L 200"),
     "account/tokens/<int:pk>/revoke/": ("api_token", "L 405 405 405 405 405", "L 404"),
     "accounts/login/": (None, "200 200 200 200 200 200", "200 200"),
@@ -119,6 +124,9 @@ MATRIX = {
     "notifications/<int:pk>/read/": ("notification", "L 405 405 405 405 405", "L 404"),
     "notifications/email/": (None, "L 405 405 405 405 405", "L 400"),
     "notifications/read-all/": (None, "L 405 405 405 405 405", "L R"),
+    # Single sign-on is off here (no OIDC_ISSUER): both ends are absent.
+    "oidc/authenticate/": (None, "404 404 404 404 404 404", "405 405"),
+    "oidc/callback/": (None, "404 404 404 404 404 404", "405 405"),
     "ping/": (None, "L 200 200 200 200 200", "L 405"),
     "ops/scheduler/": (None, "L 403 403 403 403 200", "L 405"),
     "ops/scheduler/test-alert/": (None, "L 405 405 405 405 405", "L 403"),
@@ -523,6 +531,7 @@ def _admin_params(pattern, org):
     admin = org["personas"]["admin"]
     return {
         "object_id": obj.pk if obj else 0,
+        "pk": obj.pk if obj else 0,  # django-otp's device config and QR code pages
         "app_label": model._meta.app_label,
         "content_type_id": ContentType.objects.get_for_model(User).pk,
         "url": "nowhere/",

@@ -31,6 +31,9 @@ LIMITS = {
     # The board comes from the cache when warm (scoreboard.board_cache; cold: 14 queries,
     # pinned in tests/scoreboard/test_board_cache.py).
     "": 4,
+    "account/2fa/": 4,
+    "account/2fa/setup/": 4,
+    "account/2fa/verify/": 3,
     "account/settings/": 4,
     "accounts/login/": 3,
     "accounts/password_change/": 3,
