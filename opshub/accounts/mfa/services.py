@@ -9,6 +9,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from opshub.accounts.models import AuditEntry
+from opshub.lib.ids import parse_int
 
 RECOVERY_CODES = 10
 
@@ -34,7 +35,7 @@ def verify_code(user, code):
     totp = confirmed_authenticator(user)
     if totp is None:
         return False
-    if code.isdigit() and totp.verify_token(code):
+    if parse_int(code, min=0) is not None and totp.verify_token(code):
         return True
     static = StaticDevice.objects.filter(user=user, confirmed=True).first()
     return static is not None and static.verify_token(code)
@@ -46,7 +47,8 @@ def second_factor_enable(*, user, device, code):
     the new recovery codes, or None (nothing saved) for a wrong code."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits)
     totp.time = time.time()
-    if not code.isdigit() or not totp.verify(int(code), tolerance=device.tolerance):
+    number = parse_int(code, min=0, max=10**device.digits - 1)  # "²".isdigit() is True
+    if number is None or not totp.verify(number, tolerance=device.tolerance):
         return None
     TOTPDevice.objects.filter(user=user).delete()
     device.confirmed = True
