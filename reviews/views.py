@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from reviews import services
 from reviews.audit import system_audit
@@ -153,16 +153,41 @@ def action_item_status(request, pk):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def review_close(request, pk):
+    """Closing cannot be undone: the page (or, with htmx, the panel) says what it freezes and
+    who gets the summary; only a POST that confirms the same agenda closes."""
     review = _get_review(pk)
-    try:
-        services.review_close(review=review, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Review closed; the summary is on its way to the attendees.")
-    return redirect(review)
+    _require(services.can_facilitate(request.user, review))
+    if not review.is_open:
+        messages.error(request, "This review is already closed.")
+        return redirect(review)
+    undiscussed = services.undiscussed_entries(review)
+    if request.method == "POST" and _close_confirmed(request, undiscussed):
+        try:
+            services.review_close(review=review, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Review closed; the summary is on its way to the attendees.")
+        return redirect(review)
+    context = {
+        **NAV,
+        "review": review,
+        "undiscussed": undiscussed,
+        "recipients": services.summary_recipients(review),
+        "action_count": review.action_items.count(),
+        "agenda_changed": request.method == "POST" and "confirm" in request.POST,
+    }
+    template = "reviews/review_close.html#confirm" if request.htmx else "reviews/review_close.html"
+    return render(request, template, context)
+
+
+def _close_confirmed(request, undiscussed):
+    """Confirmed, for the agenda as it was shown: a verdict given meanwhile asks again."""
+    return request.POST.get("confirm") == "close" and request.POST.get("undiscussed") == str(
+        len(undiscussed)
+    )
 
 
 @login_required
