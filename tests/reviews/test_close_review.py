@@ -16,20 +16,6 @@ pytestmark = pytest.mark.django_db
 SUMMARY = EmailDelivery.Kind.REVIEW_SUMMARY
 
 
-@pytest.fixture
-def ready_review(review, lead, member, seller, log_breakage):
-    review.attendees.set([member, seller])
-    breakage = log_breakage(title="Address missing at handoff")
-    ActionItem.objects.create(
-        review=review,
-        breakage=breakage,
-        title="Address becomes a required field",
-        owner=member,
-        due_date=timezone.localdate() + datetime.timedelta(days=7),
-    )
-    return review
-
-
 def _confirm(review):
     """The close form's fields, for the agenda as it stands."""
     return {"confirm": "close", "undiscussed": str(len(services.undiscussed_entries(review)))}

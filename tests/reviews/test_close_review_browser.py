@@ -1,29 +1,11 @@
 """Closing a review in Chromium: the question first, with htmx and without JavaScript."""
 
-import datetime
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from handoffs.models import EmailDelivery
-from reviews.models import ActionItem
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def ready_review(review, member, seller, log_breakage):
-    review.attendees.set([member, seller])
-    breakage = log_breakage(title="Address missing at handoff")
-    ActionItem.objects.create(
-        review=review,
-        breakage=breakage,
-        title="Address becomes a required field",
-        owner=member,
-        due_date=timezone.localdate() + datetime.timedelta(days=7),
-    )
-    return review
 
 
 def test_close_asks_first_in_a_panel_then_closes(
