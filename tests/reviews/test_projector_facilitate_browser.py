@@ -18,8 +18,14 @@ LONG_TITLE = (
 
 
 @pytest.fixture
-def crowded_review(review, log_breakage, handoff):
-    """Twelve breakages: seventeen agenda entries, the first breakage with a long title."""
+def crowded_review(review, log_breakage, handoff, deliver, workflow, lead):
+    """Twelve breakages: seventeen agenda entries, the first breakage with a long title;
+    this week's deliveries and a quarter target for the scoreboard entry."""
+    from scoreboard.services import quarter_target_set
+
+    for days in (2, 3, 7):
+        deliver(workflow, days=days)
+    quarter_target_set(workflow=workflow, by=lead, metric="p85", target_days="5")
     log_breakage(title=LONG_TITLE, handoff=handoff)
     for n in range(2, 13):
         log_breakage(title=f"Breakage number {n}", kind="tool")
@@ -64,6 +70,8 @@ def test_the_facilitator_runs_the_review_from_the_projector_by_keyboard(
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     expect(_kicker(page)).to_contain_text("1 of 17")
+    expect(_current(page)).to_contain_text("each workflow against its own figure this week")
+    screenshot("reviews-projector-scoreboard-1920")
 
     # Entry 2: the long-titled breakage. R marks it reviewed, D dismisses it.
     page.keyboard.press("2")
