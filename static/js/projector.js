@@ -119,7 +119,11 @@
   function openRecord() {
     var slide = currentSlide();
     var dialog = recordDialog();
-    if (!slide || !dialog || !slide.hasAttribute("data-record")) return false;
+    if (!slide || !dialog) return false;
+    if (!slide.hasAttribute("data-record")) {
+      toast("A records the one small change on a breakage, or on the action items entry.");
+      return true;
+    }
     var breakage = slide.getAttribute("data-breakage") || "";
     var form = dialog.querySelector("form");
     form.querySelector('[name="breakage"]').value = breakage;

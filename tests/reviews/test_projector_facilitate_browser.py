@@ -72,6 +72,9 @@ def test_the_facilitator_runs_the_review_from_the_projector_by_keyboard(
     expect(_kicker(page)).to_contain_text("1 of 17")
     expect(_current(page)).to_contain_text("each workflow against its own figure this week")
     screenshot("reviews-projector-scoreboard-1920")
+    page.keyboard.press("a")  # no breakage here: the room is told where A works
+    expect(page.locator(".projector-toast")).to_contain_text("on a breakage")
+    expect(page.locator("#record-action")).to_be_hidden()
 
     # Entry 2: the long-titled breakage. R marks it reviewed, D dismisses it.
     page.keyboard.press("2")
