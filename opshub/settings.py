@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's static files, vendored (no CDN)
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -273,6 +274,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Handoffs, work items, decisions, breakages and the cycle-time scoreboard.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ loads Swagger UI from our static files and its init script from a URL of
+    # its own (SpectacularSwaggerSplitView): no CDN and no inline script under SECURE_CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `kind`; name each choice set once so clients get stable types.
     "ENUM_NAME_OVERRIDES": {

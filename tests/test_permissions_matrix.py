@@ -145,7 +145,7 @@ MATRIX = {
     "reviews/": (None, "L 200 200 200 200 200", "L 405"),
     "reviews/<int:pk>/": ("review", "L 200 200 200 200 200", "L 405"),
     "reviews/<int:pk>/actions/": ("review", "L 405 405 405 405 405", "L 403"),
-    "reviews/<int:pk>/close/": ("review", "L 405 405 405 405 405", "L 403"),
+    "reviews/<int:pk>/close/": ("review", "L 403 403 200 200 200", "L 403"),
     "reviews/<int:pk>/edit/": ("review", "L 405 405 405 405 405", "L 403"),
     "reviews/<int:pk>/entries/": ("review", "L 405 405 405 405 405", "L 403"),
     "reviews/<int:pk>/links/": ("review", "L 405 405 405 405 405", "L 403"),

@@ -85,6 +85,8 @@ LIMITS = {
     "protocols/<int:pk>/print/": 9,
     "reviews/": 28,
     "reviews/<int:pk>/": 51,
+    # The agenda is built once to count what the close would freeze undiscussed.
+    "reviews/<int:pk>/close/": 27,
     "reviews/<int:pk>/projector/": 35,
     # One query per published protocol version (bounded by the configuration, not the data).
     "reviews/audit/": 65,

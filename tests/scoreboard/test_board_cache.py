@@ -40,9 +40,7 @@ def history(workflow):
 
 
 def _delivered_count(page):
-    return int(
-        re.search(r"Delivered · [^<]*</span>\s*<span class=\"big-number-value\">(\d+)", page)[1]
-    )
+    return int(re.search(r'<span class="big-number-value" data-figure="delivered">(\d+)', page)[1])
 
 
 def _deliver(workflow, seller, lead, title):
