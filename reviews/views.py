@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect
 
 from opshub.lib.ids import parse_id
 from reviews import services
@@ -91,6 +92,13 @@ def review_update(request, pk):
     return redirect(review)
 
 
+def _back_to_review(request, review):
+    """A refusal no form field owns: its message shows on the review page, which htmx loads
+    whole rather than swapping the page into the one agenda entry that asked."""
+    url = review.get_absolute_url()
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 @login_required
 @require_POST
 def agenda_entry_mark(request, pk):
@@ -102,7 +110,7 @@ def agenda_entry_mark(request, pk):
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect(review)
+        return _back_to_review(request, review)
     if not request.htmx:
         return redirect(f"{review.get_absolute_url()}#entry-{key.replace(':', '-')}")
     entry = next(e for e in services.build_agenda(review) if e.key == key)
@@ -118,7 +126,7 @@ def action_item_create(request, pk):
     _require(services.can_facilitate(request.user, review))
     if not review.is_open:
         messages.error(request, "This review is closed; it takes no more action items.")
-        return redirect(review)
+        return _back_to_review(request, review)
     form = ActionItemForm(request.POST, review=review)
     if form.is_valid():
         try:

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
+from django_htmx.http import push_url, reswap, retarget
 
 from handoffs.models import Workflow
 from opshub.lib.cache import cache_delete, cache_get, cache_set
@@ -18,6 +19,8 @@ from scoreboard.importer import event_log_import, parse_event_log, validate_work
 from scoreboard.services import quarter_target_set
 
 UPLOAD_TTL = 30 * 60
+# The filter form's id: htmx names it in HX-Trigger when the form (not the board's poll) asks.
+FILTERS = "scoreboard-filters"
 
 
 def _can_import(user):
@@ -28,7 +31,12 @@ def _can_import(user):
 @require_safe
 def dashboard_view(request):
     form = FilterForm(request.GET or None)
-    # An invalid window falls back to this quarter; the valid choices (workflow) stay.
+    from_filters = bool(request.htmx) and request.htmx.trigger == FILTERS
+    if from_filters and form.errors:
+        # Refused: the form comes back with its messages and the board keeps its window.
+        response = render(request, "scoreboard/dashboard.html#filters", {"form": form}, status=400)
+        return push_url(retarget(reswap(response, "outerHTML"), f"#{FILTERS}"), False)
+    # Without htmx an invalid window falls back to this quarter; the valid choices stay.
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     if form.errors:
         data = {**data, "period": "quarter"}
@@ -45,6 +53,8 @@ def dashboard_view(request):
         "board": board_cache.board(workflow=workflow, period=period, tz=tz, today=today),
         "can_set_target": workflow is not None and workflow.can_edit(request.user),
         "can_import": _can_import(request.user),
+        # An accepted change brings the form back too, so no message of a refused one stays.
+        "filters_oob": from_filters,
     }
     if context["can_set_target"]:
         board = context["board"]
