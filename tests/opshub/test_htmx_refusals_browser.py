@@ -2,7 +2,7 @@
 place, without a page reload; a request that fails for another reason shows one error banner.
 
 base.html's htmx config swaps 400 and 422 answers like 200 (they carry the form again with
-its messages); opshub.js reports everything else (docs/operations.md, "Refused and failed
+its messages); opshub.js reports everything else (README, Development, "Refused and failed
 htmx requests").
 """
 
