@@ -166,15 +166,20 @@ def test_an_empty_decision_shows_its_messages_in_the_decision_panel(
     assert not item.decisions.exists()
 
 
-def test_denying_a_red_request_without_a_comment_says_why_on_the_item(
-    item, seller, teams, workflow, open_page
-):
+@pytest.fixture
+def denied_without_comment(item, seller, teams, workflow, open_page):
+    """The approver of a red request presses Deny on the item page with no comment."""
     red = DecisionType.objects.create(
         workflow=workflow, key="terms", name="Change contract terms", default_level="red"
     )
     services.decision_record(item=item, by=seller, decision_type=red, summary="Net 60")
     page = open_page(teams["sales"].lead, item.get_absolute_url())
     page.locator(".decision-pending").get_by_role("button", name="Deny").click()
+    return page
+
+
+def test_denying_a_red_request_without_a_comment_says_why_on_the_item(item, denied_without_comment):
+    page = denied_without_comment
     expect(
         page.locator("#item").get_by_text("Say why it is denied, so the requester can act on it.")
     ).to_be_visible()
@@ -187,15 +192,8 @@ def test_denying_a_red_request_without_a_comment_says_why_on_the_item(
     "flash and a redirect, not the panel with the message at Comment; fix after the refactor",
     strict=True,
 )
-def test_denying_without_a_comment_marks_the_comment_field(
-    item, seller, teams, workflow, open_page
-):
-    red = DecisionType.objects.create(
-        workflow=workflow, key="terms", name="Change contract terms", default_level="red"
-    )
-    services.decision_record(item=item, by=seller, decision_type=red, summary="Net 60")
-    page = open_page(teams["sales"].lead, item.get_absolute_url())
-    page.locator(".decision-pending").get_by_role("button", name="Deny").click()
+def test_denying_without_a_comment_marks_the_comment_field(denied_without_comment):
+    page = denied_without_comment
     expect(page.locator(".decision-pending .field.has-error")).to_be_visible(timeout=3000)
 
 
