@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from django_htmx.http import reswap, retarget, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
 from opshub.lib.ids import parse_id
 from reviews import services
@@ -94,6 +94,13 @@ def review_update(request, pk):
     return redirect(review)
 
 
+def _back_to_review(request, review):
+    """A refusal no form field owns: its message shows on the review page, which htmx loads
+    whole rather than swapping the page into the one agenda entry that asked."""
+    url = review.get_absolute_url()
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 @login_required
 @require_POST
 def agenda_entry_mark(request, pk):
@@ -107,7 +114,7 @@ def agenda_entry_mark(request, pk):
         if _from_projector(request):
             return _projector_answer(request, review, " ".join(exc.messages))
         messages.error(request, " ".join(exc.messages))
-        return redirect(review)
+        return _back_to_review(request, review)
     if _from_projector(request):
         label = AgendaEntry.State(request.POST["state"]).label
         return _projector_answer(request, review, f"Marked {label.lower()}.")
@@ -126,7 +133,7 @@ def action_item_create(request, pk):
     _require(services.can_facilitate(request.user, review))
     if not review.is_open:
         messages.error(request, "This review is closed; it takes no more action items.")
-        return redirect(review)
+        return _back_to_review(request, review)
     form = ActionItemForm(request.POST, review=review)
     if form.is_valid():
         try:
