@@ -1,0 +1,148 @@
+"""The discovered map of an event log, counted as pm4py counts it (pm4py itself is AGPL and
+stays a reference in tests and the bench).
+
+Events are sorted stably by case, then UTC time, then their order in the file. Then:
+- directly-follows graph (`pm4py.discover_dfg`): for each case, each pair of consecutive
+  events a → b counts once; the wait is b's time minus a's;
+- start and end activities: the first and last activity of each case;
+- variants: the activity sequence of each case, with its share of the cases;
+- resource handover (`pm4py.discover_handover_of_work_network(beta=0)`): events without a
+  resource are left out, then each pair of consecutive resources r → s in a case counts
+  once, r → r included (pm4py includes it); the team handover is the same on teams;
+- activity durations, where the log also has `start` events: each `complete` is paired
+  with the earliest unpaired `start` of the same activity in the case.
+Medians are midpoints of the two middle values for an even count; p85 is linear
+(numpy.percentile's default, PostgreSQL's percentile_cont), like the scoreboard's.
+"""
+
+import itertools
+from collections import Counter, defaultdict, deque
+from operator import itemgetter
+
+_ORDER = itemgetter(0, 1, 2)  # case, time, position in the file
+MAX_VARIANTS = 100
+
+
+def percentile(ordered, fraction):
+    """Linear interpolation between closest ranks of an ascending list."""
+    if not ordered:
+        return None
+    rank = (len(ordered) - 1) * fraction
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _wait_stats(waits):
+    waits.sort()
+    return {
+        "median_wait_seconds": round(percentile(waits, 0.5), 3),
+        "p85_wait_seconds": round(percentile(waits, 0.85), 3),
+    }
+
+
+def _edges(pairs):
+    """[{from, to, count, median, p85}] of {(a, b): [waits]}, most frequent first."""
+    rows = [
+        {"from": a, "to": b, "count": len(waits), **_wait_stats(waits)}
+        for (a, b), waits in pairs.items()
+    ]
+    rows.sort(key=lambda row: (-row["count"], row["from"], row["to"]))
+    return rows
+
+
+def _follows(pairs, keys, times):
+    for index in range(1, len(keys)):
+        pairs[keys[index - 1], keys[index]].append(times[index] - times[index - 1])
+
+
+def _by_count(counter):
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def discover(events, *, starts=(), team_of=None):
+    """The map of a list of LogEvents (sorted in place). `team_of` maps a resource to its
+    team, for events whose log names no team."""
+    events.sort(key=_ORDER)
+    dfg, handover, team_handover = defaultdict(list), defaultdict(list), defaultdict(list)
+    starts_of, ends_of, variants = Counter(), Counter(), Counter()
+    cases = 0
+    for _, group in itertools.groupby(events, key=itemgetter(0)):
+        case = list(group)
+        cases += 1
+        activities = tuple(event.activity for event in case)
+        times = [event.at for event in case]
+        starts_of[activities[0]] += 1
+        ends_of[activities[-1]] += 1
+        variants[activities] += 1
+        _follows(dfg, activities, times)
+        staffed = [event for event in case if event.resource]
+        _follows(handover, [e.resource for e in staffed], [e.at for e in staffed])
+        teamed = [(team, e.at) for e in case if (team := _team(e, team_of))]
+        _follows(team_handover, [t for t, _ in teamed], [at for _, at in teamed])
+    result = {
+        "cases": cases,
+        "events": len(events),
+        "dfg": _edges(dfg),
+        "start": _by_count(starts_of),
+        "end": _by_count(ends_of),
+        "activities": _activities(events, starts, team_of),
+        "variant_count": len(variants),
+        "variants": [
+            {"activities": list(sequence), "count": count, "share": round(count / cases, 6)}
+            for sequence, count in sorted(variants.items(), key=lambda kv: -kv[1])[:MAX_VARIANTS]
+        ],
+        "handover": _edges(handover),
+    }
+    if team_handover:
+        result["team_handover"] = _edges(team_handover)
+    return result
+
+
+def _team(event, team_of):
+    if event.team or team_of is None:
+        return event.team
+    return team_of.get(event.resource, "")
+
+
+def _activities(events, starts, team_of):
+    """Per activity: events, its usual team, and how long it takes where starts exist."""
+    counts, teams = Counter(), defaultdict(Counter)
+    for event in events:
+        counts[event.activity] += 1
+        if team := _team(event, team_of):
+            teams[event.activity][team] += 1
+    durations = _durations(events, starts)
+    rows = []
+    for activity, count in _by_count(counts).items():
+        team = (
+            max(teams[activity].items(), key=lambda kv: (kv[1], kv[0]))[0]
+            if teams[activity]
+            else ""
+        )
+        row = {"name": activity, "count": count, "team": team}
+        if taken := sorted(durations.get(activity, ())):
+            row["median_duration_seconds"] = round(percentile(taken, 0.5), 3)
+            row["p85_duration_seconds"] = round(percentile(taken, 0.85), 3)
+        rows.append(row)
+    return rows
+
+
+def _most_common(counter):
+    """The most frequent key, the greatest name on a tie; "" when there is none."""
+    return max(counter.items(), key=lambda kv: (kv[1], kv[0]))[0] if counter else ""
+
+
+def _durations(events, starts):
+    """{activity: [complete − start seconds]}: each complete takes the earliest open start."""
+    if not starts:
+        return {}
+    opened = defaultdict(deque)
+    for event in sorted(starts, key=_ORDER):
+        opened[event.case, event.activity].append(event.at)
+    taken = defaultdict(list)
+    for event in events:
+        queue = opened.get((event.case, event.activity))
+        if queue and queue[0] <= event.at:
+            taken[event.activity].append(event.at - queue.popleft())
+    return taken
