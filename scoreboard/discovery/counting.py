@@ -66,6 +66,7 @@ def discover(events, *, starts=(), team_of=None):
     events.sort(key=_ORDER)
     dfg, handover, team_handover = defaultdict(list), defaultdict(list), defaultdict(list)
     starts_of, ends_of, variants = Counter(), Counter(), Counter()
+    zones = _Zones()
     cases = 0
     for _, group in itertools.groupby(events, key=itemgetter(0)):
         case = list(group)
@@ -78,8 +79,9 @@ def discover(events, *, starts=(), team_of=None):
         _follows(dfg, activities, times)
         staffed = [event for event in case if event.resource]
         _follows(handover, [e.resource for e in staffed], [e.at for e in staffed])
-        teamed = [(team, e.at) for e in case if (team := _team(e, team_of))]
-        _follows(team_handover, [t for t, _ in teamed], [at for _, at in teamed])
+        teamed = [(team, e) for e in case if (team := _team(e, team_of))]
+        _follows(team_handover, [t for t, _ in teamed], [e.at for _, e in teamed])
+        zones.add_case(teamed)
     result = {
         "cases": cases,
         "events": len(events),
@@ -93,10 +95,52 @@ def discover(events, *, starts=(), team_of=None):
             for sequence, count in sorted(variants.items(), key=lambda kv: -kv[1])[:MAX_VARIANTS]
         ],
         "handover": _edges(handover),
+        "resources": _by_count(Counter(event.resource for event in events if event.resource)),
     }
     if team_handover:
         result["team_handover"] = _edges(team_handover)
+        result["zones"] = zones.rows(result["team_handover"])
     return result
+
+
+class _Zones:
+    """Collision zones: where a case's team changes. Per ordered pair of teams, besides the
+    handover figures: rework (the case later crosses back, B → A after A → B) and what
+    travels (the attributes the receiving events carry, with how often they do)."""
+
+    def __init__(self):
+        self.rework, self.travels = Counter(), defaultdict(Counter)
+
+    def add_case(self, teamed):
+        crossed = set()
+        for (before, _), (after, event) in itertools.pairwise(teamed):
+            if before == after:
+                continue
+            if (after, before) in crossed:
+                self.rework[after, before] += 1
+            crossed.add((before, after))
+            for name in event.attributes:
+                self.travels[before, after][name] += 1
+
+    def rows(self, team_edges):
+        zones = []
+        for edge in team_edges:
+            pair = (edge["from"], edge["to"])
+            if pair[0] == pair[1]:
+                continue
+            travels = [
+                {"name": name, "share": round(count / edge["count"], 3)}
+                for name, count in self.travels[pair].most_common()
+            ]
+            zones.append({**edge, "rework": self.rework[pair], "travels": travels})
+        return zones
+
+
+def main_path(found):
+    """The activities of the most frequent variant, each once, in their order."""
+    if not found["variants"]:
+        return []
+    return list(dict.fromkeys(found["variants"][0]["activities"]))
 
 
 def _team(event, team_of):

@@ -73,6 +73,7 @@ class EventLog:
     dropped: Counter = field(default_factory=Counter)  # other transitions: {name: count}
     naive_timestamps: int = 0
     format: str = "csv"
+    max_events: int | None = None
 
     def error(self, line, message):
         if len(self.errors) < MAX_ERRORS:
@@ -83,6 +84,8 @@ class EventLog:
         return bool(self.events) and not self.errors
 
     def keep(self, event, transition):
+        if self.max_events and len(self.events) + len(self.starts) >= self.max_events:
+            raise TooManyEvents(event.seq)
         transition = transition.strip().lower()
         if transition in KEPT_TRANSITIONS:
             self.events.append(event)
@@ -90,6 +93,10 @@ class EventLog:
             self.starts.append(event)
         else:
             self.dropped[transition] += 1
+
+
+class TooManyEvents(Exception):
+    """More events than the caller accepts (an upload is bounded before it is counted)."""
 
 
 class _Interned(dict):
@@ -116,21 +123,31 @@ def _unpacked(stream):
     return stream
 
 
-def read_event_log(path_or_file, columns=Columns()):
+def read_event_log(path_or_file, columns=Columns(), *, max_events=None):
     """Reads a CSV or XES log (a path or a binary file), sniffed from its first characters;
-    every problem names its line."""
+    every problem names its line. Past `max_events` it stops with one error."""
     if isinstance(path_or_file, str) or hasattr(path_or_file, "__fspath__"):
         with open(path_or_file, "rb") as raw:
-            return read_event_log(raw, columns)
+            return read_event_log(raw, columns, max_events=max_events)
     stream = _unpacked(path_or_file)
     head = stream.peek(64)[:64].lstrip(codecs.BOM_UTF8).lstrip()
-    if head.startswith(b"<"):
-        return read_xes(stream, columns.for_xes())
-    return read_csv(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), columns)
+    is_xes = head.startswith(b"<")
+    log = EventLog(format="xes" if is_xes else "csv", max_events=max_events)
+    try:
+        if is_xes:
+            read_xes(stream, columns.for_xes(), log=log)
+        else:
+            read_csv(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), columns, log=log)
+    except TooManyEvents as exc:
+        log.error(
+            exc.args[0],
+            f"More than {max_events:,} events: count this log with manage.py discover_map.",
+        )
+    return log
 
 
-def read_csv(text_stream, columns=Columns()):
-    log = EventLog(format="csv")
+def read_csv(text_stream, columns=Columns(), *, log=None):
+    log = log or EventLog(format="csv")
     reader = csv.reader(text_stream)
     try:
         header = next(reader, None)
@@ -272,8 +289,8 @@ def _refuse_dtd(*args):
     raise ValueError("a document type declaration (DTD) is not accepted in an event log")
 
 
-def read_xes(binary_stream, columns=None):
-    log = EventLog(format="xes")
+def read_xes(binary_stream, columns=None, *, log=None):
+    log = log or EventLog(format="xes")
     columns = columns or Columns().for_xes()
     parser = xml.parsers.expat.ParserCreate()
     reader = _XesReader(parser, columns, log)
