@@ -199,9 +199,6 @@ def validate_workflow_name(name):
 @transaction.atomic
 def event_log_import(*, parsed, workflow_name, by=None):
     """Creates the workflow, its stages, one delivered work item per case and its events."""
-    from scoreboard import board_cache
-    from scoreboard.metrics import rebuild_item_facts
-
     if by is not None and not by.can_create_workflows:
         from django.core.exceptions import PermissionDenied
 
@@ -218,6 +215,16 @@ def event_log_import(*, parsed, workflow_name, by=None):
         name=name, created_by=by, description="Imported from an event log (baseline)."
     )
     stages = _create_stages(workflow, parsed, cases)
+    history_import(workflow=workflow, rows=parsed.rows, stages=stages, by=by)
+    return workflow
+
+
+def history_import(*, workflow, rows, stages, by=None):
+    """Writes each case of `rows` as a delivered work item of `workflow` with its history
+    (`stages`: {activity: Stage}), then its scoreboard facts. Call inside a transaction."""
+    from scoreboard import board_cache
+    from scoreboard.metrics import rebuild_item_facts
+
     source = f"import:{workflow.pk}"
     with connection.cursor() as cursor:
         cursor.execute(_STAGING)
@@ -225,7 +232,7 @@ def event_log_import(*, parsed, workflow_name, by=None):
             "COPY scoreboard_import_row (line, case_id, activity, at, resource, stage_id) "
             "FROM STDIN"
         ) as copy:
-            for row in parsed.rows:
+            for row in rows:
                 copy.write_row(
                     (row.line, row.case_id, row.activity, row.at, row.resource,
                      stages[row.activity].pk)
@@ -246,9 +253,10 @@ def event_log_import(*, parsed, workflow_name, by=None):
         # the fact queries below pick nested loops over the whole log (measured: 10×).
         cursor.execute("ANALYZE handoffs_workitem")
         cursor.execute("ANALYZE handoffs_event")
+        cursor.execute("DROP TABLE scoreboard_import_row")
     rebuild_item_facts(item_ids)
     board_cache.invalidate_on_commit()
-    return workflow
+    return len(item_ids)
 
 
 _STAGING = """

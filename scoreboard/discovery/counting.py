@@ -151,20 +151,26 @@ def _team(event, team_of):
 
 def _activities(events, starts, team_of):
     """Per activity: events, its usual team, and how long it takes where starts exist."""
-    counts, teams = Counter(), defaultdict(Counter)
+    counts, teams, carried = Counter(), defaultdict(Counter), defaultdict(Counter)
     for event in events:
         counts[event.activity] += 1
         if team := _team(event, team_of):
             teams[event.activity][team] += 1
+        for name in event.attributes:
+            carried[event.activity][name] += 1
     durations = _durations(events, starts)
     rows = []
     for activity, count in _by_count(counts).items():
-        team = (
-            max(teams[activity].items(), key=lambda kv: (kv[1], kv[0]))[0]
-            if teams[activity]
-            else ""
-        )
-        row = {"name": activity, "count": count, "team": team}
+        row = {
+            "name": activity,
+            "count": count,
+            "team": _most_common(teams[activity]),
+            # What arrives with the work at this activity: the attributes its events carry.
+            "attributes": [
+                {"name": name, "share": round(seen / count, 3)}
+                for name, seen in carried[activity].most_common()
+            ],
+        }
         if taken := sorted(durations.get(activity, ())):
             row["median_duration_seconds"] = round(percentile(taken, 0.5), 3)
             row["p85_duration_seconds"] = round(percentile(taken, 0.85), 3)
@@ -190,3 +196,14 @@ def _durations(events, starts):
         if queue and queue[0] <= event.at:
             taken[event.activity].append(event.at - queue.popleft())
     return taken
+
+
+def stage_targets(found, activities):
+    """{activity: p85 seconds or None}: the measured p85 of the time from each stage's
+    activity to the next stage's (the time an item spends in the stage, as the baseline
+    import records it); the last stage has none."""
+    waits = {(edge["from"], edge["to"]): edge["p85_wait_seconds"] for edge in found["dfg"]}
+    targets = dict.fromkeys(activities)
+    for here, after in itertools.pairwise(activities):
+        targets[here] = waits.get((here, after))
+    return targets

@@ -1,5 +1,6 @@
 from django import forms
 
+from scoreboard.discovery.counting import stage_targets
 from scoreboard.discovery.readers import Columns
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -66,3 +67,48 @@ class TeamsForm(forms.Form):
 
     def team_of(self):
         return {r: self.cleaned_data[f"team_{i}"] for i, r in enumerate(self.resources)}
+
+
+class WorkflowForm(forms.Form):
+    """The discovered path to draft: which activities become stages, and each one's team."""
+
+    name = forms.CharField(label="Workflow name", max_length=120)
+
+    def __init__(self, *args, baseline, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        found = baseline.discovery
+        path = found.get("main_path", [])
+        others = [a["name"] for a in found.get("activities", ()) if a["name"] not in path]
+        self.activities = path + others
+        self.teams = list(teams)
+        by_name = {team.name.lower(): team for team in self.teams}
+        discovered = {a["name"]: a["team"] for a in found.get("activities", ())}
+        choices = [("", "Pick a team")] + [(str(team.pk), team.name) for team in self.teams]
+        for index, activity in enumerate(self.activities):
+            guess = by_name.get(discovered.get(activity, "").lower())
+            self.fields[f"use_{index}"] = forms.BooleanField(
+                label=activity, required=False, initial=activity in path
+            )
+            self.fields[f"team_{index}"] = forms.ChoiceField(
+                label=f"Team owning “{activity}”",
+                choices=choices,
+                required=False,
+                initial=str(guess.pk) if guess else "",
+            )
+        self.fields["name"].initial = baseline.name.rsplit(".", 2)[0][:120]
+        self.targets = stage_targets(found, path) if found.get("dfg") else {}
+
+    def rows(self):
+        return [
+            (activity, self[f"use_{i}"], self[f"team_{i}"], self.targets.get(activity))
+            for i, activity in enumerate(self.activities)
+        ]
+
+    def stages(self):
+        """[(activity, Team or None)] of the ticked activities, in the form's order."""
+        by_pk = {str(team.pk): team for team in self.teams}
+        return [
+            (activity, by_pk.get(self.cleaned_data[f"team_{i}"]))
+            for i, activity in enumerate(self.activities)
+            if self.cleaned_data[f"use_{i}"]
+        ]

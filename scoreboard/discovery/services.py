@@ -1,14 +1,19 @@
 """Discovery use cases: keep an uploaded log as a baseline with its map, map its resources
 to teams, and turn its main path into a draft workflow."""
 
+import datetime
 import io
+import itertools
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.text import slugify
 
-from scoreboard.discovery.counting import discover, main_path
+from handoffs import workflows
+from scoreboard.discovery.counting import discover, main_path, stage_targets
 from scoreboard.discovery.models import Baseline
 from scoreboard.discovery.readers import Columns, read_event_log
+from scoreboard.importer import Row, history_import, validate_workflow_name
 
 # An upload is counted in the request: bounded so one lead cannot stall a web worker.
 MAX_UPLOAD_EVENTS = 1_000_000
@@ -68,3 +73,109 @@ def baseline_teams_set(*, baseline, by, team_of):
     baseline.team_of = cleaned
     baseline.save(update_fields=["team_of", "discovery"])
     return baseline
+
+
+# Attributes carried by at least this share of an activity's events become its protocol's
+# prefilled fields: present "most of the time" is what the receiver has come to rely on.
+TRAVELS_SHARE = 0.5
+
+
+def travelling_fields(found, activity):
+    """Protocol field definitions for what arrives with the work at `activity`."""
+    row = next((a for a in found["activities"] if a["name"] == activity), {})
+    fields, keys = [], set()
+    for attribute in row.get("attributes", ()):
+        if attribute["share"] < TRAVELS_SHARE:
+            continue
+        key = _field_key(attribute["name"], keys)
+        keys.add(key)
+        fields.append(
+            {"key": key, "label": attribute["name"][:80], "type": "text", "required": True,
+             "help": f"In the log on {attribute['share']:.0%} of “{activity}” events."}
+        )  # fmt: skip
+    return fields
+
+
+def _field_key(name, taken):
+    base = (slugify(name).replace("-", "_").lstrip("0123456789_") or "field")[:40]
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    return key
+
+
+@transaction.atomic
+def workflow_from_baseline(*, baseline, by, name, stages):
+    """The discovered path as a draft workflow: `stages` is [(activity, Team)] in order.
+
+    Stage targets come from the measured p85; every collision zone (consecutive stages of
+    different teams) gets a draft protocol prefilled with the fields that travel there;
+    the log's cases, cut to the chosen activities, are imported as the workflow's
+    delivered history, its baseline on the scoreboard. All or nothing.
+    """
+    _require_lead(by)
+    errors = _workflow_problems(baseline, name, stages)
+    if errors:
+        raise ValidationError(errors)
+    activities = [activity for activity, _ in stages]
+    found = baseline.discovery
+    workflow = workflows.workflow_create(
+        by=by, name=name.strip(), description=f"Discovered from the event log “{baseline.name}”."
+    )
+    targets = stage_targets(found, activities)
+    created = {}
+    for activity, team in stages:
+        seconds = targets[activity]
+        created[activity] = workflows.stage_add(
+            workflow=workflow,
+            by=by,
+            name=activity,
+            team=team,
+            target=datetime.timedelta(seconds=round(seconds)) if seconds else None,
+        )
+    for here, after in itertools.pairwise(activities):
+        if created[here].team_id == created[after].team_id:
+            continue
+        draft = workflows.protocol_draft(handoff=created[here].handoff_out, by=by)
+        workflows.protocol_save(version=draft, by=by, fields=travelling_fields(found, after))
+    _import_cases(baseline, workflow, created, by)
+    Baseline.objects.filter(pk=baseline.pk).update(workflow=workflow)
+    return workflow
+
+
+def _workflow_problems(baseline, name, stages):
+    errors = {}
+    try:
+        validate_workflow_name(name)
+    except ValidationError as exc:
+        errors["name"] = exc.message_dict["workflow"]
+    known = {a["name"] for a in baseline.discovery.get("activities", ())}
+    names = [activity for activity, _ in stages]
+    if len(stages) < 2:
+        errors["stages"] = ["Pick at least two activities to become stages."]
+    elif set(names) - known or len(set(names)) != len(names):
+        errors["stages"] = ["Pick activities of this log, each once."]
+    elif any(len(activity) > 100 for activity in names):
+        errors["stages"] = ["A stage name is at most 100 characters; rename it in the export."]
+    elif any(team is None for _, team in stages):
+        errors["stages"] = ["Pick the team that owns each stage."]
+    return errors
+
+
+def _import_cases(baseline, workflow, created, by):
+    """The log's cases, with only the events of the chosen activities, as delivered items."""
+    log = read_event_log(
+        io.BytesIO(bytes(baseline.source)),
+        Columns(**baseline.columns),
+        max_events=MAX_UPLOAD_EVENTS,
+    )
+    rows = [
+        Row(line=event.seq, case_id=event.case, activity=event.activity,
+            at=datetime.datetime.fromtimestamp(event.at, tz=datetime.UTC),
+            resource=event.resource)
+        for event in log.events
+        if event.activity in created
+    ]  # fmt: skip
+    if any(len(row.case_id) > 120 for row in rows):
+        raise ValidationError({"stages": ["A case id is longer than 120 characters."]})
+    history_import(workflow=workflow, rows=rows, stages=created, by=by)

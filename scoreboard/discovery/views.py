@@ -4,12 +4,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from handoffs.models import Team
 from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
 from scoreboard.discovery import layout as map_layout
-from scoreboard.discovery.forms import TeamsForm, UploadForm
+from scoreboard.discovery.forms import TeamsForm, UploadForm, WorkflowForm
 from scoreboard.discovery.models import Baseline
-from scoreboard.discovery.services import baseline_create, baseline_teams_set
+from scoreboard.discovery.services import (
+    baseline_create,
+    baseline_teams_set,
+    workflow_from_baseline,
+)
 
 
 def _require_lead(request):
@@ -44,22 +49,54 @@ def baseline_list(request):
     return render(request, "scoreboard/baseline_list.html", context)
 
 
-@login_required
-@require_safe
-def baseline_map(request, pk):
-    baseline = _get_baseline_for_user(request, pk)
+def _map_context(request, baseline, workflow_form=None):
     keep = parse_id(request.GET.get("keep"))
     keep = keep if keep in map_layout.KEEP_CHOICES else map_layout.DEFAULT_KEEP
-    context = {
+    workflow_form = workflow_form or WorkflowForm(baseline=baseline, teams=Team.objects.all())
+    return {
         "nav_active": "map",
         "baseline": baseline,
         "found": baseline.discovery,
         "layout": map_layout.layout(baseline.discovery, keep=keep),
         "keep_choices": map_layout.KEEP_CHOICES,
         "teams_form": TeamsForm(baseline=baseline),
+        "workflow_form": workflow_form,
     }
+
+
+@login_required
+@require_safe
+def baseline_map(request, pk):
+    baseline = _get_baseline_for_user(request, pk)
+    context = _map_context(request, baseline)
     template = "scoreboard/baseline_map.html"
     return render(request, f"{template}#map" if request.htmx else template, context)
+
+
+@login_required
+@require_POST
+def baseline_workflow(request, pk):
+    baseline = _get_baseline_for_user(request, pk)
+    form = WorkflowForm(request.POST, baseline=baseline, teams=Team.objects.all())
+    if form.is_valid():
+        try:
+            workflow = workflow_from_baseline(
+                baseline=baseline,
+                by=request.user,
+                name=form.cleaned_data["name"],
+                stages=form.stages(),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"“{workflow.name}” drafted with its history as the baseline: decide the "
+                "checklist of each collision zone's protocol, then publish.",
+            )
+            return redirect(workflow)
+    context = _map_context(request, baseline, workflow_form=form)
+    return render(request, "scoreboard/baseline_map.html", context, status=400)
 
 
 @login_required
