@@ -14,6 +14,7 @@ import datetime
 import gzip
 import io
 import xml.parsers.expat
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -129,20 +130,23 @@ def read_event_log(path_or_file, columns=Columns(), *, max_events=None):
     if isinstance(path_or_file, str) or hasattr(path_or_file, "__fspath__"):
         with open(path_or_file, "rb") as raw:
             return read_event_log(raw, columns, max_events=max_events)
-    stream = _unpacked(path_or_file)
-    head = stream.peek(64)[:64].lstrip(codecs.BOM_UTF8).lstrip()
-    is_xes = head.startswith(b"<")
-    log = EventLog(format="xes" if is_xes else "csv", max_events=max_events)
+    log = EventLog(max_events=max_events)
     try:
-        if is_xes:
+        stream = _unpacked(path_or_file)
+        head = stream.peek(64)[:64].lstrip(codecs.BOM_UTF8).lstrip()
+        if head.startswith(b"<"):
+            log.format = "xes"
             read_xes(stream, columns.for_xes(), log=log)
         else:
-            read_csv(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), columns, log=log)
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+            read_csv(text, columns, log=log)
     except TooManyEvents as exc:
         log.error(
             exc.args[0],
             f"More than {max_events:,} events: count this log with manage.py discover_map.",
         )
+    except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt gzip stream
+        log.error(0, f"The file cannot be read to its end ({exc}).")
     return log
 
 
@@ -304,7 +308,7 @@ def read_xes(binary_stream, columns=None, *, log=None):
         log.error(exc.lineno, f"Not well-formed XES: {xml.parsers.expat.ErrorString(exc.code)}.")
     except ValueError as exc:
         log.error(parser.CurrentLineNumber, f"Not accepted: {exc}.")
-    except (OSError, EOFError) as exc:  # a truncated or corrupt gzip stream
+    except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt gzip stream
         log.error(parser.CurrentLineNumber, f"The file cannot be read to its end ({exc}).")
     if not log.events and not log.starts and not log.errors:
         log.error(1, "The file has no events (an XES log holds <trace> elements with <event>s).")

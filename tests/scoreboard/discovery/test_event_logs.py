@@ -138,6 +138,13 @@ def test_a_gzipped_log_reads_like_the_plain_one():
     assert packed.events == _read(XES).events
 
 
+@pytest.mark.parametrize("text", [XES, CSV])
+def test_a_truncated_gzip_is_refused_not_crashed_on(text):
+    packed = gzip.compress(text.encode() * 50)
+    log = read_event_log(io.BytesIO(packed[: len(packed) // 2]))
+    assert len(log.errors) == 1 and "cannot be read to its end" in log.errors[0][1]
+
+
 def test_a_malformed_xes_is_refused_with_its_line(tmp_path):
     broken = XES.replace('<string key="org:resource" value="bob"/>\n', "<string key=bob/>\n", 1)
     path = tmp_path / "broken.xes"
@@ -210,3 +217,8 @@ def test_columns_can_be_named_and_a_team_column_adds_the_team_handover(tmp_path)
     assert [(e["from"], e["to"]) for e in found["team_handover"]] == [("Sales", "Finance")]
     without_teams = CSV.replace(",Sales", ",").replace(",Finance", ",").replace(",Fulfilment", ",")
     assert "team_handover" not in discover(_read(without_teams).events)
+
+
+def test_a_log_past_the_event_limit_stops_with_one_error():
+    log = read_event_log(io.BytesIO(CSV.encode()), max_events=3)
+    assert log.errors == [(5, "More than 3 events: count this log with manage.py discover_map.")]
