@@ -11,9 +11,6 @@ from scoreboard.discovery.models import Baseline
 
 
 class BaselineSerializer(serializers.ModelSerializer):
-    cases = serializers.IntegerField(read_only=True)
-    events = serializers.IntegerField(read_only=True)
-
     class Meta:
         model = Baseline
         fields = ["id", "name", "format", "created_at", "cases", "events", "team_of", "workflow"]
@@ -63,7 +60,8 @@ class BaselineViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if not self.request.user.can_create_workflows:
             raise PermissionDenied("Only leads and admins read discovered maps.")
-        return Baseline.objects.visible_to(self.request.user).defer("source")
+        baselines = Baseline.objects.visible_to(self.request.user)
+        return baselines if self.action == "discovery" else baselines.listed()
 
     @extend_schema(responses={200: DiscoverySerializer})
     @action(detail=True, methods=["get"])

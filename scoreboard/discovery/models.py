@@ -16,6 +16,10 @@ from handoffs.models import Workflow
 
 
 class BaselineQuerySet(models.QuerySet):
+    def listed(self):
+        """For lists: without the log and its map, which may weigh megabytes each."""
+        return self.defer("source", "discovery").select_related("uploaded_by", "workflow")
+
     def visible_to(self, user):
         """Admins see every baseline; a lead the ones they uploaded (a log names people, so
         it stays with whoever brought it); everybody else none."""
@@ -31,6 +35,8 @@ class Baseline(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     format = models.CharField(max_length=8)
+    cases = models.PositiveIntegerField(default=0)
+    events = models.PositiveIntegerField(default=0)
     columns = models.JSONField(default=dict, help_text="Where each field was read from.")
     source = models.BinaryField(help_text="The uploaded log, gzip-compressed.")
     team_of = models.JSONField(default=dict, blank=True, help_text="{resource: team}")
@@ -55,14 +61,6 @@ class Baseline(models.Model):
     def pack(data):
         """The upload as stored: gzip unless it already is."""
         return data if data[:2] == b"\x1f\x8b" else gzip.compress(data, compresslevel=6)
-
-    @property
-    def cases(self):
-        return self.discovery.get("cases", 0)
-
-    @property
-    def events(self):
-        return self.discovery.get("events", 0)
 
     @property
     def has_teams(self):

@@ -44,7 +44,7 @@ def baseline_list(request):
     context = {
         "nav_active": "map",
         "form": form,
-        "baselines": Baseline.objects.visible_to(request.user).select_related("uploaded_by")[:50],
+        "baselines": Baseline.objects.visible_to(request.user).listed()[:50],
     }
     return render(request, "scoreboard/baseline_list.html", context)
 

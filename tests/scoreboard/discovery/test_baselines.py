@@ -159,3 +159,36 @@ def test_the_api_refuses_members_and_unknown_ids(lead, member):
     assert api.get("/api/v1/baselines/abc/discovery/").status_code == 404
     schema = APIClient().get("/api/schema/?format=json").json()
     assert "/api/v1/baselines/{id}/discovery/" in schema["paths"]
+
+
+def test_start_events_show_how_long_each_activity_takes(client, lead):
+    log = (
+        "case_id,activity,timestamp,lifecycle\n"
+        "A,Check,2025-03-03T09:00:00Z,start\n"
+        "A,Check,2025-03-03T09:45:00Z,complete\n"
+        "A,Ship,2025-03-03T12:00:00Z,complete\n"
+    )
+    client.force_login(lead)
+    client.post("/discovery/", {"file": SimpleUploadedFile("log.csv", log.encode())})
+    html = client.get(f"/discovery/{Baseline.objects.get().pk}/").content.decode()
+    assert "Median duration" in html and "45 min" in html
+
+
+def test_the_list_of_logs_costs_the_same_queries_for_many(
+    client, lead, teams, django_assert_max_num_queries
+):
+    from scoreboard.discovery.services import workflow_from_baseline
+
+    client.force_login(lead)
+    for name in ("a.csv", "b.csv", "c.csv"):
+        _upload(client, name=name)
+    workflow_from_baseline(
+        baseline=Baseline.objects.first(),
+        by=lead,
+        name="From a",
+        stages=[("Won", teams["sales"]), ("Kick-off", teams["fulfilment"])],
+    )
+    with django_assert_max_num_queries(4):
+        html = client.get("/discovery/").content.decode()
+    assert html.count("crm.csv") == 0 and "From a" in html
+    assert all(name in html for name in ("a.csv", "b.csv", "c.csv"))
