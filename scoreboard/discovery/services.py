@@ -116,6 +116,8 @@ def workflow_from_baseline(*, baseline, by, name, stages):
     delivered history, its baseline on the scoreboard. All or nothing.
     """
     _require_lead(by)
+    # Locked: two leads creating from one log at once make one workflow, not two.
+    baseline = Baseline.objects.select_for_update().get(pk=baseline.pk)
     errors = _workflow_problems(baseline, name, stages)
     if errors:
         raise ValidationError(errors)
@@ -146,6 +148,8 @@ def workflow_from_baseline(*, baseline, by, name, stages):
 
 
 def _workflow_problems(baseline, name, stages):
+    if baseline.workflow_id:
+        return {"name": [f"“{baseline.workflow}” was already created from this log."]}
     errors = {}
     try:
         validate_workflow_name(name)

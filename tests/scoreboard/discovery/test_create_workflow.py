@@ -83,6 +83,14 @@ def test_the_main_path_becomes_a_draft_workflow_with_targets_protocols_and_histo
     assert baseline.workflow == workflow
 
 
+def test_a_log_makes_one_workflow(baseline, lead, teams):
+    stages = [("Deal won", teams["sales"]), ("Ship", teams["fulfilment"])]
+    workflow_from_baseline(baseline=baseline, by=lead, name="First", stages=stages)
+    with pytest.raises(ValidationError, match="already created from this log"):
+        workflow_from_baseline(baseline=baseline, by=lead, name="Second", stages=stages)
+    assert not Workflow.objects.filter(name="Second").exists()
+
+
 def test_stages_inside_one_team_get_no_protocol(baseline, lead, teams):
     sales = teams["sales"]
     workflow = workflow_from_baseline(
