@@ -6,15 +6,17 @@ most frequent directly-follows edges are kept until they carry that share of all
 transitions (80, 90 or 100 %).
 """
 
+import bisect
+import itertools
 import math
 from dataclasses import dataclass, field
 
-WIDTH, HEIGHT = 1480, 900
-CENTRE = (WIDTH / 2, HEIGHT / 2)
-RADIUS_X, RADIUS_Y = 560, 340
+WIDTH, HEIGHT, TALL = 1480, 900, 1120  # TALL: the canvas for more than CROWDED activities
+CROWDED = 14
+RADIUS_X = 560
 HUB_RADIUS = 70
-NODE_W, NODE_H = 200, 52
-NAME_CHARS = 24
+NODE_W, NODE_H, MIN_NODE_W = 200, 52, 124
+CHAR_W = {False: 9.5, True: 7.8}  # px per character of a name at 16 px, and 13 px when crowded
 KEEP_CHOICES = (80, 90, 100)
 DEFAULT_KEEP = 90  # all paths of a real log are a hairball; 90 % reads and hides little
 # Okabe–Ito based, as /map/: teams get these colours in order.
@@ -33,10 +35,11 @@ class Node:
     count: int
     x: float
     y: float
+    w: float = NODE_W
 
     @property
     def left(self):
-        return self.x - NODE_W / 2
+        return self.x - self.w / 2
 
     @property
     def top(self):
@@ -66,10 +69,14 @@ class Layout:
     wait_limits: tuple  # medians splitting quick / slow / slowest
     width: int = WIDTH
     height: int = HEIGHT
-    hub: tuple = (CENTRE[0], CENTRE[1], HUB_RADIUS)
-    node_w: int = NODE_W
+    hub: tuple = (WIDTH / 2, HEIGHT / 2, HUB_RADIUS)
+    node_w: float = NODE_W
     node_h: int = NODE_H
     zones: list = field(default_factory=list)
+
+    @property
+    def is_crowded(self):
+        return len(self.nodes) > CROWDED
 
 
 def kept_edges(dfg, keep):
@@ -89,7 +96,9 @@ def layout(found, keep=100):
     teams = list(dict.fromkeys(a["team"] for a in sorted(activities, key=_team_key)))
     colours = {team: i % len(PALETTE) for i, team in enumerate(teams)}
     order = sorted(activities, key=lambda a: (_team_key(a), _position(found, a["name"])))
-    nodes = _place(order, colours)
+    height = HEIGHT if len(order) <= CROWDED else TALL
+    centre = (WIDTH / 2, height / 2)
+    nodes = _place(order, colours, centre, height)
     by_name = {node.name: node for node in nodes}
     team_of = {a["name"]: a["team"] for a in activities}
     kept = kept_edges(found.get("dfg", []), keep)
@@ -107,7 +116,7 @@ def layout(found, keep=100):
                 p85=edge["p85_wait_seconds"],
                 width=round(1.5 + 10 * math.sqrt(edge["count"] / most), 1),
                 wait_class=_wait_class(edge["median_wait_seconds"], limits),
-                path=_loop(source) if source is target else _curve(source, target),
+                path=_loop(source, centre) if source is target else _curve(source, target),
                 is_collision=bool(team_of[edge["from"]])
                 and team_of[edge["from"]] != team_of[edge["to"]],
             )
@@ -120,6 +129,9 @@ def layout(found, keep=100):
         keep=keep,
         hidden=len(found.get("dfg", [])) - len(kept),
         wait_limits=limits,
+        height=height,
+        hub=(centre[0], centre[1], HUB_RADIUS),
+        node_w=nodes[0].w if nodes else NODE_W,
         zones=found.get("zones", []),
     )
 
@@ -134,22 +146,36 @@ def _position(found, name):
     return (path.index(name), "") if name in path else (len(path), name)
 
 
-def _place(activities, colours):
+def _place(activities, colours, centre, height):
+    """Evenly spaced along the ellipse's length (not its angle), so no two boxes crowd at
+    its narrow ends; boxes narrow as activities grow in number, names cut to fit."""
+    radius_y = height / 2 - NODE_H - 40
+    steps = 720
+    points = [
+        (centre[0] + RADIUS_X * math.cos(a), centre[1] + radius_y * math.sin(a))
+        for a in (-math.pi / 2 + 2 * math.pi * i / steps for i in range(steps + 1))
+    ]
+    lengths = [0.0]
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        lengths.append(lengths[-1] + math.hypot(x1 - x0, y1 - y0))
     count = max(len(activities), 1)
+    width = max(MIN_NODE_W, min(NODE_W, lengths[-1] / count - 16))
+    chars = int((width - 12) / CHAR_W[count > CROWDED])
     nodes = []
     for index, activity in enumerate(activities):
-        angle = -math.pi / 2 + 2 * math.pi * index / count
+        at = bisect.bisect_left(lengths, lengths[-1] * index / count)
         name = activity["name"]
         nodes.append(
             Node(
                 name=name,
-                label=name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…",
+                label=name if len(name) <= chars else name[: chars - 1] + "…",
                 team=activity["team"],
                 colour=PALETTE[colours[activity["team"]]],
                 colour_index=colours[activity["team"]],
                 count=activity["count"],
-                x=round(CENTRE[0] + RADIUS_X * math.cos(angle), 1),
-                y=round(CENTRE[1] + RADIUS_Y * math.sin(angle), 1),
+                x=round(points[at][0], 1),
+                y=round(points[at][1], 1),
+                w=round(width, 1),
             )
         )
     return nodes
@@ -174,7 +200,7 @@ def _border(node, toward):
     dx, dy = toward[0] - node.x, toward[1] - node.y
     length = math.hypot(dx, dy) or 1
     ux, uy = dx / length, dy / length
-    tx = (NODE_W / 2 + 6) / abs(ux) if ux else math.inf
+    tx = (node.w / 2 + 6) / abs(ux) if ux else math.inf
     ty = (NODE_H / 2 + 6) / abs(uy) if uy else math.inf
     reach = min(tx, ty)
     return node.x + ux * reach, node.y + uy * reach
@@ -195,9 +221,9 @@ def _curve(source, target):
     )
 
 
-def _loop(node):
+def _loop(node, centre):
     """A repeat of the same activity: a loop on the node's outer side."""
-    ox, oy = node.x - CENTRE[0], node.y - CENTRE[1]
+    ox, oy = node.x - centre[0], node.y - centre[1]
     length = math.hypot(ox, oy) or 1
     out, side = (ox / length, oy / length), (-oy / length, ox / length)
     base = (node.x + out[0] * NODE_H / 2, node.y + out[1] * NODE_H / 2)
