@@ -16,7 +16,7 @@ CROWDED = 14
 RADIUS_X = 560
 HUB_RADIUS = 70
 NODE_W, NODE_H, MIN_NODE_W = 200, 52, 124
-CHAR_W = {False: 9.5, True: 7.8}  # px per character of a name at 16 px, and 13 px when crowded
+CHAR_W = {False: 8.9, True: 7.7}  # px per character of a bold name at 15 px; 13 px when crowded
 KEEP_CHOICES = (80, 90, 100)
 DEFAULT_KEEP = 90  # all paths of a real log are a hairball; 90 % reads and hides little
 # Okabe–Ito based, as /map/: teams get these colours in order.
