@@ -1,6 +1,7 @@
 """Discovery use cases: keep an uploaded log as a baseline with its map, map its resources
 to teams, and turn its main path into a draft workflow."""
 
+import dataclasses
 import datetime
 import io
 import itertools
@@ -25,6 +26,15 @@ def _require_lead(user):
         raise PermissionDenied("Only leads and admins discover maps from event logs.")
 
 
+def _require_access(baseline, user):
+    """The baseline locked for this use case, if `user` may see it (Baseline.visible_to)."""
+    _require_lead(user)
+    locked = Baseline.objects.visible_to(user).select_for_update().filter(pk=baseline.pk).first()
+    if locked is None:
+        raise PermissionDenied("Only the lead who uploaded this log, and admins, may use it.")
+    return locked
+
+
 def _count(data, columns, team_of):
     log = read_event_log(io.BytesIO(data), columns, max_events=MAX_UPLOAD_EVENTS)
     if log.errors:
@@ -41,15 +51,16 @@ def baseline_create(*, name, data, by, columns=None):
     """Counts the uploaded log and keeps it with its map; a bad log creates nothing."""
     _require_lead(by)
     columns = columns or Columns()
-    log_format, found = _count(Baseline.pack(data), columns, {})
+    source = Baseline.pack(data)
+    log_format, found = _count(source, columns, {})
     return Baseline.objects.create(
         name=name[:200],
         uploaded_by=by,
         format=log_format,
         cases=found["cases"],
         events=found["events"],
-        columns=columns.__dict__,
-        source=Baseline.pack(data),
+        columns=dataclasses.asdict(columns),
+        source=source,
         discovery=found,
     )
 
@@ -57,10 +68,8 @@ def baseline_create(*, name, data, by, columns=None):
 @transaction.atomic
 def baseline_teams_set(*, baseline, by, team_of):
     """Maps resources to teams ({resource: team}; blank = no team) and counts the map again."""
-    _require_lead(by)
-    resources = {row["from"] for row in baseline.discovery.get("handover", ())} | {
-        row["to"] for row in baseline.discovery.get("handover", ())
-    }
+    baseline = _require_access(baseline, by)
+    resources = set(baseline.discovery.get("resources", ()))
     errors = [
         f"“{team[:40]}…” is too long." for team in team_of.values() if len(team) > MAX_TEAM_NAME
     ]
@@ -70,7 +79,6 @@ def baseline_teams_set(*, baseline, by, team_of):
     if errors:
         raise ValidationError({"team_of": errors})
     cleaned = {resource: team.strip() for resource, team in team_of.items() if team.strip()}
-    baseline = Baseline.objects.select_for_update().get(pk=baseline.pk)
     _, baseline.discovery = _count(bytes(baseline.source), Columns(**baseline.columns), cleaned)
     baseline.team_of = cleaned
     baseline.save(update_fields=["team_of", "discovery"])
@@ -115,9 +123,8 @@ def workflow_from_baseline(*, baseline, by, name, stages):
     the log's cases, cut to the chosen activities, are imported as the workflow's
     delivered history, its baseline on the scoreboard. All or nothing.
     """
-    _require_lead(by)
-    # Locked: two leads creating from one log at once make one workflow, not two.
-    baseline = Baseline.objects.select_for_update().get(pk=baseline.pk)
+    # Locked: two requests creating from one log at once make one workflow, not two.
+    baseline = _require_access(baseline, by)
     errors = _workflow_problems(baseline, name, stages)
     if errors:
         raise ValidationError(errors)

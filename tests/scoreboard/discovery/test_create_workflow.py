@@ -136,14 +136,18 @@ def test_a_failure_half_way_leaves_no_workflow_behind(baseline, lead, teams, mon
     assert not WorkItem.objects.exists()
 
 
-def test_members_cannot_create_a_workflow_from_a_log(baseline, member, teams):
+@pytest.mark.parametrize("persona", ["member", "outsider"])
+def test_only_the_uploader_and_admins_create_a_workflow_from_a_log(
+    baseline, persona, teams, request
+):
     with pytest.raises(PermissionDenied):
         workflow_from_baseline(
             baseline=baseline,
-            by=member,
+            by=request.getfixturevalue(persona),
             name="Nope",
             stages=[("Deal won", teams["sales"]), ("Ship", teams["fulfilment"])],
         )
+    assert not Workflow.objects.filter(name="Nope").exists()
 
 
 def test_the_page_form_creates_the_workflow_and_shows_refusals_per_field(
