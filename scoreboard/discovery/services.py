@@ -11,13 +11,15 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from handoffs import workflows
-from scoreboard.discovery.counting import discover, main_path, stage_targets
-from scoreboard.discovery.models import Baseline
+from scoreboard.discovery.counting import stage_targets
+from scoreboard.discovery.models import MAX_UPLOAD_EVENTS, Baseline
 from scoreboard.discovery.readers import Columns, read_event_log
+from scoreboard.discovery.tasks import baseline_count_task
 from scoreboard.importer import Row, history_import, validate_workflow_name
 
-# An upload is counted in the request: bounded so one lead cannot stall a web worker.
-MAX_UPLOAD_EVENTS = 1_000_000
+# Above this many bytes an upload is counted by a Celery task with a progress bar; below, in
+# the request (about a second for 2 MB).
+COUNT_LATER_ABOVE = 2 * 1024 * 1024
 MAX_TEAM_NAME = 100
 
 
@@ -35,40 +37,34 @@ def _require_access(baseline, user):
     return locked
 
 
-def _count(data, columns, team_of):
-    log = read_event_log(io.BytesIO(data), columns, max_events=MAX_UPLOAD_EVENTS)
-    if log.errors:
-        raise ValidationError({"file": [f"Line {line}: {message}" for line, message in log.errors]})
-    found = discover(log.events, starts=log.starts, team_of=team_of or None)
-    found["main_path"] = main_path(found)
-    found["lifecycle"] = {"starts": len(log.starts), "dropped": dict(log.dropped)}
-    found["naive_timestamps"] = log.naive_timestamps
-    return log.format, found
-
-
 @transaction.atomic
 def baseline_create(*, name, data, by, columns=None):
-    """Counts the uploaded log and keeps it with its map; a bad log creates nothing."""
+    """Keeps the uploaded log with its map. A small log is counted now, and a bad one creates
+    nothing; a big one is kept as being read and counted by `baseline_count_task`, which
+    reports its progress and, for a bad log, its refusal on the baseline."""
     _require_lead(by)
     columns = columns or Columns()
     source = Baseline.pack(data)
-    log_format, found = _count(source, columns, {})
-    return Baseline.objects.create(
-        name=name[:200],
-        uploaded_by=by,
-        format=log_format,
-        cases=found["cases"],
-        events=found["events"],
-        columns=dataclasses.asdict(columns),
-        source=source,
-        discovery=found,
+    baseline = Baseline(
+        name=name[:200], uploaded_by=by, columns=dataclasses.asdict(columns), source=source
     )
+    if len(data) > COUNT_LATER_ABOVE:
+        baseline.status, baseline.progress = Baseline.Status.COUNTING, 0
+        baseline.save()
+        baseline_count_task.delay_on_commit(baseline.pk)
+        return baseline
+    baseline.format, baseline.discovery = baseline.count()
+    baseline.cases, baseline.events = baseline.discovery["cases"], baseline.discovery["events"]
+    baseline.save()
+    return baseline
 
 
 @transaction.atomic
 def baseline_teams_set(*, baseline, by, team_of):
     """Maps resources to teams ({resource: team}; blank = no team) and counts the map again."""
     baseline = _require_access(baseline, by)
+    if not baseline.is_ready:
+        raise ValidationError({"team_of": ["The log is not counted yet."]})
     resources = set(baseline.discovery.get("resources", ()))
     errors = [
         f"“{team[:40]}…” is too long." for team in team_of.values() if len(team) > MAX_TEAM_NAME
@@ -79,7 +75,7 @@ def baseline_teams_set(*, baseline, by, team_of):
     if errors:
         raise ValidationError({"team_of": errors})
     cleaned = {resource: team.strip() for resource, team in team_of.items() if team.strip()}
-    _, baseline.discovery = _count(bytes(baseline.source), Columns(**baseline.columns), cleaned)
+    _, baseline.discovery = baseline.count(team_of=cleaned)
     baseline.team_of = cleaned
     baseline.save(update_fields=["team_of", "discovery"])
     return baseline
@@ -155,6 +151,8 @@ def workflow_from_baseline(*, baseline, by, name, stages):
 
 
 def _workflow_problems(baseline, name, stages):
+    if not baseline.is_ready:
+        return {"stages": ["The log is not counted yet."]}
     if baseline.workflow_id:
         return {"name": [f"“{baseline.workflow}” was already created from this log."]}
     errors = {}

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
+from django_htmx.http import HttpResponseClientRefresh
 
 from handoffs.models import Team
 from opshub.lib.forms import add_service_errors
@@ -68,9 +69,21 @@ def _map_context(request, baseline, workflow_form=None):
 @require_safe
 def baseline_map(request, pk):
     baseline = _get_baseline_for_user(request, pk)
-    context = _map_context(request, baseline)
     template = "scoreboard/baseline_map.html"
+    if not baseline.is_ready:
+        return _baseline_progress(request, baseline, template)
+    if request.htmx and request.GET.get("poll"):
+        return HttpResponseClientRefresh()  # counted while the page polled: show the map
+    context = _map_context(request, baseline)
     return render(request, f"{template}#map" if request.htmx else template, context)
+
+
+def _baseline_progress(request, baseline, template):
+    """A log still being read: a progress bar that polls; a refused one: its lines."""
+    context = {"nav_active": "map", "baseline": baseline, "found": {}}
+    if request.htmx and baseline.status == Baseline.Status.FAILED:
+        return HttpResponseClientRefresh()
+    return render(request, f"{template}#progress" if request.htmx else template, context)
 
 
 @login_required
