@@ -10,6 +10,7 @@ from handoffs.webhook_api import WebhookSubscriptionViewSet
 from opshub.api import api_not_found
 from reviews.api import ActionItemViewSet, BreakageViewSet
 from scoreboard.api import ScoreboardViewSet
+from scoreboard.discovery.api import BaselineViewSet
 
 # No `.json` suffix routes: JSON is the only format, and custom actions and list views
 # written without a `format` argument answered 500 to them (tests/test_permissions_matrix.py).
@@ -25,6 +26,7 @@ router.register(
     "webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription"
 )
 router.register("scoreboard", ScoreboardViewSet, basename="scoreboard")
+router.register("baselines", BaselineViewSet, basename="baseline")
 
 urlpatterns = router.urls + [
     path("intake/<slug:source>/", IntakeWebhookView.as_view(), name="intake"),

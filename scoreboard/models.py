@@ -274,3 +274,7 @@ class QuarterTarget(models.Model):
 
     def __str__(self):
         return f"{self.workflow}: {self.get_metric_display()} ≤ {self.target}"
+
+
+# Discovery's baselines live in their area package; imported here so the app registers them.
+from scoreboard.discovery.models import Baseline  # noqa: E402, F401

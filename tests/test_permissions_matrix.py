@@ -54,6 +54,9 @@ MATRIX = {
     "api/v1/.*": (None, "404 404 404 404 404 404", "404 404"),
     "api/v1/action-items/": (None, "401 200 200 200 200 200", "401 405"),
     "api/v1/action-items/<pk>/": ("action_item", "401 200 200 200 200 200", "401 405"),
+    "api/v1/baselines/": (None, "401 403 403 200 200 200", "401 405"),
+    "api/v1/baselines/<pk>/": ("baseline", "401 403 403 404 200 200", "401 405"),
+    "api/v1/baselines/<pk>/discovery/": ("baseline", "401 403 403 404 200 200", "401 405"),
     "api/v1/breakages/": (None, "401 200 200 200 200 200", "401 403"),
     "api/v1/breakages/<pk>/": ("breakage", "401 200 200 200 200 200", "401 405"),
     "api/v1/decisions/": (None, "401 200 200 200 200 200", "401 403"),
@@ -99,6 +102,10 @@ MATRIX = {
     "api/v1/workflows/": (None, "401 200 200 200 200 200", "401 403"),
     "api/v1/workflows/<pk>/": ("workflow", "401 200 200 200 200 200", "401 405"),
     "decisions/<int:pk>/answer/": ("decision", "L 405 405 405 405 405", "L R"),
+    "discovery/": (None, "L 403 403 200 200 200", "L 403"),
+    "discovery/<str:pk>/": ("baseline", "L 403 403 404 200 200", "L 405"),
+    "discovery/<str:pk>/teams/": ("baseline", "L 405 405 405 405 405", "L 403"),
+    "discovery/<str:pk>/workflow/": ("baseline", "L 405 405 405 405 405", "L 403"),
     "email/delivery/<str:token>/": ("email_delivery_token", "200 200 200 200 200 200", "R R"),
     "email/delivery/<str:token>/one-click/": (
         "email_delivery_token",
@@ -275,6 +282,7 @@ def org(db, settings):
     )
     from opshub.accounts.models import ApiToken, User
     from reviews.models import ActionItem, Breakage, ProjectorLink, Review
+    from scoreboard.discovery.services import baseline_create
 
     call_command("seed_demo", items=12, days=21, seed=3, verbosity=0, stdout=io.StringIO())
     # The lead and member of the team now working on an open item; the outsider leads a
@@ -308,6 +316,11 @@ def org(db, settings):
     )
     webhook = WebhookSubscription.objects.first() or WebhookSubscription.objects.create(
         name="Ops feed", url="https://hooks.example.com/opshub", secret="whsec_x"
+    )
+    baseline = baseline_create(
+        name="crm.csv",
+        data=b"case_id,activity,timestamp,resource\nA,Won,2025-03-03T09:00:00Z,ann\n",
+        by=lead,
     )
     batch = ImportBatch.objects.first() or ImportBatch.objects.create(
         workflow=workflow, filename="items.csv", content=b"title\nA\n", uploaded_by=admin
@@ -347,6 +360,7 @@ def org(db, settings):
         "intake_delivery": {"pk": delivery.pk},
         "webhook": {"pk": webhook.pk},
         "import_batch": {"pk": batch.pk},
+        "baseline": {"pk": baseline.pk},
         "review": {"pk": review.pk},
         "projector_link": {"pk": link.pk},
         "projector_token": {"token": link.token},
