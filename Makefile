@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make run    start web, worker and beat on http://127.0.0.1:$${PORT:-8000}/ (embedded DB/Redis unless DATABASE_URL/REDIS_URL)"
 	@echo "make test   lint, checks and the full test suite (what CI runs)"
-	@echo "make lint   ruff check + ruff format --check"
+	@echo "make lint   ruff check + ruff format --check + the import layers (lint-imports)"
 	@echo "make bench  the benchmark (not part of the tests)"
 	@echo "make venv   create .venv and install the project with its test extras"
 	@echo "make clean-data   delete .data/ (local databases; stop make run first)"
@@ -43,6 +43,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 test: lint
 	@$(PY) scripts/testrun.py $(PYTEST_ARGS)

@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from handoffs import outbox
+from handoffs.mail import outbox
 from handoffs.models import EmailDelivery, Recovery, Stage, WorkItem, led_team_ids_of
 from opshub.lib.ids import parse_id
 from reviews.models import (

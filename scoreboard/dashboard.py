@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from handoffs.models import WorkItem
-from handoffs.stalls import stalled_now
+from handoffs.stalls.detection import stalled_now
 from scoreboard.models import (
     DeliveredItemFact,
     HandoffFact,

@@ -23,6 +23,8 @@ from django.utils.text import slugify
 
 from handoffs.models import Event, Stage, Team, Workflow, WorkItem
 from opshub.lib.dates import requested_at_problem
+from scoreboard import board_cache
+from scoreboard.metrics import rebuild_item_facts
 
 REQUIRED_COLUMNS = ("case_id", "activity", "timestamp")
 OPTIONAL_COLUMNS = ("resource", "group")
@@ -204,9 +206,6 @@ def validate_workflow_name(name):
 @transaction.atomic
 def event_log_import(*, parsed, workflow_name, by=None):
     """Creates the workflow, its stages, one delivered work item per case and its events."""
-    from scoreboard import board_cache
-    from scoreboard.metrics import rebuild_item_facts
-
     if by is not None and not by.can_create_workflows:
         from django.core.exceptions import PermissionDenied
 

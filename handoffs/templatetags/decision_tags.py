@@ -2,9 +2,9 @@
 
 from django import template
 
-from handoffs import services
-from handoffs.decision_forms import DecisionForm
-from handoffs.models import Decision
+from handoffs.decisions.forms import DecisionForm
+from handoffs.decisions.models import Decision
+from handoffs.work import services
 
 register = template.Library()
 

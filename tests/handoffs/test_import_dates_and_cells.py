@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
-from handoffs import imports
 from handoffs.models import Event, ImportBatch, ImportMapping, WorkItem
+from handoffs.work import imports
 
 UTC = datetime.UTC
 MAPPING = {

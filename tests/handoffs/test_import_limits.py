@@ -8,8 +8,8 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from handoffs import imports
 from handoffs.models import ImportBatch, WorkItem
+from handoffs.work import imports
 
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?>'

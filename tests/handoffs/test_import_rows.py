@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from handoffs import imports
+from handoffs.work import imports
 
 UTC = datetime.UTC
 TOMORROW = (timezone.now() + datetime.timedelta(days=1)).isoformat()

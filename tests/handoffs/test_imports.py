@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
-from handoffs import imports, services
 from handoffs.models import Event, ImportBatch, ImportMapping, Stage, Workflow, WorkItem
+from handoffs.work import exports, imports, services, transitions
 
 HEADER = "Deal,Ref,Requested,PO,Amount\n"
 
@@ -177,13 +177,13 @@ def test_export_then_import_round_trips(workflow, seller, lead, admin_user):
         due_date=datetime.date(2026, 2, 1),
         requested_at=datetime.datetime(2026, 1, 3, 9, tzinfo=datetime.UTC),
     )
-    item = services.handoff_submit(
+    item = transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"amount": "99.5"}
     )
-    item = services.handoff_accept(item=item, by=lead)
-    services.item_deliver(item=item, by=lead)
+    item = transitions.handoff_accept(item=item, by=lead)
+    transitions.item_deliver(item=item, by=lead)
     services.work_item_create(workflow=workflow, title="Still open\nsecond line", by=seller)
-    exported = "".join(imports.export_items_rows(workflow))
+    exported = "".join(exports.export_items_rows(workflow))
     assert "'=HYPERLINK" in exported  # a spreadsheet shows it as text, never runs it
 
     copy = Workflow.objects.create(name="Copy")
@@ -204,8 +204,8 @@ def test_export_then_import_round_trips(workflow, seller, lead, admin_user):
 
     imports.import_commit(batch=batch, mapping=mapping, by=admin_user)
 
-    assert "".join(imports.export_items_rows(copy)) == exported
-    events = list(csv.reader(io.StringIO("".join(imports.export_events_rows(workflow)))))
+    assert "".join(exports.export_items_rows(copy)) == exported
+    events = list(csv.reader(io.StringIO("".join(exports.export_events_rows(workflow)))))
     assert events[0] == imports.EVENT_COLUMNS
     assert [(row[0], row[1], row[4]) for row in events[1:]] == [
         ("CRM-1", "Qualify", "Sales"),

@@ -6,7 +6,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handoffs import imports
+from handoffs.work import imports
 
 header_names = (
     st.text(

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from handoffs.services import work_item_create
+from handoffs.work.services import work_item_create
 from scoreboard.services import quarter_target_set, snapshot_rebuild
 from tests.scoreboard.helpers import bounced_and_blocked, simple
 
