@@ -16,7 +16,8 @@ from handoffs.decisions import rules as rights
 from handoffs.decisions.models import Decision, DecisionLevel
 from handoffs.mail import notifications
 from handoffs.work.models import Event, WorkItem
-from handoffs.work.services import StateConflict, can_work_on, lock_item, require, set_state
+from handoffs.work.permissions import can_work_on
+from handoffs.work.services import StateConflict, lock_item, require, set_state
 from opshub.lib.dates import due_date_problem
 
 # --- Decisions ---------------------------------------------------------------------------

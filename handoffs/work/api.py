@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from handoffs.work import permissions as item_permissions
 from handoffs.work import services, transitions
 from handoffs.work.models import Event, WorkItem
 from handoffs.workflows.models import Cause, Workflow
@@ -23,7 +24,7 @@ from opshub.api_filters import (
     schema_parameters,
 )
 
-# --- Work items (issue 4) --------------------------------------------------------------------
+# --- Work items -----------------------------------------------------------------------------
 
 
 class WorkItemSerializer(serializers.ModelSerializer):
@@ -160,11 +161,11 @@ class CanActOnItem(permissions.BasePermission):
     where two people accepting at once must give one 200 and one 409."""
 
     rules = {
-        "handoff": (services.can_work_on, "hand it off"),
-        "block": (services.can_work_on, "block it"),
-        "deliver": (services.can_work_on, "deliver it"),
-        "cancel": (services.can_cancel, "cancel it"),
-        "partial_update": (services.can_edit, "edit it"),
+        "handoff": (item_permissions.can_work_on, "hand it off"),
+        "block": (item_permissions.can_work_on, "block it"),
+        "deliver": (item_permissions.can_work_on, "deliver it"),
+        "cancel": (item_permissions.can_cancel, "cancel it"),
+        "partial_update": (item_permissions.can_edit, "edit it"),
     }
 
     def has_object_permission(self, request, view, item):
@@ -184,7 +185,12 @@ class WorkItemViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Work items and the actions that move them; every action follows the UI's rules."""
+    """Work items and the actions that move them; every action follows the UI's rules.
+
+    The public action names are the API contract (docs/work-items.md) and differ from the
+    code's names in one place: `reject` is `handoff_bounce` (the page's "Bounce"). The others
+    are the same act everywhere: `handoff` is `handoff_submit`, `accept` `handoff_accept`.
+    """
 
     serializer_class = WorkItemSerializer
     permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, CanActOnItem]

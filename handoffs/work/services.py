@@ -14,8 +14,9 @@ from django.utils import timezone
 from handoffs.decisions import rules as rights
 from handoffs.decisions.models import DecisionLevel
 from handoffs.work.models import Comment, Event, WorkItem
+from handoffs.work.permissions import can_edit, can_work_on
 from handoffs.workflows.fields import clean_value, printable
-from handoffs.workflows.models import ProtocolVersion, team_ids_of
+from handoffs.workflows.models import ProtocolVersion
 from opshub.lib.dates import due_date_problem, requested_at_problem
 
 
@@ -40,39 +41,6 @@ class GateError(Exception):
             "missing_fields": self.missing_fields,
             "field_errors": self.field_errors,
         }
-
-
-# --- Permissions -------------------------------------------------------------------------
-
-
-def can_work_on(user, item):
-    """Members of the team owning the current stage, the assignee, and admins."""
-    if not user.is_authenticated or not user.can_write:
-        return False
-    return user.is_admin or item.assignee_id == user.pk or item.stage.team_id in team_ids_of(user)
-
-
-def can_receive(user, item):
-    """Only the receiving team of the pending handoff (or an admin) accepts or bounces it."""
-    if not user.is_authenticated or not user.can_write or item.pending_version_id is None:
-        return False
-    if user.is_admin:
-        return True
-    team = item.pending_version.effective_receiving_team
-    return team is not None and team.pk in team_ids_of(user)
-
-
-def can_unblock(user, item, recovery):
-    if recovery is not None and recovery.owner_id == user.pk and user.can_write:
-        return True
-    return can_work_on(user, item)
-
-
-def can_cancel(user, item):
-    """The team working on it, and the lead of the team owning its stage."""
-    if not user.is_authenticated or not user.can_write:
-        return False
-    return item.stage.team.lead_id == user.pk or can_work_on(user, item)
 
 
 def require(allowed, message):
@@ -247,11 +215,6 @@ def work_item_assign(*, item, by, assignee):
         payload={"assignee_id": assignee.pk if assignee else None},
     )
     return item
-
-
-def can_edit(user, item):
-    """Editing an item's details is working on it: its team, its assignee, admins."""
-    return can_work_on(user, item)
 
 
 EDIT_CONFLICT = (

@@ -17,13 +17,10 @@ from handoffs.signals import items_delivered
 from handoffs.work.models import Event, Recovery, WorkItem
 
 # --- The handoff gate --------------------------------------------------------------------
+from handoffs.work.permissions import can_cancel, can_receive, can_unblock, can_work_on
 from handoffs.work.services import (
     GateError,
     StateConflict,
-    can_cancel,
-    can_receive,
-    can_unblock,
-    can_work_on,
     clean_fields,
     lock_item,
     require,

@@ -22,7 +22,7 @@ from handoffs.workflows.forms import (
 from handoffs.workflows.models import Handoff, ProtocolVersion, Stage, Workflow
 from opshub.lib.ids import parse_id
 
-# --- Workflows, protocols and the map (issue 3) ----------------------------------------------
+# --- Workflows and protocols -----------------------------------------------------------------
 
 
 def _editable_workflow(request, pk):
