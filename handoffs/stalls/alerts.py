@@ -10,7 +10,6 @@ with their in-app notifications. Sending is the outbox's (handoffs.outbox).
 """
 
 import datetime
-import zoneinfo
 
 from django.conf import settings
 from django.core import signing
@@ -26,6 +25,7 @@ from handoffs.mail.models import EmailDelivery
 from handoffs.stalls.models import StallEpisode, StallNotice
 from opshub.accounts.models import User
 from opshub.lib.durations import spoken_duration
+from opshub.lib.timezones import zone_or_utc
 
 Notice = StallNotice.Kind
 RESOLVED_KINDS = (Notice.RESOLVED, Notice.RESOLVED_LEAD)
@@ -50,10 +50,7 @@ def is_working_time(user, now):
     """Inside the user's working hours in their time zone; always, when they set none."""
     if user.work_starts is None or user.work_ends is None:
         return True
-    try:
-        zone = zoneinfo.ZoneInfo(user.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = datetime.UTC
+    zone = zone_or_utc(user.time_zone)
     local = now.astimezone(zone).time()
     starts, ends = user.work_starts, user.work_ends
     if starts <= ends:

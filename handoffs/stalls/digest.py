@@ -5,7 +5,6 @@ It reads both, so it stands in the stalls area, above the mail it writes to the 
 """
 
 import datetime
-import zoneinfo
 
 from django.db import transaction
 from django.urls import reverse
@@ -17,6 +16,7 @@ from handoffs.mail.models import EmailDelivery, Notification
 from handoffs.stalls import alerts
 from handoffs.stalls.models import StallNotice
 from opshub.accounts.models import User
+from opshub.lib.timezones import zone_or_utc
 
 DIGEST_HOUR = datetime.time(8, 0)
 DIGEST_BATCH = 200
@@ -24,10 +24,7 @@ DIGEST_BATCH = 200
 
 def digest_is_due(user, last_sent, now):
     """Once a day, from the start of the user's working day in their time zone."""
-    try:
-        tz = zoneinfo.ZoneInfo(user.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = datetime.UTC
+    tz = zone_or_utc(user.time_zone)
     local = now.astimezone(tz)
     start = local.replace(
         hour=(user.work_starts or DIGEST_HOUR).hour,

@@ -5,7 +5,6 @@ signed token naming the episode and the person it was sent to (handoffs.alerts).
 """
 
 import datetime
-import zoneinfo
 
 from django import forms
 from django.contrib import messages
@@ -23,6 +22,7 @@ from handoffs.scheduler.health import SCAN_HEARTBEAT, scheduler_health
 from handoffs.scheduler.models import Heartbeat
 from handoffs.stalls.alerts import queue_test_alert, user_from_token
 from handoffs.stalls.models import StallEpisode
+from opshub.lib.timezones import zone_or_utc
 
 MAX_SNOOZE = datetime.timedelta(days=30)
 SCAN_EVERY = datetime.timedelta(minutes=1)
@@ -49,10 +49,7 @@ class SnoozeForm(forms.Form):
 
 
 def _zone(user):
-    try:
-        return zoneinfo.ZoneInfo(user.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return datetime.UTC
+    return zone_or_utc(user.time_zone)
 
 
 def _episode_and_actor(request, pk):

@@ -6,10 +6,20 @@ item's state and says, for each action on the item page, whether it is offered a
 it is not, why, in words a person can act on ("Support owns this stage; ask Sam (lead).").
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from handoffs.work.models import WorkItem
 from handoffs.workflows.models import team_ids_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from handoffs.work.models import Recovery
+    from handoffs.workflows.models import Handoff, Team
+    from opshub.accounts.models import User
 
 READ_ONLY = "Your account can only read."
 
@@ -22,54 +32,61 @@ class Action:
     refused_by_rights: bool = False
 
 
-def can_work_on(user, item):
+def can_work_on(user: User | AnonymousUser, item: WorkItem) -> bool:
     """Members of the team owning the current stage, the assignee, and admins."""
     if not user.is_authenticated or not user.can_write:
         return False
     return user.is_admin or item.assignee_id == user.pk or item.stage.team_id in team_ids_of(user)
 
 
-def can_receive(user, item):
+def can_receive(user: User | AnonymousUser, item: WorkItem) -> bool:
     """Only the receiving team of the pending handoff (or an admin) accepts or bounces it."""
     if not user.is_authenticated or not user.can_write or item.pending_version_id is None:
         return False
     if user.is_admin:
         return True
-    team = item.pending_version.effective_receiving_team
+    team = _receiving_team(item)
     return team is not None and team.pk in team_ids_of(user)
 
 
-def can_unblock(user, item, recovery):
+def can_unblock(user: User | AnonymousUser, item: WorkItem, recovery: Recovery | None) -> bool:
+    if not user.is_authenticated:
+        return False
     if recovery is not None and recovery.owner_id == user.pk and user.can_write:
         return True
     return can_work_on(user, item)
 
 
-def can_cancel(user, item):
+def can_cancel(user: User | AnonymousUser, item: WorkItem) -> bool:
     """The team working on it, and the lead of the team owning its stage."""
     if not user.is_authenticated or not user.can_write:
         return False
     return item.stage.team.lead_id == user.pk or can_work_on(user, item)
 
 
-def can_edit(user, item):
+def can_edit(user: User | AnonymousUser, item: WorkItem) -> bool:
     """Editing an item's details is working on it: its team, its assignee, admins."""
     return can_work_on(user, item)
 
 
-def _ask(team, what):
+def _receiving_team(item: WorkItem) -> Team | None:
+    version = item.pending_version
+    return version.effective_receiving_team if version is not None else None
+
+
+def _ask(team: Team | None, what: str) -> str:
     if team is None:
         return f"Nobody {what}."
-    lead = f"; ask {team.lead.get_full_name()} (lead)" if team.lead_id else ""
-    return f"{team.name} {what}{lead}."
+    ask = f"; ask {team.lead.get_full_name()} (lead)" if team.lead is not None else ""
+    return f"{team.name} {what}{ask}."
 
 
-def _refusal(user, team, what):
+def _refusal(user: User, team: Team | None, what: str) -> Action:
     why = READ_ONLY if not user.can_write else _ask(team, what)
     return Action(False, why, refused_by_rights=True)
 
 
-def _state_rules(item, handoff):
+def _state_rules(item: WorkItem, handoff: Handoff | None) -> dict[str, tuple[bool, str]]:
     """Each action's state condition, and what to say when the item is not in it."""
     state = WorkItem.State
     moving = item.state == state.IN_PROGRESS
@@ -90,13 +107,19 @@ def _state_rules(item, handoff):
     }
 
 
-def available_actions(user, item, *, handoff, recovery):
+def available_actions(
+    user: User | AnonymousUser,
+    item: WorkItem,
+    *,
+    handoff: Handoff | None,
+    recovery: Recovery | None,
+) -> dict[str, Action]:
     """{action: Action} for the item page: `handoff` is the stage's outgoing handoff (None at
     the last stage), `recovery` the open recovery (None when there is none)."""
     if not user.is_authenticated:
         return {name: Action(False, READ_ONLY, True) for name in _state_rules(item, handoff)}
     stage_team = item.stage.team
-    receiving = item.pending_version.effective_receiving_team if item.pending_version_id else None
+    receiving = _receiving_team(item)
     who = {
         "handoff": (can_work_on(user, item), stage_team, "owns this stage"),
         "deliver": (can_work_on(user, item), stage_team, "owns this stage"),

@@ -15,17 +15,24 @@ TOLERANCE = datetime.timedelta(minutes=5)
 SIGNATURE_PREFIX = "sha256="
 
 
-def new_secret():
+def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def sign(secret, timestamp, body):
+def sign(secret: str, timestamp: str | int, body: bytes) -> str:
     """The X-Opshub-Signature value for a body sent at `timestamp` (Unix seconds)."""
     message = str(timestamp).encode() + b"." + body
     return SIGNATURE_PREFIX + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def verify(secret, *, timestamp, signature, body, now=None):
+def verify(
+    secret: str,
+    *,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    now: datetime.datetime | None = None,
+) -> str | None:
     """None when the call is authentic and fresh, else the reason it is not."""
     if not secret:
         return "This source has no secret; an admin must rotate it."
@@ -50,6 +57,6 @@ def verify(secret, *, timestamp, signature, body, now=None):
     return None
 
 
-def signature_digest(signature):
+def signature_digest(signature: str) -> str:
     """The hex HMAC of a verified X-Opshub-Signature: one value per signed message."""
     return signature.strip().removeprefix(SIGNATURE_PREFIX)
