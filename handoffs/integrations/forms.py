@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from handoffs.integrations import intake, webhooks
 from handoffs.integrations.models import IntakeSource, WebhookSubscription
-from handoffs.work import imports
+from handoffs.work import imports, sheets
 from handoffs.workflows.models import Stage, Workflow
 from opshub.lib import netguard
 
@@ -143,12 +143,12 @@ class ImportUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if "workflow" not in self.cleaned_data:
             return upload  # no workflow this user may import into: the file is not read
-        if upload.size > imports.MAX_BYTES:
+        if upload.size > sheets.MAX_BYTES:
             raise forms.ValidationError("The file is larger than 5 MB.")
         content = upload.read()
         try:
-            self.sheet = imports.parse(content, upload.name)
-        except imports.ImportProblem as exc:
+            self.sheet = sheets.parse(content, upload.name)
+        except sheets.ImportProblem as exc:
             raise forms.ValidationError(str(exc)) from None
         if not self.sheet.rows:
             raise forms.ValidationError("The file has a header but no rows.")

@@ -20,7 +20,7 @@ from handoffs.integrations.forms import (
     WebhookSubscriptionForm,
 )
 from handoffs.integrations.models import IntakeDelivery, IntakeSource, WebhookSubscription
-from handoffs.work import exports, imports
+from handoffs.work import exports, imports, sheets
 from handoffs.work.models import ImportBatch
 from handoffs.workflows.models import Workflow
 from opshub.accounts.models import AuditEntry
@@ -265,8 +265,8 @@ def import_detail(request, pk):
     if batch.uploaded_by_id != request.user.pk or not batch.workflow.can_edit(request.user):
         raise PermissionDenied("Only who uploaded this file can import it.")
     try:
-        sheet = imports.parse(bytes(batch.content), batch.filename)
-    except imports.ImportProblem as exc:
+        sheet = sheets.parse(bytes(batch.content), batch.filename)
+    except sheets.ImportProblem as exc:
         messages.error(request, f"{batch.filename} can no longer be read: {exc}")
         return redirect("handoffs:import-upload")
     saved = imports.remembered(batch.workflow)
@@ -302,9 +302,9 @@ def _import_step(request, batch, sheet, form, context):
         items = imports.import_commit(
             batch=batch, mapping=mapping, by=request.user, date_order=date_order
         )
-    except (ValidationError, imports.ImportProblem) as exc:
+    except (ValidationError, sheets.ImportProblem) as exc:
         problems = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
-        context["commit_errors"] = problems[: imports.MAX_ERRORS_SHOWN]
+        context["commit_errors"] = problems[: sheets.MAX_ERRORS_SHOWN]
         return None
     messages.success(request, f"Imported {len(items):,} work items into {batch.workflow.name}.")
     return redirect(f"/work/?workflow={batch.workflow.pk}")
@@ -316,7 +316,7 @@ def _preview(sheet, form, workflow):
         mapping = imports.clean_mapping(mapping, sheet.headers, workflow)
     except ValidationError:
         return None
-    head = imports.Sheet(headers=sheet.headers, rows=sheet.rows[:PREVIEW_ROWS])
+    head = sheets.Sheet(headers=sheet.headers, rows=sheet.rows[:PREVIEW_ROWS])
     return imports.preview(head, mapping, workflow, form.date_order())
 
 

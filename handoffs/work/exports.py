@@ -10,9 +10,10 @@ mapping guesses them by name.
 
 import csv
 
-from handoffs.work.imports import EVENT_COLUMNS, ITEM_COLUMNS, spreadsheet_safe
+from handoffs.work.imports import EVENT_COLUMNS, ITEM_COLUMNS
 from handoffs.work.models import Event, WorkItem
 from handoffs.work.services import workflow_field_definitions
+from handoffs.work.sheets import spreadsheet_safe
 
 # --- Exporting ----------------------------------------------------------------------------------
 

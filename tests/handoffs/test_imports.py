@@ -9,14 +9,14 @@ from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
 from handoffs.models import Event, ImportBatch, ImportMapping, Stage, Workflow, WorkItem
-from handoffs.work import exports, imports, services, transitions
+from handoffs.work import exports, imports, services, sheets, transitions
 
 HEADER = "Deal,Ref,Requested,PO,Amount\n"
 
 
 def make_batch(workflow, user, text, filename="orders.csv"):
     content = text.encode() if isinstance(text, str) else text
-    sheet = imports.parse(content, filename)
+    sheet = sheets.parse(content, filename)
     return ImportBatch.objects.create(
         workflow=workflow,
         filename=filename,
@@ -56,7 +56,7 @@ def test_a_dry_run_names_every_bad_row(workflow):
         + "Bad amount,R4,2026-01-05,PO-4,lots\n"
         + "Dup,R1,2026-01-05,PO-5,1\n"
     )
-    plan = imports.validate(imports.parse(text.encode(), "x.csv"), MAPPING, workflow)
+    plan = imports.validate(sheets.parse(text.encode(), "x.csv"), MAPPING, workflow)
 
     assert [line for line, _ in plan.errors] == [3, 4, 5, 6]
     problems = dict(plan.errors)
@@ -88,8 +88,8 @@ def test_a_commit_creates_items_and_their_history_once(workflow, lead):
     )
     batch = make_batch(workflow, lead, text)
     mapping = imports.clean_mapping(
-        imports.guess_mapping(imports.parse(text.encode(), "x.csv").headers, workflow),
-        imports.parse(text.encode(), "x.csv").headers,
+        imports.guess_mapping(sheets.parse(text.encode(), "x.csv").headers, workflow),
+        sheets.parse(text.encode(), "x.csv").headers,
         workflow,
     )
 
@@ -157,13 +157,13 @@ def test_xlsx_is_read_like_csv(workflow, lead):
         (b"a,,c\n1,2,3\n", "Column 2 has no name"),
         (b"Title,title\nx,y\n", "Two columns"),
         (b"PK\x03\x04not a zip", "Not a readable XLSX"),
-        (b"x" * (imports.MAX_BYTES + 1), "larger than 5 MB"),
-        (b"Title\n" + b"row\n" * (imports.MAX_ROWS + 1), "more than 10,000 rows"),
+        (b"x" * (sheets.MAX_BYTES + 1), "larger than 5 MB"),
+        (b"Title\n" + b"row\n" * (sheets.MAX_ROWS + 1), "more than 10,000 rows"),
     ],
 )
 def test_unreadable_files_are_refused_whole(content, message):
-    with pytest.raises(imports.ImportProblem, match=message):
-        imports.parse(content, "upload.csv")
+    with pytest.raises(sheets.ImportProblem, match=message):
+        sheets.parse(content, "upload.csv")
 
 
 def test_export_then_import_round_trips(workflow, seller, lead, admin_user):
@@ -198,7 +198,7 @@ def test_export_then_import_round_trips(workflow, seller, lead, admin_user):
     )
     copy_protocol.save()
     batch = make_batch(copy, admin_user, exported)
-    headers = imports.parse(exported.encode(), "x.csv").headers
+    headers = sheets.parse(exported.encode(), "x.csv").headers
     mapping = imports.clean_mapping(imports.guess_mapping(headers, copy), headers, copy)
     assert set(mapping.values()) == {t for t, _ in imports.targets(copy)}
 
