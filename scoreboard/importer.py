@@ -23,8 +23,7 @@ from django.utils.text import slugify
 
 from handoffs.models import Event, Stage, Team, Workflow, WorkItem
 from opshub.lib.dates import requested_at_problem
-from scoreboard import board_cache
-from scoreboard.metrics import rebuild_item_facts
+from scoreboard import board_cache, metrics
 
 REQUIRED_COLUMNS = ("case_id", "activity", "timestamp")
 OPTIONAL_COLUMNS = ("resource", "group")
@@ -249,7 +248,7 @@ def event_log_import(*, parsed, workflow_name, by=None):
         # the fact queries below pick nested loops over the whole log (measured: 10×).
         cursor.execute("ANALYZE handoffs_workitem")
         cursor.execute("ANALYZE handoffs_event")
-    rebuild_item_facts(item_ids.values())
+    metrics.rebuild_item_facts(item_ids.values())
     board_cache.invalidate_on_commit()
     return workflow
 
