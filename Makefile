@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make run    start web, worker and beat on http://127.0.0.1:$${PORT:-8000}/ (embedded DB/Redis unless DATABASE_URL/REDIS_URL)"
 	@echo "make test   lint, checks and the full test suite (what CI runs)"
-	@echo "make lint   ruff check + ruff format --check"
+	@echo "make lint   ruff, the import layers (lint-imports) and the boundary types (mypy)"
 	@echo "make bench  the benchmark (not part of the tests)"
 	@echo "make venv   create .venv and install the project with its test extras"
 	@echo "make clean-data   delete .data/ (local databases; stop make run first)"
@@ -44,6 +44,9 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	@# mypy's Django plugin loads the settings; type checking needs no secret key.
+	OPSHUB_TESTING=true $(VENV)/bin/mypy
 
 test: lint
 	@$(PY) scripts/testrun.py $(PYTEST_ARGS)

@@ -31,7 +31,7 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-local-development-key-" + "x" * 32  # noqa: S105 - DEBUG/tests only
+    SECRET_KEY = "insecure-local-development-key-" + "x" * 32  # DEBUG/tests only
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or TESTING else [])
 OPSHUB_BASE_URL = env_str("OPSHUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -90,7 +90,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "opshub.context_processors.shell",
+                "opshub.context_processors.sign_in",
+                "handoffs.mail.context_processors.unread_notifications",
             ],
         },
     },
@@ -153,6 +154,11 @@ CELERY_BEAT_SCHEDULE = {
     # Nightly full scoreboard recompute (advisory-locked: two schedulers run it in turn).
     "scoreboard-rebuild": {"task": "scoreboard.rebuild", "schedule": crontab(hour=2, minute=30)},
 }
+# The shell calls into the features only through these dotted paths (it imports none of them):
+# the catch-up sweeps of work whose enqueue was lost (opshub/tasks.py), and the scheduler's
+# heartbeat check in /healthz (opshub/views.py).
+OPSHUB_CATCH_UP_SWEEPS = {"scoreboard_facts": "scoreboard.services.snapshot_catch_up"}
+OPSHUB_SCHEDULER_HEALTH = "handoffs.scheduler.health.scheduler_health"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

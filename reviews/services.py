@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from handoffs import outbox
+from handoffs.mail import outbox
 from handoffs.models import EmailDelivery, Recovery, Stage, WorkItem, led_team_ids_of
 from opshub.lib.ids import parse_id
 from reviews.models import (

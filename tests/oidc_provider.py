@@ -200,13 +200,13 @@ def _handler(provider):
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self):  # noqa: N802 - BaseHTTPRequestHandler's name
+        def do_GET(self):
             url = urlsplit(self.path)
             provider.paths.append(url.path)
             params = {k: v[0] for k, v in parse_qs(url.query).items()}
             self._answer(*provider.get(url.path, params, self.headers))
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             url = urlsplit(self.path)
             provider.paths.append(url.path)
             length = int(self.headers.get("Content-Length") or 0)

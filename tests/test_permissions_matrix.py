@@ -267,8 +267,7 @@ FORMAT_SUFFIX = re.compile(r"\\\.\(\?P<format>[^)]*\)/\?\$$|<drf_format_suffix:f
 @pytest.fixture
 def org(db, settings):
     """seed_demo's organisation, plus one of each object the demo may not make."""
-    from handoffs import email_preferences, intake, services
-    from handoffs import workflows as wf
+    from handoffs.mail import preferences as email_preferences
     from handoffs.models import (
         Decision,
         DecisionType,
@@ -280,7 +279,10 @@ def org(db, settings):
         WebhookSubscription,
         Workflow,
     )
+    from handoffs.work import services
+    from handoffs.workflows import services as wf
     from opshub.accounts.models import ApiToken, User
+    from opshub.lib import signing
     from reviews.models import ActionItem, Breakage, ProjectorLink, Review
     from scoreboard.discovery.services import baseline_create
 
@@ -306,7 +308,7 @@ def org(db, settings):
     source = IntakeSource.objects.first() or IntakeSource.objects.create(
         name="CRM",
         slug="crm",
-        secret=intake.new_secret(),
+        secret=signing.new_secret(),
         workflow=workflow,
         stage=workflow.stages.order_by("position").first(),
         mapping={"title": "deal.name"},

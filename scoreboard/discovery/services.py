@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from handoffs import workflows
+from handoffs.workflows import services as workflows
 from scoreboard.discovery.counting import stage_targets
 from scoreboard.discovery.models import MAX_UPLOAD_EVENTS, Baseline
 from scoreboard.discovery.readers import Columns, read_event_log

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.http import QueryDict
 from django.test import Client
 
-from handoffs import intake
 from opshub.accounts.models import ApiToken
+from opshub.lib import signing
 from opshub.lib.ids import parse_id, parse_int
 from tests.test_permissions_matrix import LOGS_OUT, _path, _routes, org  # noqa: F401
 
@@ -41,8 +41,8 @@ def test_parse_int_reads_signed_numbers_within_bounds():
 
 def test_a_signed_timestamp_of_unicode_or_5000_digits_is_refused_not_a_500():
     for timestamp in ("²", HUGE):
-        signature = intake.sign("s3cret", timestamp, b"{}")
-        reason = intake.verify("s3cret", timestamp=timestamp, signature=signature, body=b"{}")
+        signature = signing.sign("s3cret", timestamp, b"{}")
+        reason = signing.verify("s3cret", timestamp=timestamp, signature=signature, body=b"{}")
         assert reason == "X-Opshub-Timestamp must be Unix seconds."
 
 

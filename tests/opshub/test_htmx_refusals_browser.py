@@ -201,7 +201,7 @@ def test_denying_without_a_comment_marks_the_comment_field(denied_without_commen
 
 
 def test_snoozing_with_an_empty_date_says_pick_a_time(item, seller, lead, open_page, screenshot):
-    from handoffs.stalls import run_scan
+    from handoffs.stalls.detection import run_scan
 
     submitted_item(item, seller)
     WorkItem.objects.filter(pk=item.pk).update(
@@ -245,7 +245,7 @@ def test_an_empty_stage_is_refused_beside_its_fields(workflow, lead, open_page):
 
 
 def test_the_protocol_editor_refuses_empty_entries_in_place(workflow, lead, open_page, screenshot):
-    from handoffs.workflows import protocol_draft
+    from handoffs.workflows.services import protocol_draft
 
     handoff = workflow.handoffs.get()
     protocol_draft(handoff=handoff, by=lead)

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs import outbox
+from handoffs.mail import outbox
 from handoffs.models import EmailDelivery
 from reviews import services
 from reviews.models import ActionItem

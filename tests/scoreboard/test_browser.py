@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from handoffs.services import work_item_create
+from handoffs.work.services import work_item_create
 from scoreboard.services import quarter_target_set, snapshot_rebuild
 from tests.scoreboard.helpers import bounced_and_blocked, simple
 

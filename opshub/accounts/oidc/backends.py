@@ -49,15 +49,15 @@ class OIDCBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_IDP_SIGN_KEY = None
 
     @property
-    def OIDC_OP_TOKEN_ENDPOINT(self):  # noqa: N802 - the parent's attribute name
+    def OIDC_OP_TOKEN_ENDPOINT(self):
         return discovery.endpoint("OIDC_OP_TOKEN_ENDPOINT")
 
     @property
-    def OIDC_OP_USER_ENDPOINT(self):  # noqa: N802
+    def OIDC_OP_USER_ENDPOINT(self):
         return discovery.endpoint("OIDC_OP_USER_ENDPOINT")
 
     @property
-    def OIDC_OP_JWKS_ENDPOINT(self):  # noqa: N802
+    def OIDC_OP_JWKS_ENDPOINT(self):
         return discovery.endpoint("OIDC_OP_JWKS_ENDPOINT")
 
     def authenticate(self, request, **kwargs):

@@ -33,7 +33,7 @@ class SignInView(OIDCAuthenticationRequestView):
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
 
     @property
-    def OIDC_OP_AUTH_ENDPOINT(self):  # noqa: N802 - the parent's attribute name
+    def OIDC_OP_AUTH_ENDPOINT(self):
         return discovery.endpoint("OIDC_OP_AUTHORIZATION_ENDPOINT")
 
     def get(self, request):
