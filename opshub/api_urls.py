@@ -10,6 +10,7 @@ from handoffs.webhook_api import WebhookSubscriptionViewSet
 from opshub.api import api_not_found
 from reviews.api import ActionItemViewSet, BreakageViewSet
 from scoreboard.api import ScoreboardViewSet
+from scoreboard.forecasting.api import ItemForecastView, WorkflowForecastView
 
 # No `.json` suffix routes: JSON is the only format, and custom actions and list views
 # written without a `format` argument answered 500 to them (tests/test_permissions_matrix.py).
@@ -26,8 +27,19 @@ router.register(
 )
 router.register("scoreboard", ScoreboardViewSet, basename="scoreboard")
 
-urlpatterns = router.urls + [
-    path("intake/<slug:source>/", IntakeWebhookView.as_view(), name="intake"),
-    # Last: an unknown /api/v1/ URL answers JSON, not the HTML 404 page.
-    re_path(r"^.*$", api_not_found),
+# Read-only forecasts under the work-items and scoreboard resources, before the router's
+# routes (scoreboard/forecasting/api.py; the item's read rule is the resource's own).
+forecast_urls = [
+    path("work-items/<str:pk>/forecast/", ItemForecastView.as_view(), name="work-item-forecast"),
+    path("scoreboard/forecast/", WorkflowForecastView.as_view(), name="scoreboard-forecast"),
 ]
+
+urlpatterns = (
+    forecast_urls
+    + router.urls
+    + [
+        path("intake/<slug:source>/", IntakeWebhookView.as_view(), name="intake"),
+        # Last: an unknown /api/v1/ URL answers JSON, not the HTML 404 page.
+        re_path(r"^.*$", api_not_found),
+    ]
+)

@@ -88,8 +88,10 @@ def simulate(pools, stage, age, sims, rng):
         return np.zeros((0, sims))
     total, current = _first_visit(pools, stage, age, sims, rng)
     done = pools.n_stages
+    # Only the paths still walking are touched: most finish in a few steps, a long tail
+    # of loops takes hundreds.
+    moving = np.flatnonzero(current != done)
     for _ in range(MAX_STEPS):
-        moving = np.flatnonzero(current != done)
         if not len(moving):
             break
         here = current[moving]
@@ -101,6 +103,7 @@ def simulate(pools, stage, age, sims, rng):
         dead_end = count == 0
         total[moving] += np.where(dead_end, np.inf, pools.seconds[pick])
         current[moving] = np.where(dead_end, done, pools.next[pick])
+        moving = moving[current[moving] != done]
     total[current != done] = np.inf
     return total.reshape(len(stage), sims)
 

@@ -16,6 +16,9 @@ from scoreboard.forecasting.engine import LEVELS, Pools, coverage_levels, quanti
 
 SIMULATIONS = 1000
 CALIBRATION_SIMULATIONS = 300
+# Per item in a backtest: quantiles of 500 draws move by about a percent; thousands of items
+# are replayed, so their coverage moves far less.
+BACKTEST_SIMULATIONS = 500
 CALIBRATION_REPLAYS = 4
 # Fewer delivered items than this before the forecast moment: "too little history".
 MIN_HISTORY = 20
@@ -32,6 +35,7 @@ class Model:
     """What an item forecast needs at one moment: the pools and the calibrated levels."""
 
     at: float
+    stage_ids: np.ndarray  # stage index → stage id
     pools: Pools
     levels: tuple
     history_items: int
@@ -94,6 +98,7 @@ def model_at(history, at, rng):
     levels, replayed = calibrated_levels(history, at, rng)
     return Model(
         at=at,
+        stage_ids=history.stage_ids,
         pools=pools_at(history, at),
         levels=levels,
         history_items=len(history.lead_times_before(at)),
@@ -128,18 +133,21 @@ def backtest_cutoffs(history, count):
     return list(np.linspace(earliest, latest, count))
 
 
-def backtest(history, cutoffs=8, seed=0):
-    """Coverage of p50/p85/p95 dates of every item open at each cutoff."""
+def backtest(history, cutoffs=8, seed=0, moments=None, sims=BACKTEST_SIMULATIONS):
+    """Coverage of p50/p85/p95 dates of every item open at each cutoff (`moments`, or
+    `cutoffs` of them spread over the log)."""
     rng = np.random.default_rng(seed)
     covered, counted = np.zeros(3), np.zeros(3)
     last = history.last_event_at
-    for at in backtest_cutoffs(history, cutoffs):
+    for at in backtest_cutoffs(history, cutoffs) if moments is None else moments:
         model = model_at(history, at, rng)
         if not model.enough_history:
             continue
         visits = history.open_at(at)
         visits = visits[np.isnan(history.cancelled[visits])]
-        seconds = forecast_items(model, history.stage[visits], at - history.started[visits], rng)
+        seconds = forecast_items(
+            model, history.stage[visits], at - history.started[visits], rng, sims
+        )
         delivered = history.delivered[visits] - at
         # A date counts once it is known whether the item made it: delivered, or the date
         # passed with the item still open. Items without a forecast (a stage never seen
