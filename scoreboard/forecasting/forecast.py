@@ -121,9 +121,11 @@ def backtest_cutoffs(history, count):
     after it for the items then open to finish inside the log (a cutoff close to the end
     sees only the quick ones: those that finished after the export are not in it)."""
     last = history.last_event_at
+    if last is None:
+        return []
     first = np.concatenate(([True], history.item[1:] != history.item[:-1]))
     requests = np.sort(history.requested[first])
-    if last is None or len(requests) < MIN_HISTORY * 2:
+    if len(requests) < MIN_HISTORY * 2:
         return []
     lead = history.lead_times_before(last)
     latest = min(float(np.quantile(requests, 0.95)), last - float(np.quantile(lead, 0.99)))
