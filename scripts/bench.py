@@ -69,6 +69,7 @@ TARGETS = {
     "scan": "stall scan ≤ 3× bare SQL and < 1 s",
     "scan_all_open": "stall scan, 100k open ≤ 3× bare SQL and < 1 s",
     "api_creates": "API creates ≥ 0.25× trivial req/s",
+    "workflow_forecast": "workflow forecast, 10,000 simulations ≤ 1 s",
     "web_rss": "gunicorn worker ≤ 250 MB",
     "celery_rss": "Celery worker ≤ 300 MB",
 }
@@ -643,6 +644,34 @@ def probe_import(path, repeats):
     return {"import_s": statistics.median(imports), "pm4py_s": statistics.median(theirs)}
 
 
+def probe_forecast(repeats):
+    """The workflow forecast (10,000 throughput simulations) for the busiest workflow: when
+    will its open items be done, and how many by 90 days from now. Runs alone with
+    `python scripts/bench.py --probe forecast [repeats]` against DATABASE_URL."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opshub.settings")
+    django.setup()
+    import datetime
+
+    from django.db.models import Count
+
+    from handoffs.models import Workflow
+    from scoreboard.forecasting import live
+
+    workflow = Workflow.objects.counted().annotate(n=Count("items")).order_by("-n", "pk").first()
+    until = datetime.date.today() + datetime.timedelta(days=90)
+    when = [_timed(live.workflow_forecast, workflow) for _ in range(repeats)]
+    by = [_timed(live.workflow_forecast, workflow, until=until) for _ in range(repeats)]
+    return {
+        "workflow_forecast": {
+            "simulations": live.WORKFLOW_SIMULATIONS,
+            "when_s": statistics.median(when),
+            "how_many_s": statistics.median(by),
+        }
+    }
+
+
 def probe_setup(email):
     """An API token and the sandbox workflow for the creates (on the 100k database)."""
     import django
@@ -774,6 +803,14 @@ def verdicts(r):
         ratio,
         ratio >= 0.25,
         f"{ratio:.2f}× ({api['creates_per_s']}/s vs {api['trivial_per_s']}/s)",
+    )
+    fc = r["workflow_forecast"]
+    worst = max(fc["when_s"], fc["how_many_s"])
+    rows["workflow_forecast"] = (
+        worst,
+        worst <= 1,
+        f"{fc['when_s'] * 1000:.0f} ms (when) / {fc['how_many_s'] * 1000:.0f} ms (how many), "
+        f"{fc['simulations']:,} simulations",
     )
     rows["web_rss"] = (r["web_rss_mb"], r["web_rss_mb"] <= 250, f"{r['web_rss_mb']} MB peak")
     rows["celery_rss"] = (
@@ -1005,6 +1042,8 @@ def main():
         log("recompute, incremental update and stall scan (several minutes) ...")
         db = run_probe("db", big_env, str(args.repeats))
         results.update(db)
+        log("workflow forecast (10,000 simulations) ...")
+        results.update(run_probe("forecast", big_env, str(args.repeats)))
         log("Celery worker memory during the full recompute ...")
         results["celery"] = measure_celery(big_env)
 
@@ -1042,6 +1081,7 @@ PROBES = {
     "db": lambda repeats="3": probe_db(int(repeats)),
     "import": lambda path, repeats="1": probe_import(path, int(repeats)),
     "setup": probe_setup,
+    "forecast": lambda repeats="3": probe_forecast(int(repeats)),
     "enqueue-rebuild": probe_enqueue_rebuild,
 }
 

@@ -36,6 +36,7 @@ class ItemForecastView(APIView):
     @extend_schema(
         operation_id="work_items_forecast_retrieve",
         tags=["work-items"],
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
         responses=ItemForecastSerializer,
         description="When the item will be delivered, with 50/85/95% probability.",
     )

@@ -138,35 +138,42 @@ def quantiles(samples, levels):
     return np.quantile(samples, levels, axis=1, method="inverted_cdf")
 
 
-def throughput_when(daily, items, sims, rng, max_days=3650):
+def throughput_when(daily, items, sims, rng, max_days=1095):
     """Days until `items` more are delivered, per simulation, sampling past days' counts.
 
     `daily` is the count delivered on each past day (zeros included). Each simulation
-    draws days at random until the running total reaches `items`; all simulations run
-    together, day by day in blocks, with a cumulative sum (no loop per simulation).
+    draws days at random until its running total reaches `items`. All simulations run
+    together in blocks of days with a cumulative sum: the first block is sized to reach
+    the goal at the average pace, later ones only for the simulations still short of it
+    (no loop per simulation). inf: not reached within `max_days`.
     """
-    daily = np.asarray(daily, dtype=np.int64)
-    if len(daily) == 0 or daily.sum() == 0:
-        return np.full(sims, np.inf)
+    daily = np.asarray(daily, dtype=np.int32)
     result = np.full(sims, np.inf)
+    if items <= 0:
+        return np.zeros(sims)
+    if len(daily) == 0 or daily.sum() == 0:
+        return result
+    pending = np.arange(sims)
     totals = np.zeros(sims, dtype=np.int64)
-    block, elapsed = 64, 0
-    while elapsed < max_days:
-        draws = daily[rng.integers(0, len(daily), size=(sims, block))]
-        running = totals[:, None] + np.cumsum(draws, axis=1)
-        reached = running >= items
-        hit = reached.any(axis=1) & np.isinf(result)
-        result[hit] = elapsed + reached[hit].argmax(axis=1) + 1
-        totals = running[:, -1]
+    elapsed = 0
+    block = int(min(max(items / daily.mean() * 1.25 + 8, 16), 400))
+    while len(pending) and elapsed < max_days:
+        block = min(block, max_days - elapsed)
+        draws = daily[rng.integers(0, len(daily), size=(len(pending), block), dtype=np.int32)]
+        running = totals[pending, None] + np.cumsum(draws, axis=1)
+        reached = running[:, -1] >= items
+        result[pending[reached]] = elapsed + (running[reached] >= items).argmax(axis=1) + 1
+        totals[pending] = running[:, -1]
+        pending = pending[~reached]
         elapsed += block
-        if not np.isinf(result).any():
-            break
+        block = 64
     return result
 
 
 def throughput_by(daily, days, sims, rng):
     """How many items get delivered in the next `days` days, per simulation."""
-    daily = np.asarray(daily, dtype=np.int64)
+    daily = np.asarray(daily, dtype=np.int32)
     if len(daily) == 0 or days <= 0:
         return np.zeros(sims, dtype=np.int64)
-    return daily[rng.integers(0, len(daily), size=(sims, days))].sum(axis=1)
+    picks = rng.integers(0, len(daily), size=(sims, days), dtype=np.int32)
+    return daily[picks].sum(axis=1, dtype=np.int64)
