@@ -274,3 +274,7 @@ class QuarterTarget(models.Model):
 
     def __str__(self):
         return f"{self.workflow}: {self.get_metric_display()} ≤ {self.target}"
+
+
+# Flow settings of the forecasting area live in their own package; the app label stays.
+from scoreboard.forecasting.models import CommitmentPoint  # noqa: E402, F401

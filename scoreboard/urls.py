@@ -1,6 +1,7 @@
 from django.urls import path
 
 from scoreboard import views
+from scoreboard.forecasting import urls as forecasting_urls
 
 app_name = "scoreboard"
 
@@ -8,4 +9,5 @@ urlpatterns = [
     path("", views.dashboard_view, name="dashboard"),
     path("scoreboard/import/", views.import_view, name="import"),
     path("scoreboard/workflows/<int:pk>/target/", views.target_set, name="target-set"),
+    *forecasting_urls.urlpatterns,
 ]

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from scoreboard.forecasting import views
+
+urlpatterns = [
+    path("scoreboard/workflows/<int:pk>/flow/", views.flow_view, name="flow"),
+    path("scoreboard/workflows/<int:pk>/commitment/", views.commitment_set, name="commitment-set"),
+]
