@@ -154,3 +154,17 @@ def test_anonymous_visitors_go_to_login_and_sandboxes_are_404(workflow, client, 
     client.force_login(member)
     sandbox = Workflow.objects.create(name="Play", is_sandbox=True)
     assert client.get(_url(sandbox)).status_code == 404
+
+
+def test_the_scoreboard_api_gives_lead_and_cycle_time_and_the_commitment(workflow, lead):
+    from rest_framework.test import APIClient
+
+    _delivered(workflow)
+    CommitmentPoint.objects.create(workflow=workflow, stage=workflow.ordered_stages()[1])
+    api = APIClient()
+    api.force_authenticate(lead)
+    since = (timezone.now() - 30 * D).date().isoformat()
+    body = api.get("/api/v1/scoreboard/", {"workflow": workflow.pk, "since": since}).json()
+    assert body["commitment_point"]["label"] == "from “Ship”"
+    assert body["lead_time_seconds"]["p50"] == body["p50_cycle_time_seconds"]
+    assert body["cycle_time_seconds"]["p50"] == pytest.approx((D + 5 * H).total_seconds())
