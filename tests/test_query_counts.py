@@ -58,6 +58,8 @@ LIMITS = {
     "api/v1/work-items/": 4,
     "api/v1/work-items/<pk>/": 3,
     "api/v1/work-items/<pk>/events/": 5,
+    # The workflow's forecast model comes from Redis when warm (scoreboard.forecasting.live).
+    "api/v1/work-items/<str:pk>/forecast/": 3,
     "api/v1/workflows/": 7,
     "api/v1/workflows/<pk>/": 6,
     "email/delivery/<str:token>/": 4,
@@ -97,6 +99,8 @@ LIMITS = {
     "work/": 10,
     "work/<int:pk>/": 23,
     "work/<int:pk>/decisions/": 14,
+    # The flow figures come from the cache when warm; the throughput forecast is 2 queries.
+    "scoreboard/workflows/<int:pk>/flow/": 7,
     "work/board/<int:workflow_pk>/": 8,
     "work/import/": 6,
     "work/import/<int:pk>/": 11,

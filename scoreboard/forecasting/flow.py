@@ -205,7 +205,13 @@ def pain_ranking(workflow, since, until, *, now=None):
     with connection.cursor() as cursor:
         cursor.execute(_PAIN, {"workflow": workflow.pk, "since": since, "until": until, "now": now})
         rows = cursor.fetchall()
-    handoffs = Handoff.objects.in_bulk([r[0] for r in rows])
+    handoffs = Handoff.objects.select_related("from_stage").in_bulk([r[0] for r in rows])
+    stages = list(workflow.stages.order_by("position"))
+    for handoff in handoffs.values():
+        # Each handoff's next stage from one list (Handoff.to_stage queries per handoff).
+        handoff._to_stage = next(
+            (s for s in stages if s.position > handoff.from_stage.position), None
+        )
     ranking = []
     for pk, wait, bounces, submissions, rec_n, rec_s, breakages, stall_n, stall_s in rows:
         ranking.append(

@@ -90,9 +90,9 @@ def flow_view(request, pk):
 @require_POST
 def commitment_set(request, pk):
     workflow = get_object_or_404(Workflow.objects.counted(), pk=pk)
-    form = CommitmentForm(request.POST, workflow=workflow)
     if not workflow.can_edit(request.user):
         raise PermissionDenied("Only the leads of this workflow's teams set its commitment point.")
+    form = CommitmentForm(request.POST, workflow=workflow)
     if form.is_valid():
         try:
             commitment_point_set(
