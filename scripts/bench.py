@@ -62,6 +62,7 @@ TARGETS = {
     "dashboard_partial": "dashboard partial p95 ≤ 3× the trivial view",
     "dashboard_growth": "dashboard 10k → 100k ≤ 1.3×",
     "board": "board p95 ≤ 5× the trivial view",
+    "flow": "forecasts-and-flow page (CFD, ranking; cached) p95 ≤ 3× the trivial view",
     "list_filtered": "filtered list p95 ≤ 5× the trivial view",
     "list_search": "list search p95 ≤ 5× the trivial view",
     "recompute": "full recompute ≤ 3× bare SQL",
@@ -769,6 +770,7 @@ def verdicts(r):
         ("dashboard_full", 3),
         ("dashboard_partial", 3),
         ("board", 5),
+        ("flow", 3),
         ("list_filtered", 5),
         ("list_search", 5),
     ):
@@ -1025,6 +1027,11 @@ def main():
             "dashboard_full_10k": (small.port, "/", {"Cookie": cookie_small}),
             "dashboard_partial_10k": (small.port, "/", {"Cookie": cookie_small, **hx}),
             "board": (big.port, f"/work/board/{setup['filter_workflow']}/", {"Cookie": cookie_big}),
+            "flow": (
+                big.port,
+                f"/scoreboard/workflows/{setup['filter_workflow']}/flow/",
+                {"Cookie": cookie_big},
+            ),
             "list_filtered": (big.port, filtered, {"Cookie": cookie_big}),
             "list_search": (big.port, "/work/?state=all&q=globex", {"Cookie": cookie_big}),
         }

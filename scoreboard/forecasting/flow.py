@@ -136,10 +136,14 @@ ORDER BY w
 
 
 def weekly_throughput(workflow, since, until):
-    """[(week start, delivered)] for every week of the window, empty weeks included."""
+    """[(week start, delivered)] for every week of the window from the first delivery on,
+    empty weeks included (weeks before the workflow delivered anything would drag the
+    median down)."""
     with connection.cursor() as cursor:
         cursor.execute(_WEEKLY, {"workflow": workflow.pk, "since": since, "until": until})
-        return [(week.date(), count) for week, count in cursor.fetchall()]
+        weeks = [(week.date(), count) for week, count in cursor.fetchall()]
+    first = next((i for i, (_, count) in enumerate(weeks) if count), len(weeks))
+    return weeks[first:]
 
 
 # Per handoff (its from-stage): waits and bounces of items delivered in the window (the

@@ -54,7 +54,7 @@ def test_cycle_time_starts_at_the_commitment_point_lead_time_at_the_request(work
     assert after["lead"]["p50"] == pytest.approx((3 * D + 5 * H).total_seconds())
     assert after["cycle"]["p50"] == pytest.approx((D + 5 * H).total_seconds())
     page = client.get(_url(workflow)).content.decode()
-    assert "Cycle time (from “Ship” → delivery)" in page
+    assert "Cycle time (from “Ship” to delivery)" in page
 
 
 def test_only_the_workflows_leads_set_the_commitment_point(workflow, client, member, outsider):
