@@ -99,8 +99,8 @@ LIMITS = {
     "work/": 10,
     "work/<int:pk>/": 23,
     "work/<int:pk>/decisions/": 14,
-    # The flow figures come from the cache when warm; the throughput forecast is 2 queries.
-    "scoreboard/workflows/<int:pk>/flow/": 7,
+    # The flow figures and the throughput forecast come from the cache when warm.
+    "scoreboard/workflows/<int:pk>/flow/": 5,
     "work/board/<int:workflow_pk>/": 8,
     "work/import/": 6,
     "work/import/<int:pk>/": 11,
