@@ -20,6 +20,8 @@ CALIBRATION_SIMULATIONS = 300
 # are replayed, so their coverage moves far less.
 BACKTEST_SIMULATIONS = 500
 CALIBRATION_REPLAYS = 4
+# Items per replay, drawn at random: bounds the cost of a model at any size of workflow.
+CALIBRATION_ITEMS = 500
 # Fewer delivered items than this before the forecast moment: "too little history".
 MIN_HISTORY = 20
 # Each stage keeps its most recent visits only: the model follows how the team works now.
@@ -65,9 +67,12 @@ def pools_at(history, at):
     )
 
 
-def raw_open_at(history, at, rng, sims):
-    """Items open at `at` (their current visits) and their simulated remaining seconds."""
+def raw_open_at(history, at, rng, sims, limit=None):
+    """Items open at `at` (their current visits; at most `limit`, drawn at random) and
+    their simulated remaining seconds."""
     visits = history.open_at(at)
+    if limit is not None and len(visits) > limit:
+        visits = np.sort(rng.choice(visits, size=limit, replace=False))
     samples = simulate(
         pools_at(history, at), history.stage[visits], at - history.started[visits], sims, rng
     )
@@ -83,7 +88,9 @@ def calibrated_levels(history, at, rng):
     pits, resolved = [], []
     for replay in range(1, CALIBRATION_REPLAYS + 1):
         past = at - replay * step
-        visits, samples = raw_open_at(history, past, rng, CALIBRATION_SIMULATIONS)
+        visits, samples = raw_open_at(
+            history, past, rng, CALIBRATION_SIMULATIONS, limit=CALIBRATION_ITEMS
+        )
         keep = ~(history.cancelled[visits] <= at)
         delivered = history.delivered[visits][keep]
         known = delivered <= at
