@@ -6,6 +6,7 @@ so the next lead to look finds it ready."""
 from celery import shared_task
 
 from scoreboard import board_cache
+from scoreboard.forecasting.tasks import forecast_warm_task  # noqa: F401 - registers the task
 from scoreboard.services import snapshot_rebuild, snapshot_update
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from django.db.models import Count
 from django.utils import timezone
 
-from handoffs.models import WorkItem
+from handoffs.models import Workflow, WorkItem
 from opshub.lib.cache import cache_get, cache_set
 from scoreboard.forecasting import engine, forecast
 from scoreboard.forecasting.history import History
@@ -38,16 +38,29 @@ def _seed(*parts):
     return [int(time.time() // 60), *parts]
 
 
-def workflow_model(workflow):
+def workflow_model(workflow, *, refresh=False):
     # The creation time keeps a model from outliving a deleted workflow whose id comes back.
     key = f"scoreboard:forecast:model:{workflow.pk}:{workflow.created_at.timestamp()}"
-    stored = cache_get(key)
+    stored = None if refresh else cache_get(key)
     if stored is not None:
         return stored
     history = History.load(workflow)
     model = forecast.model_at(history, time.time(), np.random.default_rng(_seed(workflow.pk)))
     cache_set(key, model, MODEL_TTL)
     return model
+
+
+def warm_models():
+    """Rebuilds the model of every counted workflow with open items (the periodic task),
+    so no one asking for an item forecast waits for a cold build."""
+    workflows = Workflow.objects.counted().filter(
+        pk__in=WorkItem.objects.open().values("workflow_id")
+    )
+    count = 0
+    for workflow in workflows.order_by("pk"):
+        workflow_model(workflow, refresh=True)
+        count += 1
+    return count
 
 
 def _at(now, seconds):

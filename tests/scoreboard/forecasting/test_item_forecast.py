@@ -125,3 +125,13 @@ def test_a_delivered_item_has_no_forecast(workflow, member):
     client.force_authenticate(member)
     body = client.get(f"/api/v1/work-items/{done.pk}/forecast/").json()
     assert body["p85_at"] is None and body["reason"] == "The item is no longer open."
+
+
+def test_the_periodic_task_rebuilds_the_models_of_workflows_with_open_work(workflow):
+    from scoreboard.forecasting.tasks import forecast_warm_task
+
+    _history(workflow)
+    assert forecast_warm_task() == 0  # nothing open: nothing to forecast
+    _open_item(workflow, days_in_qualify=1)
+    assert forecast_warm_task() == 1
+    assert live.workflow_model(workflow).history_items == 40
