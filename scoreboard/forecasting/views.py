@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from handoffs.models import Workflow
+from handoffs.models import Workflow, WorkItem
 from opshub.lib.cache import cache_get, cache_set
 from scoreboard import board_cache, dashboard
 from scoreboard.forecasting import charts, flow, live
@@ -116,3 +116,13 @@ def commitment_set(request, pk):
     else:
         messages.error(request, " ".join(form.errors.get("stage", ["Pick a stage."])))
     return redirect(reverse("scoreboard:flow", args=[workflow.pk]))
+
+
+@login_required
+@require_safe
+def item_forecast_view(request, pk):
+    """The item's delivery dates, loaded into its page after it renders (htmx)."""
+    items = WorkItem.objects.select_related("workflow").visible_to(request.user)
+    item = get_object_or_404(items, pk=pk)
+    context = {"item": item, "forecast": live.item_forecast(item)}
+    return render(request, "scoreboard/forecasting/workitem_forecast.html#forecast", context)

@@ -135,3 +135,36 @@ def test_the_periodic_task_rebuilds_the_models_of_workflows_with_open_work(workf
     _open_item(workflow, days_in_qualify=1)
     assert forecast_warm_task() == 1
     assert live.workflow_model(workflow).history_items == 40
+
+
+def test_items_due_before_their_85_percent_date_are_found_in_one_pass(workflow):
+    _history(workflow)
+    late = _open_item(workflow, days_in_qualify=0, title="Due soon")
+    fine = _open_item(workflow, days_in_qualify=0, title="Due later")
+    undated = _open_item(workflow, days_in_qualify=0, title="No date")
+    WorkItem.objects.filter(pk=late.pk).update(due_date=timezone.localdate() + D)
+    WorkItem.objects.filter(pk=fine.pk).update(due_date=timezone.localdate() + 120 * D)
+    items = WorkItem.objects.filter(pk__in=[late.pk, fine.pk, undated.pk]).select_related(
+        "workflow"
+    )
+    assert live.at_risk(items) == {late.pk}
+
+
+def test_the_item_page_fragment_says_the_85_percent_date(workflow, client, member):
+    _history(workflow)
+    item = _open_item(workflow, days_in_qualify=2)
+    client.force_login(member)
+    response = client.get(f"/scoreboard/items/{item.pk}/forecast/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "85%: by " in text and "<html" not in text
+    thin = _open_item(workflow, days_in_qualify=2)
+    WorkItem.objects.filter(pk=thin.pk).update(state=WorkItem.State.CANCELLED)
+    assert "no longer open" in client.get(f"/scoreboard/items/{thin.pk}/forecast/").content.decode()
+
+
+def test_the_item_fragment_needs_a_login_and_a_real_item(workflow, client, member):
+    item = _open_item(workflow, days_in_qualify=2)
+    assert client.get(f"/scoreboard/items/{item.pk}/forecast/").status_code == 302
+    client.force_login(member)
+    assert client.get(f"/scoreboard/items/{item.pk + 10_000}/forecast/").status_code == 404
