@@ -64,32 +64,41 @@ def lead_and_cycle(workflow, since, until):
     return {"lead": lead, "cycle": cycle, "commitment": point.label, "stage": point.stage}
 
 
-# Items per stage at the end of each day: the visits spanning that moment (one visit per
-# item at any moment), over the items alive in the window only.
+# Items per stage at the end of each day k (since + k days): each stage visit of an item
+# alive in the window counts on the days it spans (its own short series, so the work
+# follows the work in progress, not days × visits); deliveries per day summed up.
 _CFD = """
-WITH days AS (
-    SELECT generate_series(%(since)s::timestamptz, %(until)s::timestamptz, interval '1 day') AS d
-),
-alive AS (
+WITH alive AS (
     SELECT id FROM handoffs_workitem
     WHERE workflow_id = %(workflow)s AND requested_at <= %(until)s
       AND (delivered_at IS NULL OR delivered_at >= %(since)s)
 ),
 ev AS (
-    SELECT e.item_id, e.kind, e.at, e.to_stage_id,
-           LEAD(e.at) OVER (PARTITION BY e.item_id ORDER BY e.at, e.id) AS next_at
+    SELECT e.kind, e.to_stage_id, EXTRACT(EPOCH FROM e.at - %(since)s) / 86400.0 AS x,
+           EXTRACT(EPOCH FROM LEAD(e.at) OVER (PARTITION BY e.item_id ORDER BY e.at, e.id)
+                              - %(since)s) / 86400.0 AS next_x
     FROM handoffs_event e JOIN alive a ON a.id = e.item_id
     WHERE e.kind IN ('created', 'handoff_submitted', 'handoff_bounced', 'delivered', 'cancelled')
-)
-SELECT days.d, ev.to_stage_id, COUNT(*)
-FROM days JOIN ev ON ev.at <= days.d AND (ev.next_at IS NULL OR ev.next_at > days.d)
+),
+span AS (SELECT FLOOR(EXTRACT(EPOCH FROM %(until)s - %(since)s) / 86400.0)::int AS last_day)
+SELECT k, ev.to_stage_id, COUNT(*)
+FROM ev CROSS JOIN span
+CROSS JOIN LATERAL generate_series(
+    GREATEST(0, CEIL(ev.x))::int,
+    LEAST(COALESCE(CEIL(ev.next_x)::int - 1, span.last_day), span.last_day)
+) k
 WHERE ev.kind IN ('created', 'handoff_submitted', 'handoff_bounced')
-GROUP BY days.d, ev.to_stage_id
+GROUP BY k, ev.to_stage_id
 UNION ALL
-SELECT days.d, NULL, COUNT(i.id)
-FROM days LEFT JOIN handoffs_workitem i ON i.workflow_id = %(workflow)s
-    AND i.state = 'done' AND i.delivered_at >= %(since)s AND i.delivered_at <= days.d
-GROUP BY days.d
+SELECT k, NULL, SUM(COALESCE(n, 0)) OVER (ORDER BY k)
+FROM span CROSS JOIN LATERAL generate_series(0, span.last_day) k
+LEFT JOIN (
+    SELECT CEIL(EXTRACT(EPOCH FROM delivered_at - %(since)s) / 86400.0)::int AS day, COUNT(*) AS n
+    FROM handoffs_workitem
+    WHERE workflow_id = %(workflow)s AND state = 'done' AND delivered_at >= %(since)s
+      AND delivered_at <= %(until)s
+    GROUP BY 1
+) d ON d.day = k
 ORDER BY 1
 """
 
@@ -100,17 +109,16 @@ def cumulative_flow(workflow, since, until):
     with connection.cursor() as cursor:
         cursor.execute(_CFD, {"workflow": workflow.pk, "since": since, "until": end})
         rows = cursor.fetchall()
-    days = sorted({d for d, _, _ in rows})
-    index = {d: i for i, d in enumerate(days)}
+    days = max((k for k, _, _ in rows), default=-1) + 1
     stages = list(workflow.stages.order_by("position"))
-    per_stage = {s.pk: [0] * len(days) for s in stages}
-    delivered = [0] * len(days)
+    per_stage = {s.pk: [0] * days for s in stages}
+    delivered = [0] * days
     for day, stage_id, count in rows:
         if stage_id is None:
-            delivered[index[day]] = count
+            delivered[day] = int(count)
         elif stage_id in per_stage:
-            per_stage[stage_id][index[day]] = count
-    dates = [d.date() for d in days]
+            per_stage[stage_id][day] = count
+    dates = [(since + datetime.timedelta(days=k)).date() for k in range(days)]
     return {
         "days": dates,
         "stages": [(s, per_stage[s.pk]) for s in stages],
