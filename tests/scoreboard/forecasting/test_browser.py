@@ -20,7 +20,7 @@ CHARTS = (
 @pytest.fixture
 def flowing_workflow(workflow, seller):
     now = timezone.now()
-    for n in range(60):
+    for n in range(150):
         simple(workflow, 20 + (n * 37) % 200, start=now - datetime.timedelta(days=n * 1.5 + 1),
                title=f"ORD-{1000 + n}")  # fmt: skip
     handoff = workflow.handoffs.get()
@@ -70,6 +70,7 @@ def test_the_dashboard_shows_the_forecast_summary(
     login(lead)
     page.goto(f"{live_server.url}/?workflow={flowing_workflow.pk}")
     page.wait_for_selector("#flow-summary .big-number")
+    page.wait_for_selector("#flow-coverage:not([hx-trigger])")
     summary = page.locator("#flow-summary")
     assert "Standardise this one next" in summary.inner_text()
     summary.scroll_into_view_if_needed()
