@@ -63,6 +63,7 @@ TARGETS = {
     "dashboard_growth": "dashboard 10k → 100k ≤ 1.3×",
     "board": "board p95 ≤ 5× the trivial view",
     "flow": "forecasts-and-flow page (CFD, ranking; cached) p95 ≤ 3× the trivial view",
+    "item_forecast": "item forecast API (model cached) p95 ≤ 3× the trivial view",
     "list_filtered": "filtered list p95 ≤ 5× the trivial view",
     "list_search": "list search p95 ≤ 5× the trivial view",
     "recompute": "full recompute ≤ 3× bare SQL",
@@ -678,7 +679,7 @@ def probe_setup(email):
     import django
 
     django.setup()
-    from handoffs.models import Workflow
+    from handoffs.models import Workflow, WorkItem
     from opshub.accounts.models import ApiToken, User
 
     user = User.objects.get(email=email)
@@ -688,7 +689,13 @@ def probe_setup(email):
         or Workflow.objects.filter(stages__isnull=False).order_by("pk").first()
     )
     dash = Workflow.objects.filter(is_sandbox=False, stages__isnull=False).order_by("pk").first()
-    return {"token": token, "workflow": workflow.pk, "filter_workflow": dash.pk}
+    open_item = WorkItem.objects.open().filter(workflow=dash).order_by("pk").first()
+    return {
+        "token": token,
+        "workflow": workflow.pk,
+        "filter_workflow": dash.pk,
+        "open_item": open_item.pk if open_item else None,
+    }
 
 
 def probe_enqueue_rebuild():
@@ -771,6 +778,7 @@ def verdicts(r):
         ("dashboard_partial", 3),
         ("board", 5),
         ("flow", 3),
+        ("item_forecast", 3),
         ("list_filtered", 5),
         ("list_search", 5),
     ):
@@ -1027,6 +1035,12 @@ def main():
             "dashboard_full_10k": (small.port, "/", {"Cookie": cookie_small}),
             "dashboard_partial_10k": (small.port, "/", {"Cookie": cookie_small, **hx}),
             "board": (big.port, f"/work/board/{setup['filter_workflow']}/", {"Cookie": cookie_big}),
+            # The forecast model is built by the warm-up's first requests, then kept in Redis.
+            "item_forecast": (
+                big.port,
+                f"/api/v1/work-items/{setup['open_item']}/forecast/",
+                {"Cookie": cookie_big},
+            ),
             "flow": (
                 big.port,
                 f"/scoreboard/workflows/{setup['filter_workflow']}/flow/",
