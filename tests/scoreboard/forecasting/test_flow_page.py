@@ -146,7 +146,13 @@ def test_a_forecast_question_is_answered_in_its_partial(workflow, client, member
         _url(workflow), {"items": "abc"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="flow-forecast"
     )
     assert response.status_code == 200
-    assert 'id="flow-forecast"' in response.content.decode()
+    text = response.content.decode()
+    assert 'id="flow-forecast"' in text and "Enter a whole number." in text
+    both = {"items": "3", "until": "2999-01-01"}
+    text = client.get(
+        _url(workflow), both, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="flow-forecast"
+    ).content.decode()
+    assert "Ask for a number of items or a date, not both." in text
 
 
 def test_anonymous_visitors_go_to_login_and_sandboxes_are_404(workflow, client, member):
