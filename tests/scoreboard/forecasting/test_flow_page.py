@@ -174,3 +174,14 @@ def test_the_scoreboard_api_gives_lead_and_cycle_time_and_the_commitment(workflo
     assert body["commitment_point"]["label"] == "from “Ship”"
     assert body["lead_time_seconds"]["p50"] == body["p50_cycle_time_seconds"]
     assert body["cycle_time_seconds"]["p50"] == pytest.approx((D + 5 * H).total_seconds())
+
+
+def test_ids_out_of_range_are_404_not_500(client, member):
+    client.force_login(member)
+    huge = "9" * 25
+    for url in (
+        f"/scoreboard/workflows/{huge}/flow/",
+        f"/scoreboard/items/{huge}/forecast/",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/scoreboard/workflows/{huge}/commitment/").status_code == 404
