@@ -72,6 +72,7 @@ WITH alive AS (
     SELECT id FROM handoffs_workitem
     WHERE workflow_id = %(workflow)s AND requested_at <= %(until)s
       AND (delivered_at IS NULL OR delivered_at >= %(since)s)
+      AND NOT (state = 'cancelled' AND state_changed_at < %(since)s)
 ),
 ev AS (
     SELECT e.kind, e.to_stage_id, EXTRACT(EPOCH FROM e.at - %(since)s) / 86400.0 AS x,
