@@ -61,3 +61,27 @@ def test_throughput_sampling_is_exact_for_a_steady_pace():
     assert (engine.throughput_by([3] * 30, 7, 1000, rng) == 21).all()
     assert np.isinf(engine.throughput_when([0] * 30, 5, 10, rng)).all()
     assert (engine.throughput_when([1, 0], 0, 10, rng) == 0).all()
+
+
+def test_a_forecast_at_a_cutoff_sees_only_the_history_before_it():
+    from scoreboard.forecasting import forecast
+    from scoreboard.forecasting.history import History
+
+    day = 86400.0
+    rows = []
+    # 60 items through stages 1 → 2: before day 200 each stage took a day; the items
+    # started after day 200 took 50 days per stage (the future the cutoff must not see).
+    for n in range(60):
+        start = n * 5 * day
+        per = day if start < 200 * day else 50 * day
+        rows += [
+            (n, 1, start, start + per, "handoff_submitted", 2),
+            (n, 2, start + per, start + 2 * per, "delivered", None),
+        ]
+    history = History.from_rows(np.array([1, 2]), rows)
+    rng = np.random.default_rng(0)
+    model = forecast.model_at(history, 150 * day, rng)
+    seconds = forecast.forecast_items(model, [0], [0.0], rng)[:, 0]
+    assert seconds[2] <= 2 * day
+    later = forecast.model_at(history, 1000 * day, rng)
+    assert forecast.forecast_items(later, [0], [0.0], rng)[2, 0] > 2 * day
