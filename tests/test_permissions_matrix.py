@@ -155,6 +155,7 @@ MATRIX = {
     "reviews/patterns/": (None, "L 200 200 200 200 200", "L 405"),
     "scoreboard/import/": (None, "L 403 403 200 200 200", "L 403"),
     "scoreboard/items/<int:pk>/forecast/": ("item", "L 200 200 200 200 200", "L 405"),
+    "scoreboard/workflows/<int:pk>/at-risk/": ("workflow", "L 200 200 200 200 200", "L 405"),
     "scoreboard/workflows/<int:pk>/commitment/": ("workflow", "L 405 405 405 405 405", "L 403"),
     "scoreboard/workflows/<int:pk>/flow/": ("workflow", "L 200 200 200 200 200", "L 405"),
     "scoreboard/workflows/<int:pk>/target/": ("workflow", "L 405 405 405 405 405", "L 403"),

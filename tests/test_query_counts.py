@@ -100,6 +100,7 @@ LIMITS = {
     "work/<int:pk>/": 23,
     "work/<int:pk>/decisions/": 14,
     "scoreboard/items/<int:pk>/forecast/": 4,
+    "scoreboard/workflows/<int:pk>/at-risk/": 3,
     # The flow figures and the throughput forecast come from the cache when warm.
     "scoreboard/workflows/<int:pk>/flow/": 5,
     "work/board/<int:workflow_pk>/": 8,

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from handoffs.models import Workflow, WorkItem
 from opshub.lib.cache import cache_get, cache_set
+from opshub.lib.ids import parse_id
 from scoreboard import board_cache, dashboard
 from scoreboard.forecasting import charts, flow, live
 from scoreboard.forecasting.forms import CommitmentForm, ForecastForm
@@ -19,6 +20,8 @@ from scoreboard.forecasting.services import commitment_point_set
 from scoreboard.forms import FilterForm
 
 FLOW_TTL = 60
+# Cards one board shows at the most (handoffs' board_columns): bounds a marker request.
+MAX_BOARD_IDS = 500
 THROUGHPUT_WEEKS = 26
 PARTIALS = {"flow-summary": "summary", "flow-forecast": "forecast", "flow-coverage": "coverage"}
 
@@ -126,3 +129,20 @@ def item_forecast_view(request, pk):
     item = get_object_or_404(items, pk=pk)
     context = {"item": item, "forecast": live.item_forecast(item)}
     return render(request, "scoreboard/forecasting/workitem_forecast.html#forecast", context)
+
+
+@login_required
+@require_safe
+def board_risk_view(request, pk):
+    """The board's at-risk markers: for the cards named in ?ids= that have a due date, an
+    out-of-band "At risk" where the 85% date falls after it."""
+    raw = request.GET.get("ids", "").split(",")[:MAX_BOARD_IDS]
+    ids = {i for i in map(parse_id, raw) if i is not None}
+    items = (
+        WorkItem.objects.visible_to(request.user)
+        .open()
+        .filter(workflow_id=pk, pk__in=ids, due_date__isnull=False)
+        .select_related("workflow")
+    )
+    context = {"risky": sorted(live.at_risk(items))}
+    return render(request, "scoreboard/forecasting/workitem_forecast.html#board-risk", context)

@@ -90,3 +90,17 @@ def test_the_item_page_shows_when_it_will_be_done(
     text = page.locator("#item-forecast").inner_text()
     assert "85%: by " in text and "at risk" in text.lower(), text
     screenshot(f"forecast-item-{size[0]}x{size[1]}", full_page=True)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_the_board_marks_cards_due_before_their_85_percent_date(
+    page, live_server, login, screenshot, lead, flowing_workflow, size
+):
+    item = flowing_workflow.items.filter(title="Open order 2").get()
+    type(item).objects.filter(pk=item.pk).update(due_date=timezone.localdate())
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    login(lead)
+    page.goto(f"{live_server.url}/work/board/{flowing_workflow.pk}/")
+    page.wait_for_selector(f"#risk-{item.pk}.stalled")
+    assert page.locator(".card .stalled", has_text="At risk").count() == 1
+    screenshot(f"forecast-board-{size[0]}x{size[1]}", full_page=True)

@@ -168,3 +168,20 @@ def test_the_item_fragment_needs_a_login_and_a_real_item(workflow, client, membe
     assert client.get(f"/scoreboard/items/{item.pk}/forecast/").status_code == 302
     client.force_login(member)
     assert client.get(f"/scoreboard/items/{item.pk + 10_000}/forecast/").status_code == 404
+
+
+def test_the_board_gets_an_at_risk_marker_for_each_late_card_only(workflow, client, member):
+    _history(workflow)
+    late = _open_item(workflow, days_in_qualify=0, title="Due soon")
+    fine = _open_item(workflow, days_in_qualify=0, title="Due later")
+    WorkItem.objects.filter(pk=late.pk).update(due_date=timezone.localdate() + D)
+    WorkItem.objects.filter(pk=fine.pk).update(due_date=timezone.localdate() + 120 * D)
+    client.force_login(member)
+    url = f"/scoreboard/workflows/{workflow.pk}/at-risk/"
+    text = client.get(url, {"ids": f"{late.pk},{fine.pk},abc,,{'9' * 30}"}).content.decode()
+    assert text.strip() == (
+        f'<span id="risk-{late.pk}" class="stalled" hx-swap-oob="true">At risk</span>'
+    )
+    assert client.get(url).content.decode().strip() == ""
+    board = client.get(f"/work/board/{workflow.pk}/").content.decode()
+    assert f'id="risk-{late.pk}"' in board and "at-risk/?ids=" in board
