@@ -26,6 +26,21 @@ RESOURCES = [
 ]
 INTAKE_VIEW = "handoffs.integrations.intake_api.IntakeWebhookView"
 
+# Read-only views under a resource's prefix, placed before the router's routes (the
+# forecasts: scoreboard/forecasting/api.py; the item's read rule is the resource's own).
+VIEWS = [
+    (
+        "work-items/<str:pk>/forecast/",
+        "scoreboard.forecasting.api.ItemForecastView",
+        "work-item-forecast",
+    ),
+    (
+        "scoreboard/forecast/",
+        "scoreboard.forecasting.api.WorkflowForecastView",
+        "scoreboard-forecast",
+    ),
+]
+
 # No `.json` suffix routes: JSON is the only format, and custom actions and list views
 # written without a `format` argument answered 500 to them (tests/test_permissions_matrix.py).
 router = DefaultRouter()
@@ -33,8 +48,12 @@ router.include_format_suffixes = False
 for prefix, viewset, basename in RESOURCES:
     router.register(prefix, import_string(viewset), basename=basename)
 
-urlpatterns = router.urls + [
-    path("intake/<slug:source>/", import_string(INTAKE_VIEW).as_view(), name="intake"),
-    # Last: an unknown /api/v1/ URL answers JSON, not the HTML 404 page.
-    re_path(r"^.*$", api_not_found),
-]
+urlpatterns = (
+    [path(route, import_string(view).as_view(), name=name) for route, view, name in VIEWS]
+    + router.urls
+    + [
+        path("intake/<slug:source>/", import_string(INTAKE_VIEW).as_view(), name="intake"),
+        # Last: an unknown /api/v1/ URL answers JSON, not the HTML 404 page.
+        re_path(r"^.*$", api_not_found),
+    ]
+)

@@ -153,6 +153,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-webhooks": {"task": "handoffs.tasks.dispatch_webhooks_task", "schedule": 30.0},
     # Nightly full scoreboard recompute (advisory-locked: two schedulers run it in turn).
     "scoreboard-rebuild": {"task": "scoreboard.rebuild", "schedule": crontab(hour=2, minute=30)},
+    # Every 10 minutes: the forecast models (kept 15 minutes), so item forecasts stay warm.
+    "forecast-warm": {"task": "scoreboard.forecast_warm", "schedule": 600.0},
 }
 # The shell calls into the features only through these dotted paths (it imports none of them):
 # the catch-up sweeps of work whose enqueue was lost (opshub/tasks.py), and the scheduler's

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from handoffs.models import Workflow
 from scoreboard import dashboard
+from scoreboard.forecasting.flow import lead_and_cycle
 from scoreboard.models import DeliveredItemFact, HandoffFact, StageTimeFact
 
 
@@ -53,6 +54,7 @@ class ScoreboardViewSet(viewsets.ViewSet):
         stages = StageTimeFact.objects.counted().for_workflow(workflow)
         handoffs = HandoffFact.objects.counted().for_workflow(workflow)
         window = (period.since, period.until)
+        times = lead_and_cycle(workflow, *window) if workflow else None
         return Response(
             {
                 "workflow": workflow.pk if workflow else None,
@@ -64,6 +66,14 @@ class ScoreboardViewSet(viewsets.ViewSet):
                 "p50_cycle_time_seconds": stats["p50"],
                 "p85_cycle_time_seconds": stats["p85"],
                 "p95_cycle_time_seconds": stats["p95"],
+                # The figures above are lead time (request → delivery); cycle time starts at
+                # the workflow's commitment point (docs/forecasting.md).
+                "commitment_point": {
+                    "stage": times["stage"].pk if times and times["stage"] else None,
+                    "label": times["commitment"] if times else "from the request",
+                },
+                "lead_time_seconds": _figures(stats),
+                "cycle_time_seconds": _figures(times["cycle"] if times else stats),
                 "time_seconds": {
                     key: stats[key] or 0
                     for key in ("working", "active", "waiting", "blocked", "decision")
@@ -102,3 +112,7 @@ class ScoreboardViewSet(viewsets.ViewSet):
                 ],
             }
         )
+
+
+def _figures(stats):
+    return {key: stats[key] for key in ("count", "average", "p50", "p85", "p95")}

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from scoreboard import views
+from scoreboard.forecasting import urls as forecasting_urls
 
 app_name = "scoreboard"
 
@@ -9,4 +10,5 @@ urlpatterns = [
     path("scoreboard/import/", views.import_view, name="import"),
     path("discovery/", include("scoreboard.discovery.urls")),
     path("scoreboard/workflows/<int:pk>/target/", views.target_set, name="target-set"),
+    *forecasting_urls.urlpatterns,
 ]

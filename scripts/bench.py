@@ -65,6 +65,8 @@ TARGETS = {
     "dashboard_partial": "dashboard partial p95 ≤ 3× the trivial view",
     "dashboard_growth": "dashboard 10k → 100k ≤ 1.3×",
     "board": "board p95 ≤ 5× the trivial view",
+    "flow": "forecasts-and-flow page (CFD, ranking; cached) p95 ≤ 3× the trivial view",
+    "item_forecast": "item forecast API (model cached) p95 ≤ 3× the trivial view",
     "list_filtered": "filtered list p95 ≤ 5× the trivial view",
     "list_search": "list search p95 ≤ 5× the trivial view",
     "recompute": "full recompute ≤ 3× bare SQL",
@@ -74,6 +76,7 @@ TARGETS = {
     "api_creates": "API creates ≥ 0.25× trivial req/s",
     "import_copy": "import_events ≤ 3× a bare COPY of its event rows",
     "discovery": "discovery ≤ 2× pm4py (DFG + handover)",
+    "workflow_forecast": "workflow forecast, 10,000 simulations ≤ 1 s",
     "web_rss": "gunicorn worker ≤ 250 MB",
     "celery_rss": "Celery worker ≤ 300 MB",
 }
@@ -747,12 +750,40 @@ def probe_discovery(path, repeats):
     return {"discovery_s": statistics.median(ours), "pm4py_s": statistics.median(theirs)}
 
 
+def probe_forecast(repeats):
+    """The workflow forecast (10,000 throughput simulations) for the busiest workflow: when
+    will its open items be done, and how many by 90 days from now. Runs alone with
+    `python scripts/bench.py --probe forecast [repeats]` against DATABASE_URL."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opshub.settings")
+    django.setup()
+    import datetime
+
+    from django.db.models import Count
+
+    from handoffs.models import Workflow
+    from scoreboard.forecasting import live
+
+    workflow = Workflow.objects.counted().annotate(n=Count("items")).order_by("-n", "pk").first()
+    until = datetime.date.today() + datetime.timedelta(days=90)
+    when = [_timed(live.workflow_forecast, workflow) for _ in range(repeats)]
+    by = [_timed(live.workflow_forecast, workflow, until=until) for _ in range(repeats)]
+    return {
+        "workflow_forecast": {
+            "simulations": live.WORKFLOW_SIMULATIONS,
+            "when_s": statistics.median(when),
+            "how_many_s": statistics.median(by),
+        }
+    }
+
+
 def probe_setup(email):
     """An API token and the sandbox workflow for the creates (on the 100k database)."""
     import django
 
     django.setup()
-    from handoffs.models import Workflow
+    from handoffs.models import Workflow, WorkItem
     from opshub.accounts.models import ApiToken, User
 
     user = User.objects.get(email=email)
@@ -762,7 +793,13 @@ def probe_setup(email):
         or Workflow.objects.filter(stages__isnull=False).order_by("pk").first()
     )
     dash = Workflow.objects.filter(is_sandbox=False, stages__isnull=False).order_by("pk").first()
-    return {"token": token, "workflow": workflow.pk, "filter_workflow": dash.pk}
+    open_item = WorkItem.objects.open().filter(workflow=dash).order_by("pk").first()
+    return {
+        "token": token,
+        "workflow": workflow.pk,
+        "filter_workflow": dash.pk,
+        "open_item": open_item.pk if open_item else None,
+    }
 
 
 def probe_enqueue_rebuild():
@@ -844,6 +881,8 @@ def verdicts(r):
         ("dashboard_full", 3),
         ("dashboard_partial", 3),
         ("board", 5),
+        ("flow", 3),
+        ("item_forecast", 3),
         ("list_filtered", 5),
         ("list_search", 5),
     ):
@@ -880,6 +919,14 @@ def verdicts(r):
         f"{ratio:.2f}× ({api['creates_per_s']}/s vs {api['trivial_per_s']}/s)",
     )
     rows.update(log_verdicts(r))
+    fc = r["workflow_forecast"]
+    worst = max(fc["when_s"], fc["how_many_s"])
+    rows["workflow_forecast"] = (
+        worst,
+        worst <= 1,
+        f"{fc['when_s'] * 1000:.0f} ms (when) / {fc['how_many_s'] * 1000:.0f} ms (how many), "
+        f"{fc['simulations']:,} simulations",
+    )
     rows["web_rss"] = (r["web_rss_mb"], r["web_rss_mb"] <= 250, f"{r['web_rss_mb']} MB peak")
     rows["celery_rss"] = (
         r["celery"]["peak_mb"],
@@ -1152,6 +1199,17 @@ def main():
             "dashboard_full_10k": (small.port, "/", {"Cookie": cookie_small}),
             "dashboard_partial_10k": (small.port, "/", {"Cookie": cookie_small, **hx}),
             "board": (big.port, f"/work/board/{setup['filter_workflow']}/", {"Cookie": cookie_big}),
+            # The forecast model is built by the warm-up's first requests, then kept in Redis.
+            "item_forecast": (
+                big.port,
+                f"/api/v1/work-items/{setup['open_item']}/forecast/",
+                {"Cookie": cookie_big},
+            ),
+            "flow": (
+                big.port,
+                f"/scoreboard/workflows/{setup['filter_workflow']}/flow/",
+                {"Cookie": cookie_big},
+            ),
             "list_filtered": (big.port, filtered, {"Cookie": cookie_big}),
             "list_search": (big.port, "/work/?state=all&q=globex", {"Cookie": cookie_big}),
         }
@@ -1169,6 +1227,8 @@ def main():
         log("recompute, incremental update and stall scan (several minutes) ...")
         db = run_probe("db", big_env, str(args.repeats))
         results.update(db)
+        log("workflow forecast (10,000 simulations) ...")
+        results.update(run_probe("forecast", big_env, str(args.repeats)))
         log("Celery worker memory during the full recompute ...")
         results["celery"] = measure_celery(big_env)
 
@@ -1204,6 +1264,7 @@ PROBES = {
     "import": lambda path, repeats="1": probe_import(path, int(repeats)),
     "discovery": lambda path, repeats="3": probe_discovery(path, int(repeats)),
     "setup": probe_setup,
+    "forecast": lambda repeats="3": probe_forecast(int(repeats)),
     "enqueue-rebuild": probe_enqueue_rebuild,
 }
 

@@ -77,6 +77,8 @@ MATRIX = {
     ),
     "api/v1/intake/<slug:source>/": ("intake_slug", "405 405 405 405 405 405", "401 401"),
     "api/v1/scoreboard/": (None, "401 200 200 200 200 200", "401 405"),
+    # Without ?workflow= the question is incomplete: a 400 naming the field.
+    "api/v1/scoreboard/forecast/": (None, "401 400 400 400 400 400", "401 405"),
     "api/v1/webhook-subscriptions/": (None, "401 403 403 403 403 200", "401 403"),
     "api/v1/webhook-subscriptions/<pk>/": ("webhook", "401 403 403 403 403 200", "401 403"),
     "api/v1/webhook-subscriptions/<pk>/deliveries/": (
@@ -96,6 +98,7 @@ MATRIX = {
     "api/v1/work-items/<pk>/cancel/": ("item", "401 405 405 405 405 405", "401 403"),
     "api/v1/work-items/<pk>/deliver/": ("item", "401 405 405 405 405 405", "401 403"),
     "api/v1/work-items/<pk>/events/": ("item", "401 200 200 200 200 200", "401 405"),
+    "api/v1/work-items/<str:pk>/forecast/": ("item", "401 200 200 200 200 200", "401 405"),
     "api/v1/work-items/<pk>/handoff/": ("item", "401 405 405 405 405 405", "401 403"),
     "api/v1/work-items/<pk>/reject/": ("item", "401 405 405 405 405 405", "401 403"),
     "api/v1/work-items/<pk>/unblock/": ("item", "401 405 405 405 405 405", "401 403"),
@@ -166,6 +169,10 @@ MATRIX = {
     "reviews/p/<str:token>/": ("projector_token", "200 200 200 200 200 200", "405 405"),
     "reviews/patterns/": (None, "L 200 200 200 200 200", "L 405"),
     "scoreboard/import/": (None, "L 403 403 200 200 200", "L 403"),
+    "scoreboard/items/<int:pk>/forecast/": ("item", "L 200 200 200 200 200", "L 405"),
+    "scoreboard/workflows/<int:pk>/at-risk/": ("workflow", "L 200 200 200 200 200", "L 405"),
+    "scoreboard/workflows/<int:pk>/commitment/": ("workflow", "L 405 405 405 405 405", "L 403"),
+    "scoreboard/workflows/<int:pk>/flow/": ("workflow", "L 200 200 200 200 200", "L 405"),
     "scoreboard/workflows/<int:pk>/target/": ("workflow", "L 405 405 405 405 405", "L 403"),
     "stages/<int:pk>/": ("stage", "L 403 403 403 200 200", "L 403"),
     "stages/<int:pk>/move/": ("stage", "L 405 405 405 405 405", "L 403"),

@@ -64,6 +64,8 @@ LIMITS = {
     "api/v1/work-items/": 4,
     "api/v1/work-items/<pk>/": 3,
     "api/v1/work-items/<pk>/events/": 5,
+    # The workflow's forecast model comes from Redis when warm (scoreboard.forecasting.live).
+    "api/v1/work-items/<str:pk>/forecast/": 3,
     "api/v1/workflows/": 7,
     "api/v1/workflows/<pk>/": 6,
     "discovery/": 4,
@@ -107,6 +109,10 @@ LIMITS = {
     "work/": 10,
     "work/<int:pk>/": 23,
     "work/<int:pk>/decisions/": 14,
+    "scoreboard/items/<int:pk>/forecast/": 4,
+    "scoreboard/workflows/<int:pk>/at-risk/": 3,
+    # The flow figures and the throughput forecast come from the cache when warm.
+    "scoreboard/workflows/<int:pk>/flow/": 5,
     "work/board/<int:workflow_pk>/": 8,
     "work/import/": 6,
     "work/import/<int:pk>/": 11,

@@ -96,7 +96,9 @@ def board_card(item, sandbox=False):
     return _html(
         '<article class="{}"><h3 class="card-title"><a href="{}">{}</a></h3>'
         '<p class="card-meta">{} old · in stage {} · {}</p>'
-        '<div class="card-footer"><span class="badge state-{}">{}</span>{}</div></article>',
+        '<div class="card-footer"><span class="badge state-{}">{}</span>{}'
+        # Filled by the scoreboard's at-risk markers after the board loads (htmx, out of band).
+        '<span id="risk-{}"></span></div></article>',
         classes,
         item.url,
         item.title,
@@ -106,6 +108,7 @@ def board_card(item, sandbox=False):
         item.state,
         STATE_LABELS[item.state],
         stalled,
+        item.pk,
     )
 
 

@@ -1,0 +1,220 @@
+"""Forecasts for now: the workflow's model kept in Redis, item and workflow forecasts.
+
+Building a workflow's model reads its stage visits from the event log (one query) and
+replays a few past moments to calibrate it (engine.coverage_levels): a second or two at
+100,000 items, so the model is kept for `MODEL_TTL` seconds and an item forecast then
+costs one simulation of one item (milliseconds). Stage visits are capped per stage
+(forecast.RECENT_VISITS), so a stored model stays small whatever the log's length.
+A cold or unreachable cache costs a rebuild, never an error (opshub.lib.cache).
+"""
+
+import datetime
+import time
+
+import numpy as np
+from django.db.models import Count
+from django.utils import timezone
+
+from handoffs.models import Workflow, WorkItem
+from opshub.lib.cache import cache_get, cache_set
+from scoreboard.forecasting import engine, forecast
+from scoreboard.forecasting.history import History
+from scoreboard.models import DeliveredItemFact
+
+MODEL_TTL = 15 * 60
+COVERAGE_TTL = 6 * 3600
+THROUGHPUT_DAYS = 90
+WORKFLOW_SIMULATIONS = 10_000
+MAX_ITEMS = 100_000
+MAX_DAYS = 3 * 365
+THROUGHPUT_METHOD = (
+    "Monte Carlo over daily throughput: each simulated day draws the count delivered on "
+    f"a random day of the last {THROUGHPUT_DAYS}"
+)
+
+
+def _seed(*parts):
+    """Repeatable within a minute: the same question gives the same dates on reload."""
+    return [int(time.time() // 60), *parts]
+
+
+def workflow_model(workflow, *, refresh=False):
+    # The creation time keeps a model from outliving a deleted workflow whose id comes back.
+    key = f"scoreboard:forecast:model:{workflow.pk}:{workflow.created_at.timestamp()}"
+    stored = None if refresh else cache_get(key)
+    if stored is not None:
+        return stored
+    history = History.load(workflow)
+    model = forecast.model_at(history, time.time(), np.random.default_rng(_seed(workflow.pk)))
+    cache_set(key, model, MODEL_TTL)
+    return model
+
+
+def warm_models():
+    """Rebuilds the model of every counted workflow with open items (the periodic task),
+    so no one asking for an item forecast waits for a cold build."""
+    workflows = Workflow.objects.counted().filter(
+        pk__in=WorkItem.objects.open().values("workflow_id")
+    )
+    count = 0
+    for workflow in workflows.order_by("pk"):
+        workflow_model(workflow, refresh=True)
+        count += 1
+    return count
+
+
+def _at(now, seconds):
+    if seconds is None or not np.isfinite(seconds):
+        return None
+    return now + datetime.timedelta(seconds=float(seconds))
+
+
+def item_forecast(item, *, now=None):
+    """{p50_at, p85_at, p95_at, simulations, history_items, method, reason}; the dates are
+    None with a reason when the item is not open or the history is too thin."""
+    now = now or timezone.now()
+    result = {
+        "item": item.pk,
+        "p50_at": None,
+        "p85_at": None,
+        "p95_at": None,
+        "simulations": 0,
+        "history_items": 0,
+        "method": forecast.METHOD,
+        "reason": "",
+        "due_date": item.due_date,
+        "at_risk": False,
+    }
+    if not item.is_open:
+        return {**result, "reason": "The item is no longer open."}
+    model = workflow_model(item.workflow)
+    result["history_items"] = model.history_items
+    if not model.enough_history:
+        return {
+            **result,
+            "reason": f"Too little history: {model.history_items} delivered items in this "
+            f"workflow, a forecast needs at least {forecast.MIN_HISTORY}.",
+        }
+    stage = int(np.searchsorted(model.stage_ids, item.stage_id))
+    if stage >= len(model.stage_ids) or model.stage_ids[stage] != item.stage_id:
+        return {**result, "reason": "The item's stage has no history yet."}
+    age = max((now - item.stage_entered_at).total_seconds(), 0.0)
+    seconds = forecast.forecast_items(
+        model, [stage], [age], np.random.default_rng(_seed(item.pk)), forecast.SIMULATIONS
+    )[:, 0]
+    if np.isnan(seconds[0]):
+        return {**result, "reason": "No delivered item has been through this stage yet."}
+    p50, p85, p95 = (_at(now, s) for s in seconds)
+    result.update(
+        p50_at=p50, p85_at=p85, p95_at=p95, simulations=forecast.SIMULATIONS,
+        reason="" if p95 else "Some simulated paths never reached delivery: no 95% date.",
+    )  # fmt: skip
+    if item.due_date and p85:
+        result["at_risk"] = p85.date() > item.due_date
+    return result
+
+
+def at_risk(items, *, now=None, sims=200):
+    """Ids of the open items with a due date whose 85% date falls after it: one vectorised
+    simulation per workflow for all of them (board cards and list rows)."""
+    now = now or timezone.now()
+    by_workflow = {}
+    for item in items:
+        if item.due_date and item.is_open:
+            by_workflow.setdefault(item.workflow_id, []).append(item)
+    risky = set()
+    for workflow_id, group in by_workflow.items():
+        model = workflow_model(group[0].workflow)
+        if not model.enough_history:
+            continue
+        known = [i for i in group if i.stage_id in set(model.stage_ids.tolist())]
+        if not known:
+            continue
+        stage = np.searchsorted(model.stage_ids, [i.stage_id for i in known])
+        age = [max((now - i.stage_entered_at).total_seconds(), 0.0) for i in known]
+        rng = np.random.default_rng(_seed(workflow_id))
+        p85 = forecast.forecast_items(model, stage, age, rng, sims)[1]
+        for item, seconds in zip(known, p85, strict=True):
+            date = _at(now, seconds)
+            never = date is None and not np.isnan(seconds)  # paths that never delivered
+            if never or (date is not None and date.date() > item.due_date):
+                risky.add(item.pk)
+    return risky
+
+
+def daily_throughput(workflow, *, today, days=THROUGHPUT_DAYS):
+    """Items delivered on each of the last `days` whole days (UTC), zeros included."""
+    since = today - datetime.timedelta(days=days)
+    counts = dict(
+        DeliveredItemFact.objects.counted()
+        .for_workflow(workflow)
+        .filter(delivered_on__gte=since, delivered_on__lt=today)
+        .values_list("delivered_on")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return np.array(
+        [counts.get(since + datetime.timedelta(days=d), 0) for d in range(days)], dtype=np.int64
+    )
+
+
+def workflow_forecast(workflow, *, items=None, until=None, now=None, sims=WORKFLOW_SIMULATIONS):
+    """When will `items` more be delivered, or how many by `until` (a date)."""
+    now = now or timezone.now()
+    today = now.astimezone(datetime.UTC).date()
+    daily = daily_throughput(workflow, today=today)
+    rng = np.random.default_rng(_seed(workflow.pk if workflow else 0))
+    open_items = WorkItem.objects.open().filter(workflow__is_sandbox=False)
+    if workflow is not None:
+        open_items = open_items.filter(workflow=workflow)
+    result = {
+        "workflow": workflow.pk if workflow else None,
+        "method": THROUGHPUT_METHOD,
+        "simulations": sims,
+        "history_days": len(daily),
+        "delivered_in_history": int(daily.sum()),
+        "throughput_per_week": round(float(daily.mean()) * 7, 2),
+        "open_items": open_items.count(),
+    }
+    if daily.sum() == 0:
+        return {**result, "reason": f"Nothing was delivered in the last {THROUGHPUT_DAYS} days."}
+    if until is not None:
+        days = (until - today).days
+        done = engine.throughput_by(daily, days, sims, rng)
+        # "At least this many" with 50/85/95% confidence: the lower quantiles.
+        low = np.quantile(done, [0.5, 0.15, 0.05], method="inverted_cdf")
+        return {
+            **result,
+            "until": until,
+            "days": days,
+            "p50_items": int(low[0]),
+            "p85_items": int(low[1]),
+            "p95_items": int(low[2]),
+        }
+    items = items if items is not None else result["open_items"]
+    days = engine.throughput_when(daily, items, sims, rng)
+    start = datetime.datetime.combine(today, datetime.time.min, tzinfo=datetime.UTC)
+    p50, p85, p95 = np.quantile(days, [0.5, 0.85, 0.95], method="inverted_cdf")
+    return {
+        **result,
+        "items": items,
+        "p50_at": _at(start, p50 * 86400) if items else now,
+        "p85_at": _at(start, p85 * 86400) if items else now,
+        "p95_at": _at(start, p95 * 86400) if items else now,
+    }
+
+
+def quarter_coverage(workflow, period, *, cutoffs=6):
+    """How last quarter's item forecasts did: the backtest with its cutoffs in `period`."""
+    key = (
+        f"scoreboard:forecast:coverage:{workflow.pk}:{workflow.created_at.timestamp()}:"
+        f"{period.since.date()}"
+    )
+    stored = cache_get(key)
+    if stored is not None:
+        return stored
+    history = History.load(workflow)
+    moments = np.linspace(period.since.timestamp(), period.until.timestamp(), cutoffs + 2)[1:-1]
+    result = forecast.backtest(history, moments=list(moments), seed=workflow.pk)
+    cache_set(key, result, COVERAGE_TTL)
+    return result
