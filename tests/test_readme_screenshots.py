@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from handoffs.models import Handoff, Workflow
+from handoffs.models import Handoff, IntakeSource, Workflow
 from handoffs.stalls.detection import run_scan
 from opshub.accounts.models import User
 from reviews.models import Review
@@ -29,7 +29,7 @@ CHARTS = (
 
 @pytest.fixture
 def demo(transactional_db):
-    call_command("seed_demo", items=160, days=60, seed=7, fresh_stall=True, stdout=StringIO())
+    call_command("seed_demo", items=200, days=120, seed=7, fresh_stall=True, stdout=StringIO())
     run_scan()
     order = Workflow.objects.get(name="Order to delivery")
     return {
@@ -38,6 +38,7 @@ def demo(transactional_db):
             workflow=order, from_stage__name="Credit check & invoice"
         ),
         "review": Review.objects.get(status=Review.Status.OPEN),
+        "intake_source": IntakeSource.objects.get(),
     }
 
 
@@ -48,7 +49,7 @@ def test_the_readme_shows_every_area_on_the_demo_data(
     url = live_server.url
 
     page.goto(f"{url}{reverse('login')}")
-    expect(page.get_by_label("Email")).to_be_visible()
+    page.get_by_label("Email").fill("lead@example.com")
     docs_screenshot("feature-sign-in")
 
     lead = User.objects.get(email="lead@example.com")
@@ -78,5 +79,5 @@ def test_the_readme_shows_every_area_on_the_demo_data(
 
     page.context.clear_cookies()
     login(User.objects.get(email="admin@example.com"), password=settings.OPSHUB_DEMO_PASSWORD)
-    page.goto(f"{url}{reverse('handoffs:intake-list')}")
+    page.goto(f"{url}{reverse('handoffs:intake-detail', args=[demo['intake_source'].pk])}")
     docs_screenshot("feature-integrations")
