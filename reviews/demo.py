@@ -13,6 +13,8 @@ from reviews.services import breakage_log
 PAST_WEEKS = 6
 # Weeks (counted back from this one) in which the "hot" handoff breaks the same way again.
 REPEAT_WEEKS_AGO = (0, 1, 3, 5)
+# Weeks in which a client's kickoff reaches Customer Success without the contract's promises.
+ONBOARDING_WEEKS_AGO = (0, 2, 4)
 SMALL_CHANGES = [
     "Make the missing input a required field on the handoff",
     "Add a checklist item the sender ticks before handing off",
@@ -39,15 +41,19 @@ def seed_reviews(ctx):
         return
     facilitator = User.objects.get(email="lead@example.com")
     attendees = list(User.objects.filter(role=User.Role.LEAD))
-    hot = handoffs[0]  # the handoff that keeps breaking the same way: the demo's repeat
+    # The handoffs that keep breaking the same way, each on its own workflow: the demo's repeats.
+    hot = _handoff_into(handoffs, "Order to delivery", "Fulfilment") or handoffs[0]
+    onboarding = _handoff_into(handoffs, "Client onboarding", "Customer Success")
     this_week = week_of()
     for back in range(PAST_WEEKS, -1, -1):
         week = this_week - datetime.timedelta(weeks=back)
         review = Review.objects.create(week=week, facilitator=facilitator)
         review.attendees.set(attendees)
         breakages = _week_breakages(
-            rng, week, handoffs, hot, facilitator, repeat=back in (0, 1, 3, 5)
+            rng, week, handoffs, hot, facilitator, repeat=back in REPEAT_WEEKS_AGO
         )
+        if onboarding is not None and back in ONBOARDING_WEEKS_AGO:
+            breakages.append(_onboarding_breakage(week, onboarding, facilitator))
         if back == 0:
             AgendaEntry.objects.create(review=review, key="scoreboard", state="reviewed")
             continue
@@ -108,6 +114,41 @@ def _week_breakages(rng, week, handoffs, hot, reporter, *, repeat):
             )
         )
     return made
+
+
+def _handoff_into(handoffs, workflow, team):
+    """The first handoff of that workflow into that team (None when the demo has none)."""
+    return next(
+        (
+            h
+            for h in sorted(handoffs, key=lambda h: h.from_stage.position)
+            if h.workflow.name == workflow
+            and h.to_stage.team.name == team
+            and h.from_stage.team_id != h.to_stage.team_id
+        ),
+        None,
+    )
+
+
+def _onboarding_breakage(week, handoff, reporter):
+    """An onboarding that reached kickoff without the plain-words summary of the contract."""
+    start, end = week_bounds(week)
+    end = min(end, timezone.now())
+    items = WorkItem.objects.filter(workflow=handoff.workflow, requested_at__lt=end).order_by(
+        "-requested_at"
+    )[:1]
+    return breakage_log(
+        by=reporter,
+        title="Onboarding reached kickoff without the contract's promises",
+        description=(
+            "Customer Success learned about a custom SLA from the client on the kickoff call."
+        ),
+        workflow=handoff.workflow,
+        handoff=handoff,
+        kind=Cause.PROCESS,
+        items=list(items),
+        occurred_at=max(start, min(start + datetime.timedelta(days=2, hours=11), end)),
+    )
 
 
 def _action(rng, review, breakage, week, *, closed):

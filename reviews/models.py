@@ -52,7 +52,11 @@ class PercentileCont(models.Aggregate):
 class BreakageQuerySet(models.QuerySet):
     def for_list(self):
         return self.select_related(
-            "workflow", "stage", "handoff__from_stage", "reporter"
+            # The handoff's name reads its next stage through its workflow.
+            "workflow",
+            "stage",
+            "handoff__from_stage__workflow",
+            "reporter",
         ).prefetch_related("items")
 
     def in_week(self, week):

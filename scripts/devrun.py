@@ -46,8 +46,9 @@ from django.core.management import call_command
 
 django.setup()
 call_command("migrate", interactive=False, verbosity=0)
-# make run is local by definition; --if-empty keeps a database with users untouched.
-call_command("seed_demo", if_empty=True, force=True)
+# make run is local by definition; --if-empty keeps a database with users untouched. On a
+# first load, one order stalls a minute from now, so its alert email shows up in the log.
+call_command("seed_demo", if_empty=True, force=True, fresh_stall=True)
 if sys.argv[1:] == ["collectstatic"]:
     call_command("collectstatic", interactive=False, verbosity=0)
 """

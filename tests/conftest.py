@@ -292,6 +292,36 @@ def screenshot(page):
     return take
 
 
+DOCS_IMG = ROOT / "docs" / "img"
+DOCS_VIEWPORT = {"width": 1366, "height": 768}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-docs-screenshots",
+        action="store_true",
+        help="Also write the screenshots that README.md and docs/ show into docs/img/.",
+    )
+
+
+@pytest.fixture
+def docs_screenshot(page, request):
+    """A screenshot that the docs show: always in tests/screenshots/, and written over
+    docs/img/NAME.png with --update-docs-screenshots (so the docs show today's pages)."""
+    update = request.config.getoption("--update-docs-screenshots")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name, **kwargs):
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), animations="disabled", caret="hide", **kwargs)
+        if update:
+            DOCS_IMG.mkdir(parents=True, exist_ok=True)
+            (DOCS_IMG / path.name).write_bytes(path.read_bytes())
+        return path
+
+    return take
+
+
 @pytest.fixture
 def login(page, live_server):
     def as_user(user, password="correct-horse-battery"):

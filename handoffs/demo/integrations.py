@@ -58,7 +58,7 @@ def seed_integrations(ctx):
     deals = [
         _deal(9001 + n, name, company, rng.randrange(2, 90) * 500)
         for n, (name, company) in enumerate(
-            [("Spring rollout", "Northwind"), ("Pilot, 40 seats", "Globex")]
+            [("Spring order, 12 pallets", "Northwind"), ("Spare parts order", "Globex")]
         )
     ]
     for deal in deals:

@@ -10,6 +10,7 @@ the seeded state always equals the replay.
 
 import datetime
 import math
+import random
 
 from django.utils import timezone
 
@@ -49,7 +50,15 @@ COMPANIES = [
     "Dunder Mifflin",
     "Nakatomi",
 ]
-KINDS = ["order", "rollout", "renewal", "pilot", "add-on", "migration", "onboarding", "refit"]
+# What an item is called follows its workflow: an "onboarding" is never an order.
+KINDS = {
+    "Order to delivery": ["order", "renewal", "add-on", "refit", "spare-parts order"],
+    "Client onboarding": ["onboarding", "rollout", "migration", "pilot"],
+    "Content production": ["case study", "product article", "customer story"],
+}
+OTHER_KINDS = ["return"]
+# How often the protocol's default assignee is the one who accepts (else a teammate).
+DEFAULT_ASSIGNEE_ACCEPTS = 0.7
 
 
 def seed_items(ctx):
@@ -89,7 +98,8 @@ def _showcase(rng, plans, now, days, n):
                 life = _Life(rng, plan, n, now, days)
                 life.requested_at = now - datetime.timedelta(hours=rng.uniform(30, 120))
                 life.bounce_into = stage
-                life.title = f"{rng.choice(COMPANIES)} order #{1000 + n}"
+                kind = KINDS.get(plan["workflow"].name, OTHER_KINDS)[0]
+                life.title = f"{rng.choice(COMPANIES)} {kind} #{1000 + n}"
                 lives.append(_simulate(rng, plan, now, days, n, life=life))
     return lives
 
@@ -109,7 +119,7 @@ def _plan(workflow):
         handoffs[handoff.from_stage_id] = handoff
         versions[handoff.from_stage_id] = list(
             handoff.versions.filter(status=ProtocolVersion.Status.PUBLISHED)
-            .select_related("receiving_team", "recovery_owner")
+            .select_related("receiving_team", "default_assignee", "recovery_owner")
             .order_by("published_at")
         )
     return {
@@ -166,7 +176,8 @@ class _Life:
         # Stuck items are recent, so they are stuck now rather than long ago.
         span = min(days, 12) if self.stuck else days
         self.requested_at = now - datetime.timedelta(seconds=rng.uniform(0, span * 86400))
-        company, kind = rng.choice(COMPANIES), rng.choice(KINDS)
+        kinds = KINDS.get(plan["workflow"].name, OTHER_KINDS)
+        company, kind = rng.choice(COMPANIES), rng.choice(kinds)
         self.title = f"{company} {kind} #{1000 + n}"
         self.n = n
         self.events, self.recoveries, self.fields = [], [], {}
@@ -279,7 +290,7 @@ def _hand_off(life, stage, to_stage, t, sender):
         decided_at = t + wait
         if decided_at > life.now:
             return None, None
-        receiver = life.person(to_stage)
+        receiver = _receiver(life, version, to_stage)
         if life.bounce_into is not None:
             if life.bounce_into != to_stage:
                 wait = rng.uniform(0.5, 2) * H
@@ -303,6 +314,13 @@ def _hand_off(life, stage, to_stage, t, sender):
         )
         return decided_at, receiver
     return None, None
+
+
+def _receiver(life, version, to_stage):
+    """Who accepts: mostly the protocol's default assignee, sometimes a teammate."""
+    if version and version.default_assignee and life.rng.random() < DEFAULT_ASSIGNEE_ACCEPTS:
+        return version.default_assignee
+    return life.person(to_stage)
 
 
 def _missing_input(rng, version):
@@ -457,3 +475,83 @@ def _write(lives):
                 event.payload["recovery_id"] = recovery.pk
             events.append(event)
     bulk_insert(Event, events, with_pk=False)
+
+
+FRESH_STALL_WORKFLOW = "Order to delivery"
+FRESH_STALL_TEAM = "Fulfilment"
+FRESH_STALL_TITLE = "Nakatomi rush order #{n}"
+
+
+def seed_fresh_stall(*, now=None):
+    """One rush order handed to Fulfilment just over its acceptance target ago, not accepted
+    yet: the next stall scan opens its episode and emails the protocol's default assignee
+    (`seed_demo --fresh-stall`). None when the demo's workflow is not there."""
+    now = now or timezone.now()
+    workflow = Workflow.objects.filter(name=FRESH_STALL_WORKFLOW, is_sandbox=False).first()
+    if workflow is None:
+        return None
+    plan = _plan(workflow)
+    stages = plan["stages"]
+    into = next((i for i, s in enumerate(stages) if s.team.name == FRESH_STALL_TEAM), None)
+    versions = plan["versions"].get(stages[into - 1].pk) if into else None
+    if not versions:
+        return None
+    n = WorkItem.objects.filter(title__startswith=FRESH_STALL_TITLE.format(n="")).count() + 1
+    life = _Life(random.Random(n), plan, n, now, 1)
+    life.stuck, life.source, life.external_ref = False, "", ""
+    life.title = FRESH_STALL_TITLE.format(n=n)
+    # Submitted into Fulfilment one minute past the acceptance target; earlier stages took
+    # a few hours each, accepted by each protocol's default assignee.
+    submitted_at = now - versions[-1].acceptance_target - datetime.timedelta(minutes=1)
+    life.requested_at = submitted_at - into * 3 * H
+    sender = stages[0].team.lead
+    life.event(
+        Event.Kind.CREATED,
+        life.requested_at,
+        sender,
+        to_stage=stages[0],
+        payload={
+            "title": life.title,
+            "source": "",
+            "external_ref": "",
+            "assignee_id": sender.pk,
+            "fields": {},
+        },
+    )
+    for i in range(into):
+        version = plan["versions"][stages[i].pk][-1]
+        at = submitted_at - (into - 1 - i) * 3 * H
+        fields = {d["key"]: _value(life.rng, d, n, at) for d in version.fields}
+        life.fields.update(fields)
+        life.event(
+            Event.Kind.HANDOFF_SUBMITTED,
+            at,
+            sender,
+            from_stage=stages[i],
+            to_stage=stages[i + 1],
+            protocol_version=version,
+            payload={
+                "checklist": sorted(version.required_checklist_ids()),
+                "fields": fields,
+                "note": "Rush: the customer's line is down until this ships.",
+                "assignee_id": version.default_assignee_id,
+                "overridden": [],
+            },
+        )
+        if i + 1 < into:
+            sender = version.default_assignee or stages[i + 1].team.lead
+            life.event(
+                Event.Kind.HANDOFF_ACCEPTED,
+                at + H,
+                sender,
+                to_stage=stages[i + 1],
+                protocol_version=version,
+                payload={"wait_seconds": 3600},
+            )
+    _write([life])
+    item = WorkItem.objects.get(title=life.title)
+    WorkItem.objects.filter(pk=item.pk).update(
+        priority=WorkItem.Priority.URGENT, due_date=(now + D).date()
+    )
+    item.refresh_from_db()
+    return item

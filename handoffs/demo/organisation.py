@@ -40,6 +40,10 @@ TEAMS = [
 ]
 
 
+# Who picks up a handoff into each team by default: its first member (the lead in a team of one).
+DEFAULT_ASSIGNEE = {name: (members[0] if members else lead)[0] for name, lead, members in TEAMS}
+
+
 def seed_org(ctx):
     password = ctx["password"]
     User.objects.create_superuser(
@@ -483,6 +487,7 @@ def seed_workflows(ctx):
         ):
             versions = protocols.get(handoff.from_stage.name, [])
             receiving = handoff.to_stage.team
+            assignee = User.objects.get(email=DEFAULT_ASSIGNEE[receiving.name])
             for number, spec in enumerate(versions, start=1):
                 published_at = now - datetime.timedelta(
                     days=days + 20 - (number - 1) * days // max(len(versions), 1)
@@ -493,6 +498,8 @@ def seed_workflows(ctx):
                     status=ProtocolVersion.Status.PUBLISHED,
                     checklist=spec["checklist"],
                     fields=spec["fields"],
+                    receiving_team=receiving,
+                    default_assignee=assignee,
                     acceptance_target=spec["acceptance_target"],
                     ready_answer=READY.format(team=receiving),
                     missing_answer=MISSING.format(team=receiving),

@@ -189,7 +189,11 @@ def _protocol_context(request, handoff, **extra):
         "handoff": handoff,
         "workflow": handoff.workflow,
         "versions": versions,
-        "current": handoff.published(),
+        # The people and team the page names come with the version, in one query.
+        "current": handoff.versions.filter(status=ProtocolVersion.Status.PUBLISHED)
+        .select_related("receiving_team", "default_assignee", "recovery_owner")
+        .order_by("-number")
+        .first(),
         "draft": handoff.draft(),
         "can_edit": handoff.workflow.can_edit(request.user),
         "nav_active": "workflows",

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from handoffs.demo.items import seed_fresh_stall
 from opshub.accounts.models import User
 
 # Each app contributes one step; a step takes (ctx) and adds what later steps need to ctx.
@@ -33,8 +34,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when users already exist."
         )
+        parser.add_argument(
+            "--fresh-stall",
+            action="store_true",
+            help=(
+                "Also hand an order to Fulfilment just past its acceptance target, so the next "
+                "stall scan emails its alert; on loaded demo data, add only that order."
+            ),
+        )
 
-    def handle(self, *args, items, days, seed, force, if_empty, **options):
+    def handle(self, *args, items, days, seed, force, if_empty, fresh_stall, **options):
         if not (settings.DEBUG or settings.TESTING or force):
             raise CommandError("Refusing to load demo data with DEBUG off; pass --force.")
         if items < 0 or days < 1:
@@ -43,6 +52,9 @@ class Command(BaseCommand):
             self.stdout.write("Database already has users; demo data not loaded.")
             return
         if User.objects.filter(email="admin@example.com").exists():
+            if fresh_stall:
+                self._fresh_stall()
+                return
             raise CommandError("Demo data is already loaded (admin@example.com exists).")
         ctx = {
             "rng": random.Random(seed),
@@ -60,3 +72,16 @@ class Command(BaseCommand):
         )
         for user in User.objects.order_by("role", "email"):
             self.stdout.write(f"  {user.email:32} {user.get_role_display():8} {user.full_name}")
+        if fresh_stall:
+            self._fresh_stall()
+
+    def _fresh_stall(self):
+        with transaction.atomic():
+            item = seed_fresh_stall()
+        if item is None:
+            raise CommandError("No demo workflow 'Order to delivery' to stall an order in.")
+        self.stdout.write(
+            f"Fresh stall: '{item.title}' waits for {item.assignee.full_name} "
+            f"({item.assignee.email}); the next stall scan (each minute under make run, "
+            "or manage.py scan_stalls) emails the alert."
+        )

@@ -1,6 +1,7 @@
 """A lead, as a new user would: upload a ticketing export, read its real map, put people in
 teams to see the collision zones, hide rare paths. Screenshots at 1366 and on a 1920
-projector go to tests/screenshots/discovery-*.png (docs/discovery.md shows them)."""
+projector go to tests/screenshots/discovery-*.png, and into docs/img/ (docs/discovery.md
+shows them) with --update-docs-screenshots."""
 
 from pathlib import Path
 
@@ -23,20 +24,20 @@ def helpdesk_teams(transactional_db):
 
 @pytest.mark.skipif(not LOGS.exists(), reason=f"{LOGS} is not there")
 def test_a_lead_uploads_an_export_and_reads_the_real_map(
-    page, live_server, login, screenshot, lead, helpdesk_teams
+    page, live_server, login, docs_screenshot, lead, helpdesk_teams
 ):
     page.set_viewport_size(LAPTOP)
     login(lead)
     page.get_by_role("link", name="Discover the real map").click()
     expect(page.get_by_role("heading", name="Discover the real map")).to_be_visible()
     page.get_by_label("Event log").set_input_files(str(LOGS / "helpdesk.xes.gz"))
-    screenshot("discovery-upload-1366")
+    docs_screenshot("discovery-upload-1366")
     page.get_by_role("button", name="Discover the map").click()
 
     expect(page.get_by_role("heading", name="The real map of helpdesk.xes.gz")).to_be_visible()
     expect(page.locator(".page-header-meta")).to_contain_text("4580 cases · 21348 events")
     expect(page.locator(".map-nodes .dmap-node")).to_have_count(14)
-    screenshot("discovery-map-1366")
+    docs_screenshot("discovery-map-1366")
 
     rows = page.locator("#teams-heading ~ form tbody tr")
     for index in range(rows.count()):
@@ -49,7 +50,7 @@ def test_a_lead_uploads_an_export_and_reads_the_real_map(
     expect(zones).to_have_count(2)
     expect(zones.first).to_contain_text("Front desk → Second line")
     expect(page.locator(".dmap-edge.is-collision").first).to_be_attached()
-    screenshot("discovery-zones-1366", full_page=True)
+    docs_screenshot("discovery-zones-1366", full_page=True)
 
     before = page.locator(".dmap-edge").count()
     page.locator("#keep").fill("80")
@@ -59,7 +60,7 @@ def test_a_lead_uploads_an_export_and_reads_the_real_map(
 
     page.set_viewport_size(PROJECTOR)
     page.evaluate("document.querySelector('.discovery-keep').scrollIntoView()")
-    screenshot("discovery-map-1920")
+    docs_screenshot("discovery-map-1920")
 
     # The main path is ticked and each stage's team guessed from the names just given.
     page.set_viewport_size(LAPTOP)
@@ -69,7 +70,7 @@ def test_a_lead_uploads_an_export_and_reads_the_real_map(
     expect(create.get_by_role("checkbox", name="Wait")).not_to_be_checked()
     expect(create.get_by_label("Team owning “Closed”")).to_have_value(str(helpdesk_teams[1].pk))
     create.get_by_label("Workflow name").fill("Helpdesk tickets")
-    screenshot("discovery-create-1366")
+    docs_screenshot("discovery-create-1366")
     create.get_by_role("button", name="Create this workflow").click()
     expect(page.get_by_text("drafted with its history as the baseline")).to_be_visible()
     workflow = Workflow.objects.get(name="Helpdesk tickets")
@@ -87,4 +88,4 @@ def test_a_lead_uploads_an_export_and_reads_the_real_map(
         e.case for e in read_event_log(LOGS / "helpdesk.xes.gz").events if e.activity in stages
     }
     assert workflow.items.count() == len(reaching) == 4576
-    screenshot("discovery-workflow-1366")
+    docs_screenshot("discovery-workflow-1366")
