@@ -278,5 +278,6 @@ class QuarterTarget(models.Model):
 
 # Discovery's baselines live in their area package; imported here so the app registers them.
 from scoreboard.discovery.models import Baseline  # noqa: E402, F401
+
 # Flow settings of the forecasting area live in their own package; the app label stays.
 from scoreboard.forecasting.models import CommitmentPoint  # noqa: E402, F401
