@@ -19,7 +19,7 @@ from handoffs.work.forms import (
     WorkItemEditForm,
     WorkItemFilterForm,
 )
-from handoffs.work.models import Recovery, WorkItem
+from handoffs.work.models import UNDO_DELIVERY_WINDOW, Recovery, WorkItem
 from handoffs.work.services import GateError, StateConflict
 from handoffs.workflows.models import Team, Workflow, team_ids_of
 from opshub.lib.forms import add_service_errors
@@ -31,6 +31,7 @@ from opshub.lib.paginator import CappedPaginator
 # A screenful each: rendering rows and cards is most of these pages' time at 100,000 items
 # (`make bench`: list and board p95 within 5× the trivial page).
 ITEMS_PER_PAGE = 25
+UNDO_MINUTES = int(UNDO_DELIVERY_WINDOW.total_seconds() // 60)
 CARDS_PER_COLUMN = 12
 
 
@@ -166,10 +167,10 @@ def _item_context(request, item, panel="", form=None):
     recovery = item.recoveries.open().select_related("owner", "handoff__from_stage").first()
     available = permissions.available_actions(user, item, handoff=handoff, recovery=recovery)
     actions = {name: action.allowed for name, action in available.items()}
-    # Why an action this item is ready for is not offered to this user (another team's
-    # stage): the page says whom to ask instead of showing no button and no reason.
-    refusals = sorted({a.why_not for a in available.values() if a.refused_by_rights})
-    if panel not in actions or not actions[panel]:
+    # Every action not offered, grouped by why: the refusals by rights (another team's
+    # stage: whom to ask) first and in view, the item's state ones folded away.
+    refusals, not_now = _grouped_refusals(available)
+    if panel not in PANELS or not actions[panel]:
         panel = ""
     if form is None and panel:
         form = _panel_form(panel, item, next_version, request.user)
@@ -190,6 +191,9 @@ def _item_context(request, item, panel="", form=None):
         else 0,
         "actions": actions,
         "refusals": refusals,
+        "not_now": not_now,
+        "undo_until": item.undo_delivery_until(),
+        "undo_minutes": UNDO_MINUTES,
         "panel": panel,
         "panel_url": reverse(f"handoffs:item-{panel}", args=[item.pk]) if panel else "",
         "form": form,
@@ -200,6 +204,34 @@ def _item_context(request, item, panel="", form=None):
         "now": timezone.now(),
         "nav_active": "work",
     }
+
+
+# The actions that open a panel on the item page (claim and undo are one-click forms).
+PANELS = {"handoff", "accept", "bounce", "block", "unblock", "deliver", "edit", "cancel"}
+
+ACTION_LABELS = {
+    "handoff": "Hand off",
+    "accept": "Accept",
+    "bounce": "Bounce",
+    "unblock": "Unblock",
+    "deliver": "Deliver",
+    "undo_delivery": "Undo delivery",
+    "block": "Block",
+    "claim": "Claim",
+    "edit": "Edit details",
+    "cancel": "Cancel",
+}
+
+
+def _grouped_refusals(available):
+    """([(why, [labels])] refused by rights, [(why, [labels])] refused by the item's state)."""
+    groups = {True: {}, False: {}}
+    for name, action in available.items():
+        if not action.allowed:
+            groups[action.refused_by_rights].setdefault(action.why_not, []).append(
+                ACTION_LABELS[name]
+            )
+    return list(groups[True].items()), list(groups[False].items())
 
 
 def _panel_form(panel, item, next_version, user):
@@ -358,7 +390,36 @@ def item_deliver(request, pk):
         forms.Form(request.POST),
         "",
         lambda data: transitions.item_deliver(item=item, by=request.user),
-        "Delivered. The cycle time is on the scoreboard.",
+        "Delivered. The cycle time is on the scoreboard; you can undo it for "
+        f"{UNDO_MINUTES} minutes.",
+    )
+
+
+@login_required
+@require_POST
+def item_undo_delivery(request, pk):
+    item = _get_item(pk)
+    return _perform(
+        request,
+        item,
+        forms.Form(request.POST),
+        "",
+        lambda data: transitions.item_deliver_undo(item=item, by=request.user),
+        "Delivery undone: the item is in progress again, and its history says so.",
+    )
+
+
+@login_required
+@require_POST
+def item_claim(request, pk):
+    item = _get_item(pk)
+    return _perform(
+        request,
+        item,
+        forms.Form(request.POST),
+        "",
+        lambda data: transitions.item_claim(item=item, by=request.user),
+        "Claimed: the item is yours now.",
     )
 
 
