@@ -143,7 +143,7 @@ def inbox(request):
         .with_stall_flag()
         .order_by("stage_entered_at")[:100],
         "now": timezone.now(),
-        "nav_active": "work",
+        "nav_active": "inbox",
     }
     return render(request, "handoffs/inbox.html", context)
 
