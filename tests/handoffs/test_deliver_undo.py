@@ -1,7 +1,9 @@
 """Deliver asks first and can be undone for ten minutes, as its own event; the panels that
 confirm Deliver and Accept show their own action (docs/work-items.md, "Deliver and undo")."""
 
+import csv
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -9,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from handoffs.models import Event, WorkItem
-from handoffs.work import transitions
+from handoffs.work import exports, transitions
 from handoffs.work.services import StateConflict
 from scoreboard.models import DeliveredItemFact
 from scoreboard.services import snapshot_update
@@ -152,3 +154,11 @@ def test_the_scoreboard_drops_an_undone_delivery_and_counts_the_redelivery(deliv
     snapshot_update(item_ids=[delivered.pk])
     fact = DeliveredItemFact.objects.get(item=delivered)
     assert fact.delivered_at == again.delivered_at
+
+
+def test_the_event_log_export_ends_an_undone_and_redelivered_item_once(delivered, member):
+    transitions.item_deliver_undo(item=delivered, by=member)
+    transitions.item_deliver(item=delivered, by=member)
+    rows = list(csv.reader(io.StringIO("".join(exports.export_events_rows(delivered.workflow)))))
+    activities = [row[1] for row in rows[1:]]
+    assert activities == ["Qualify", "Ship", "Ship"]
