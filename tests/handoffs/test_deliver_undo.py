@@ -13,7 +13,7 @@ from django.utils import timezone
 from handoffs.models import Event, WorkItem
 from handoffs.work import exports, transitions
 from handoffs.work.services import StateConflict
-from scoreboard.models import DeliveredItemFact
+from scoreboard.models import DeliveredItemFact, StageTimeFact
 from scoreboard.services import snapshot_update
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +162,12 @@ def test_the_event_log_export_ends_an_undone_and_redelivered_item_once(delivered
     rows = list(csv.reader(io.StringIO("".join(exports.export_events_rows(delivered.workflow)))))
     activities = [row[1] for row in rows[1:]]
     assert activities == ["Qualify", "Ship", "Ship"]
+
+
+def test_stage_time_of_a_redelivered_item_covers_the_undone_stretch(delivered, member):
+    transitions.item_deliver_undo(item=delivered, by=member)
+    again = transitions.item_deliver(item=delivered, by=member)
+    snapshot_update(item_ids=[again.pk])
+    first = again.events.order_by("at", "pk").first().at
+    total = sum(StageTimeFact.objects.filter(item=again).values_list("total_seconds", flat=True))
+    assert total == pytest.approx((again.delivered_at - first).total_seconds(), abs=1e-5)
