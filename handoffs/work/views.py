@@ -279,6 +279,19 @@ def _perform(request, item, form, panel, action, success):
     return _item_response(request, item, panel=panel, form=form)
 
 
+def _one_click(request, pk, service, success):
+    """An action without a form of its own (accept, deliver, undo, claim)."""
+    item = _get_item(pk)
+    return _perform(
+        request,
+        item,
+        forms.Form(request.POST),
+        "",
+        lambda data: service(item=item, by=request.user),
+        success,
+    )
+
+
 @login_required
 @require_POST
 def item_handoff(request, pk):
@@ -314,15 +327,7 @@ def item_handoff(request, pk):
 @login_required
 @require_POST
 def item_accept(request, pk):
-    item = _get_item(pk)
-    return _perform(
-        request,
-        item,
-        forms.Form(request.POST),
-        "",
-        lambda data: transitions.handoff_accept(item=item, by=request.user),
-        "Accepted: the item is yours now.",
-    )
+    return _one_click(request, pk, transitions.handoff_accept, "Accepted: the item is yours now.")
 
 
 @login_required
@@ -383,13 +388,10 @@ def item_unblock(request, pk):
 @login_required
 @require_POST
 def item_deliver(request, pk):
-    item = _get_item(pk)
-    return _perform(
+    return _one_click(
         request,
-        item,
-        forms.Form(request.POST),
-        "",
-        lambda data: transitions.item_deliver(item=item, by=request.user),
+        pk,
+        transitions.item_deliver,
         "Delivered. The cycle time is on the scoreboard; you can undo it for "
         f"{UNDO_MINUTES} minutes.",
     )
@@ -398,13 +400,10 @@ def item_deliver(request, pk):
 @login_required
 @require_POST
 def item_undo_delivery(request, pk):
-    item = _get_item(pk)
-    return _perform(
+    return _one_click(
         request,
-        item,
-        forms.Form(request.POST),
-        "",
-        lambda data: transitions.item_deliver_undo(item=item, by=request.user),
+        pk,
+        transitions.item_deliver_undo,
         "Delivery undone: the item is in progress again, and its history says so.",
     )
 
@@ -412,15 +411,7 @@ def item_undo_delivery(request, pk):
 @login_required
 @require_POST
 def item_claim(request, pk):
-    item = _get_item(pk)
-    return _perform(
-        request,
-        item,
-        forms.Form(request.POST),
-        "",
-        lambda data: transitions.item_claim(item=item, by=request.user),
-        "Claimed: the item is yours now.",
-    )
+    return _one_click(request, pk, transitions.item_claim, "Claimed: the item is yours now.")
 
 
 @login_required
