@@ -3,6 +3,7 @@ their receivers in their AppConfig.ready() (scoreboard/apps.py)."""
 
 from django.dispatch import Signal
 
-# Sent inside the transaction that delivered the items, with `item_ids`; a receiver that
-# enqueues work does so on commit (opshub.lib.tasks.enqueue_on_commit).
+# Sent inside the transaction that delivered the items, or took a delivery back inside its
+# undo window, with `item_ids`; a receiver that enqueues work does so on commit
+# (opshub.lib.tasks.enqueue_on_commit).
 items_delivered = Signal()

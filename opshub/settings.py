@@ -91,7 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "opshub.context_processors.sign_in",
-                "handoffs.mail.context_processors.unread_notifications",
+                "handoffs.work.context_processors.nav_counts",
             ],
         },
     },
@@ -178,7 +178,8 @@ if TESTING:
     # Password hashing is deliberately slow; tests log in hundreds of times.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/"
+# Signing in lands on the person's home: My work, or the scoreboard for a lead who chose it.
+LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours

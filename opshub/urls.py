@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/v1/", include("opshub.api_urls")),
     path("styleguide/", views.styleguide, name="styleguide"),
     path("", include("scoreboard.urls")),
+    path("", include("home.urls")),
     path("", include("handoffs.urls")),
     path("reviews/", include("reviews.urls")),
 ]

@@ -64,7 +64,9 @@ SELECT item_id, stage_id,
             WHEN base_kind = 'handoff_submitted' THEN 'waiting'
             ELSE 'working' END AS category
 FROM st
-WHERE next_at IS NOT NULL AND kind <> 'delivered' AND stage_id IS NOT NULL
+WHERE next_at IS NOT NULL AND stage_id IS NOT NULL
+  -- The final delivery ends the item; one taken back (delivery_undone) starts a stretch.
+  AND (kind <> 'delivered' OR at < delivered_at)
 """
 
 _INSERT_STAGES = """

@@ -69,6 +69,7 @@ TARGETS = {
     "item_forecast": "item forecast API (model cached) p95 ≤ 3× the trivial view",
     "list_filtered": "filtered list p95 ≤ 5× the trivial view",
     "list_search": "list search p95 ≤ 5× the trivial view",
+    "my_work": "My work p95 ≤ 2× the trivial view",
     "recompute": "full recompute ≤ 3× bare SQL",
     "incremental": "incremental update ≤ 20 ms median",
     "scan": "stall scan ≤ 3× bare SQL and < 1 s",
@@ -885,6 +886,7 @@ def verdicts(r):
         ("item_forecast", 3),
         ("list_filtered", 5),
         ("list_search", 5),
+        ("my_work", 2),
     ):
         rows[name] = page_ratio(name, limit)
     small, big = pages["dashboard_full_10k"], pages["dashboard_full"]
@@ -1212,6 +1214,7 @@ def main():
             ),
             "list_filtered": (big.port, filtered, {"Cookie": cookie_big}),
             "list_search": (big.port, "/work/?state=all&q=globex", {"Cookie": cookie_big}),
+            "my_work": (big.port, "/work/mine/", {"Cookie": cookie_big}),
         }
         log(f"pages: {args.rounds} rounds × {args.per_round} requests × {len(endpoints)} pages ...")
         results["pages"] = measure_pages(endpoints, args.rounds, args.per_round)

@@ -117,6 +117,8 @@ LIMITS = {
     "work/import/": 6,
     "work/import/<int:pk>/": 11,
     "work/inbox/": 11,
+    # My work: six short lists, one query each (bench target: within 2× the trivial page).
+    "work/mine/": 10,
     "work/new/": 5,
     "workflows/": 7,
     "workflows/<int:pk>/": 11,

@@ -249,6 +249,7 @@ def import_upload(request):
         return redirect(batch)
     context = _context(
         request,
+        nav_active="import",
         form=form,
         workflows=Workflow.objects.filter(stages__isnull=False).distinct(),
         batches=ImportBatch.objects.filter(uploaded_by=request.user)
@@ -277,7 +278,7 @@ def import_detail(request, pk):
         initial_mapping=imports.guess_mapping(sheet.headers, batch.workflow, saved),
         date_order=saved.date_order,
     )
-    context = _context(request, batch=batch, sheet=sheet, form=form, plan=None)
+    context = _context(request, nav_active="import", batch=batch, sheet=sheet, form=form, plan=None)
     if request.method == "POST" and form.is_valid() and not batch.committed_at:
         response = _import_step(request, batch, sheet, form, context)
         if response is not None:

@@ -75,7 +75,7 @@ def _detail_context(episode, actor, token, snooze_form=None):
         "can_act": episode.can_act(actor),
         "snooze_form": snooze_form or SnoozeForm(initial={"until": tomorrow.replace(tzinfo=None)}),
         "notices": episode.notices.select_related("delivery", "recipient").order_by("created_at"),
-        "nav_active": "work",
+        "nav_active": "stalls",
     }
 
 
@@ -95,7 +95,7 @@ def stall_list(request):
         {
             "mine": list(episodes.filter(mine)[:100]),
             "others": list(episodes.exclude(mine)[:200]),
-            "nav_active": "work",
+            "nav_active": "stalls",
         },
     )
 

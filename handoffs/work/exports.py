@@ -10,6 +10,8 @@ mapping guesses them by name.
 
 import csv
 
+from django.db.models import F
+
 from handoffs.work.imports import EVENT_COLUMNS, ITEM_COLUMNS
 from handoffs.work.models import Event, WorkItem
 from handoffs.work.services import workflow_field_definitions
@@ -71,6 +73,8 @@ def export_events_rows(workflow):
                 Event.Kind.DELIVERED,
             ],
         )
+        # A delivery taken back (delivery_undone) is not the case's end: only the last counts.
+        .exclude(kind=Event.Kind.DELIVERED, at__lt=F("item__delivered_at"))
         .select_related("item__stage__team", "actor", "to_stage__team", "from_stage__team")
         .order_by("item_id", "at", "pk")
     )

@@ -16,6 +16,11 @@ from handoffs.workflows.models import Cause, Handoff, ProtocolVersion, Stage, Wo
 User = settings.AUTH_USER_MODEL
 
 
+# How long a delivery may be taken back (docs/work-items.md, "Deliver and undo"): long
+# enough to notice a slip, short enough that the scoreboard is not kept guessing.
+UNDO_DELIVERY_WINDOW = datetime.timedelta(minutes=10)
+
+
 class WorkItemQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(state__in=[WorkItem.State.DONE, WorkItem.State.CANCELLED])
@@ -224,6 +229,16 @@ class WorkItem(models.Model):
     def cycle_time(self):
         return self.delivered_at - self.requested_at if self.delivered_at else None
 
+    def undo_delivery_until(self):
+        """When the undo window of its delivery closes (None when it is not delivered)."""
+        if self.state != self.State.DONE or self.delivered_at is None:
+            return None
+        return self.delivered_at + UNDO_DELIVERY_WINDOW
+
+    def can_undo_delivery_now(self, now=None):
+        until = self.undo_delivery_until()
+        return until is not None and (now or timezone.now()) < until
+
     def replayed_state(self):
         """What replaying the event log gives: (stage_id, state, assignee_id, delivered_at)."""
         return replay(self.events.order_by("at", "pk"))
@@ -250,6 +265,9 @@ class Event(models.Model):
         STALL_STARTED = "stall_started", "Stall started"
         STALL_RESOLVED = "stall_resolved", "Stall resolved"
         DELIVERED = "delivered", "Delivered"
+        # A delivery taken back inside its undo window: the delivery stays in the log.
+        DELIVERY_UNDONE = "delivery_undone", "Delivery undone"
+        CLAIMED = "claimed", "Claimed"
         CANCELLED = "cancelled", "Cancelled"
 
     item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="events")
@@ -353,6 +371,14 @@ def _delivered(r, event, payload):
     r.state, r.delivered_at = WorkItem.State.DONE, event.at
 
 
+def _undelivered(r, event, payload):
+    r.state, r.delivered_at = WorkItem.State.IN_PROGRESS, None
+
+
+def _claimed(r, event, payload):
+    r.assignee_id = event.actor_id
+
+
 def _cancelled(r, event, payload):
     r.state = WorkItem.State.CANCELLED
 
@@ -370,6 +396,8 @@ _REPLAY = {
     Event.Kind.ASSIGNED: _assigned,
     Event.Kind.DETAILS_EDITED: _edited,
     Event.Kind.DELIVERED: _delivered,
+    Event.Kind.DELIVERY_UNDONE: _undelivered,
+    Event.Kind.CLAIMED: _claimed,
     Event.Kind.CANCELLED: _cancelled,
 }
 

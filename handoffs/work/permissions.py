@@ -64,6 +64,18 @@ def can_cancel(user: User | AnonymousUser, item: WorkItem) -> bool:
     return item.stage.team.lead_id == user.pk or can_work_on(user, item)
 
 
+def can_claim(user: User | AnonymousUser, item: WorkItem) -> bool:
+    """A member of the team owning the stage takes an item nobody owns (admins too)."""
+    if not user.is_authenticated or not user.can_write:
+        return False
+    return user.is_admin or item.stage.team_id in team_ids_of(user)
+
+
+def can_undo_delivery(user: User | AnonymousUser, item: WorkItem) -> bool:
+    """Whoever could deliver it: the team owning its last stage, its assignee, admins."""
+    return can_work_on(user, item)
+
+
 def can_edit(user: User | AnonymousUser, item: WorkItem) -> bool:
     """Editing an item's details is working on it: its team, its assignee, admins."""
     return can_work_on(user, item)
@@ -74,15 +86,21 @@ def _receiving_team(item: WorkItem) -> Team | None:
     return version.effective_receiving_team if version is not None else None
 
 
-def _ask(team: Team | None, what: str) -> str:
+def _ask(team: Team | None, what: str, claimable: bool = False) -> str:
     if team is None:
         return f"Nobody {what}."
     ask = f"; ask {team.lead.get_full_name()} (lead)" if team.lead is not None else ""
+    if claimable:
+        ask += (
+            f", or claim it if you are in {team.name}"
+            if ask
+            else f"; a member of {team.name} can claim it"
+        )
     return f"{team.name} {what}{ask}."
 
 
-def _refusal(user: User, team: Team | None, what: str) -> Action:
-    why = READ_ONLY if not user.can_write else _ask(team, what)
+def _refusal(user: User, team: Team | None, what: str, claimable: bool = False) -> Action:
+    why = READ_ONLY if not user.can_write else _ask(team, what, claimable)
     return Action(False, why, refused_by_rights=True)
 
 
@@ -102,6 +120,16 @@ def _state_rules(item: WorkItem, handoff: Handoff | None) -> dict[str, tuple[boo
         "bounce": (waiting, "Nothing is waiting for acceptance."),
         "block": (moving or waiting, now),
         "unblock": (item.state == state.BLOCKED, "It is not blocked."),
+        "claim": (
+            item.is_open and item.assignee_id is None,
+            "It is closed." if not item.is_open else f"{item.assignee} owns it already.",
+        ),
+        "undo_delivery": (
+            item.can_undo_delivery_now(),
+            "The undo window of its delivery has closed."
+            if item.state == state.DONE
+            else "It is not delivered.",
+        ),
         "cancel": (item.is_open, "It is closed."),
         "edit": (item.is_open, "It is closed."),
     }
@@ -129,14 +157,18 @@ def available_actions(
         "bounce": (can_receive(user, item), receiving, "receives this handoff"),
         "unblock": (can_unblock(user, item, recovery), stage_team, "owns this stage"),
         "cancel": (can_cancel(user, item), stage_team, "owns this stage"),
+        "claim": (can_claim(user, item), stage_team, "owns this stage"),
+        "undo_delivery": (can_undo_delivery(user, item), stage_team, "owns this stage"),
     }
-    actions = {}
+    # Nobody owns it yet: its stage's team may take it, so a refusal says so.
+    claimable = item.is_open and item.assignee_id is None
+    actions: dict[str, Action] = {}
     for name, (state_allows, state_why) in _state_rules(item, handoff).items():
         allowed, team, what = who[name]
         if not state_allows:
             actions[name] = Action(False, state_why)
         elif not allowed:
-            actions[name] = _refusal(user, team, what)
+            actions[name] = _refusal(user, team, what, claimable and what == "owns this stage")
         else:
             actions[name] = Action(True)
     return actions

@@ -27,6 +27,7 @@ _TONES = {
     Event.Kind.STALL_STARTED: "is-warning",
     Event.Kind.DECISION_REQUESTED: "is-warning",
     Event.Kind.DELIVERED: "is-success",
+    Event.Kind.DELIVERY_UNDONE: "is-warning",
     Event.Kind.CANCELLED: "is-danger",
 }
 
@@ -217,6 +218,15 @@ def _delivered(s):
     return f"from {_stage(s.event.from_stage)} {s.by}", [cycle_time]
 
 
+def _delivery_undone(s):
+    delivered = _when(s.payload.get("delivered_at"))
+    return s.by, [f"The delivery of {delivered} was taken back; the item is in progress again."]
+
+
+def _claimed(s):
+    return f"in {_stage(s.event.from_stage)} {s.by}", []
+
+
 def _cancelled(s):
     return s.by, [f"Reason: {s.payload.get('reason', '')}"]
 
@@ -237,5 +247,7 @@ _STORIES = {
     Event.Kind.ASSIGNED: _assigned,
     Event.Kind.DETAILS_EDITED: _details_edited,
     Event.Kind.DELIVERED: _delivered,
+    Event.Kind.DELIVERY_UNDONE: _delivery_undone,
+    Event.Kind.CLAIMED: _claimed,
     Event.Kind.CANCELLED: _cancelled,
 }

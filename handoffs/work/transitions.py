@@ -17,7 +17,14 @@ from handoffs.signals import items_delivered
 from handoffs.work.models import Event, Recovery, WorkItem
 
 # --- The handoff gate --------------------------------------------------------------------
-from handoffs.work.permissions import can_cancel, can_receive, can_unblock, can_work_on
+from handoffs.work.permissions import (
+    can_cancel,
+    can_claim,
+    can_receive,
+    can_unblock,
+    can_undo_delivery,
+    can_work_on,
+)
 from handoffs.work.services import (
     GateError,
     StateConflict,
@@ -329,6 +336,58 @@ def item_deliver(*, item, by):
         payload={"cycle_seconds": int((now - item.requested_at).total_seconds())},
     )
     items_delivered.send(sender=WorkItem, item_ids=[item.pk])
+    return item
+
+
+@transaction.atomic
+def item_deliver_undo(*, item, by):
+    """Takes a delivery back inside its undo window: the item is in progress again in its
+    last stage, and a `delivery_undone` event says so; the `delivered` event stays in the
+    log. The scoreboard hears it like a delivery and drops the item's facts."""
+    item = lock_item(item)
+    require(can_undo_delivery(by, item), "Only the team working on this item can undo it.")
+    now = timezone.now()
+    if item.state != WorkItem.State.DONE:
+        raise StateConflict("This item is not delivered; there is nothing to undo.")
+    if not item.can_undo_delivery_now(now):
+        raise StateConflict(
+            "The undo window has closed: the delivery stands. Ask a lead to reopen the work "
+            "as a new item if it is not done."
+        )
+    delivered_at = item.delivered_at
+    item.delivered_at = None
+    set_state(item, WorkItem.State.IN_PROGRESS, now)
+    item.save()
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.DELIVERY_UNDONE,
+        at=now,
+        actor=by,
+        from_stage=item.stage,
+        payload={"delivered_at": delivered_at.isoformat()},
+    )
+    items_delivered.send(sender=WorkItem, item_ids=[item.pk])
+    return item
+
+
+@transaction.atomic
+def item_claim(*, item, by):
+    """A member of the stage's team takes an item nobody owns: one click, one event."""
+    item = lock_item(item)
+    require(can_claim(by, item), "Only the team owning this stage can claim it.")
+    if not item.is_open:
+        raise StateConflict("This item is closed; there is nothing to claim.")
+    if item.assignee_id is not None:
+        raise StateConflict(f"{item.assignee} owns this item already.")
+    item.assignee = by
+    item.save(update_fields=["assignee", "updated_at"])
+    Event.objects.create(
+        item=item,
+        kind=Event.Kind.CLAIMED,
+        actor=by,
+        from_stage=item.stage,
+        payload={"assignee_id": by.pk},
+    )
     return item
 
 

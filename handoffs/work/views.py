@@ -19,7 +19,7 @@ from handoffs.work.forms import (
     WorkItemEditForm,
     WorkItemFilterForm,
 )
-from handoffs.work.models import Recovery, WorkItem
+from handoffs.work.models import UNDO_DELIVERY_WINDOW, Recovery, WorkItem
 from handoffs.work.services import GateError, StateConflict
 from handoffs.workflows.models import Team, Workflow, team_ids_of
 from opshub.lib.forms import add_service_errors
@@ -31,6 +31,7 @@ from opshub.lib.paginator import CappedPaginator
 # A screenful each: rendering rows and cards is most of these pages' time at 100,000 items
 # (`make bench`: list and board p95 within 5× the trivial page).
 ITEMS_PER_PAGE = 25
+UNDO_MINUTES = int(UNDO_DELIVERY_WINDOW.total_seconds() // 60)
 CARDS_PER_COLUMN = 12
 
 
@@ -142,7 +143,7 @@ def inbox(request):
         .with_stall_flag()
         .order_by("stage_entered_at")[:100],
         "now": timezone.now(),
-        "nav_active": "work",
+        "nav_active": "inbox",
     }
     return render(request, "handoffs/inbox.html", context)
 
@@ -166,10 +167,10 @@ def _item_context(request, item, panel="", form=None):
     recovery = item.recoveries.open().select_related("owner", "handoff__from_stage").first()
     available = permissions.available_actions(user, item, handoff=handoff, recovery=recovery)
     actions = {name: action.allowed for name, action in available.items()}
-    # Why an action this item is ready for is not offered to this user (another team's
-    # stage): the page says whom to ask instead of showing no button and no reason.
-    refusals = sorted({a.why_not for a in available.values() if a.refused_by_rights})
-    if panel not in actions or not actions[panel]:
+    # Every action not offered, grouped by why: the refusals by rights (another team's
+    # stage: whom to ask) first and in view, the item's state ones folded away.
+    refusals, not_now = _grouped_refusals(available)
+    if panel not in PANELS or not actions[panel]:
         panel = ""
     if form is None and panel:
         form = _panel_form(panel, item, next_version, request.user)
@@ -190,6 +191,9 @@ def _item_context(request, item, panel="", form=None):
         else 0,
         "actions": actions,
         "refusals": refusals,
+        "not_now": not_now,
+        "undo_until": item.undo_delivery_until(),
+        "undo_minutes": UNDO_MINUTES,
         "panel": panel,
         "panel_url": reverse(f"handoffs:item-{panel}", args=[item.pk]) if panel else "",
         "form": form,
@@ -200,6 +204,34 @@ def _item_context(request, item, panel="", form=None):
         "now": timezone.now(),
         "nav_active": "work",
     }
+
+
+# The actions that open a panel on the item page (claim and undo are one-click forms).
+PANELS = {"handoff", "accept", "bounce", "block", "unblock", "deliver", "edit", "cancel"}
+
+ACTION_LABELS = {
+    "handoff": "Hand off",
+    "accept": "Accept",
+    "bounce": "Bounce",
+    "unblock": "Unblock",
+    "deliver": "Deliver",
+    "undo_delivery": "Undo delivery",
+    "block": "Block",
+    "claim": "Claim",
+    "edit": "Edit details",
+    "cancel": "Cancel",
+}
+
+
+def _grouped_refusals(available):
+    """([(why, [labels])] refused by rights, [(why, [labels])] refused by the item's state)."""
+    groups = {True: {}, False: {}}
+    for name, action in available.items():
+        if not action.allowed:
+            groups[action.refused_by_rights].setdefault(action.why_not, []).append(
+                ACTION_LABELS[name]
+            )
+    return list(groups[True].items()), list(groups[False].items())
 
 
 def _panel_form(panel, item, next_version, user):
@@ -247,6 +279,19 @@ def _perform(request, item, form, panel, action, success):
     return _item_response(request, item, panel=panel, form=form)
 
 
+def _one_click(request, pk, service, success):
+    """An action without a form of its own (accept, deliver, undo, claim)."""
+    item = _get_item(pk)
+    return _perform(
+        request,
+        item,
+        forms.Form(request.POST),
+        "",
+        lambda data: service(item=item, by=request.user),
+        success,
+    )
+
+
 @login_required
 @require_POST
 def item_handoff(request, pk):
@@ -282,15 +327,7 @@ def item_handoff(request, pk):
 @login_required
 @require_POST
 def item_accept(request, pk):
-    item = _get_item(pk)
-    return _perform(
-        request,
-        item,
-        forms.Form(request.POST),
-        "",
-        lambda data: transitions.handoff_accept(item=item, by=request.user),
-        "Accepted: the item is yours now.",
-    )
+    return _one_click(request, pk, transitions.handoff_accept, "Accepted: the item is yours now.")
 
 
 @login_required
@@ -351,15 +388,30 @@ def item_unblock(request, pk):
 @login_required
 @require_POST
 def item_deliver(request, pk):
-    item = _get_item(pk)
-    return _perform(
+    return _one_click(
         request,
-        item,
-        forms.Form(request.POST),
-        "",
-        lambda data: transitions.item_deliver(item=item, by=request.user),
-        "Delivered. The cycle time is on the scoreboard.",
+        pk,
+        transitions.item_deliver,
+        "Delivered. The cycle time is on the scoreboard; you can undo it for "
+        f"{UNDO_MINUTES} minutes.",
     )
+
+
+@login_required
+@require_POST
+def item_undo_delivery(request, pk):
+    return _one_click(
+        request,
+        pk,
+        transitions.item_deliver_undo,
+        "Delivery undone: the item is in progress again, and its history says so.",
+    )
+
+
+@login_required
+@require_POST
+def item_claim(request, pk):
+    return _one_click(request, pk, transitions.item_claim, "Claimed: the item is yours now.")
 
 
 @login_required

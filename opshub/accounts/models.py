@@ -38,6 +38,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         MEMBER = "member", "Member"
         VIEWER = "viewer", "Viewer"
 
+    class Home(models.TextChoices):
+        MY_WORK = "my_work", "My work"
+        SCOREBOARD = "scoreboard", "Scoreboard"
+
     class Delivery(models.TextChoices):
         IMMEDIATE = "immediate", "Immediately"
         DIGEST = "digest", "Daily digest"
@@ -55,6 +59,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_delivery = models.CharField(
         max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE
     )
+
+    # Where signing in lands (accounts.views.home): a lead may prefer the scoreboard.
+    home = models.CharField(max_length=12, choices=Home.choices, default=Home.MY_WORK)
 
     objects = UserManager()
 

@@ -25,7 +25,9 @@ def test_the_team_working_on_an_item_may_hand_it_off(item, seller):
 def test_another_team_is_told_whose_stage_it_is_and_whom_to_ask(item, member):
     handoff = _actions(member, item)["handoff"]
     assert not handoff.allowed and handoff.refused_by_rights
-    assert handoff.why_not == "Sales owns this stage; ask Sales.Lead (lead)."
+    assert handoff.why_not == (
+        "Sales owns this stage; ask Sales.Lead (lead), or claim it if you are in Sales."
+    )
 
 
 def test_a_viewer_is_told_their_account_only_reads(item, viewer):
@@ -46,10 +48,36 @@ def test_the_item_page_says_why_an_action_is_not_offered(client, item, member):
     client.force_login(member)
     page = client.get(item.get_absolute_url()).content.decode()
     assert "Hand off to" not in page
-    assert "Sales owns this stage; ask Sales.Lead (lead)." in page
+    assert "Sales owns this stage; ask Sales.Lead (lead), or claim it if you are in Sales." in page
 
 
 def test_the_team_working_on_it_sees_no_refusal(client, item, seller):
     client.force_login(seller)
     page = client.get(item.get_absolute_url()).content.decode()
     assert "Hand off to" in page and "owns this stage" not in page
+
+
+def test_an_owned_item_does_not_suggest_claiming_it(item, seller, member):
+    transitions.item_claim(item=item, by=seller)
+    handoff = _actions(member, item)["handoff"]
+    assert handoff.why_not == "Sales owns this stage; ask Sales.Lead (lead)."
+    assert _actions(member, item)["claim"].why_not == "Seller owns it already."
+
+
+def test_every_action_not_offered_is_listed_with_its_reason(client, item, member):
+    client.force_login(member)
+    response = client.get(item.get_absolute_url())
+    refusals = dict(response.context["refusals"])
+    not_now = dict(response.context["not_now"])
+    listed = [label for labels in [*refusals.values(), *not_now.values()] for label in labels]
+    offered = [name for name, allowed in response.context["actions"].items() if allowed]
+    assert len(listed) + len(offered) == len(response.context["actions"])
+    assert (
+        "Claim"
+        in refusals[
+            "Sales owns this stage; ask Sales.Lead (lead), or claim it if you are in Sales."
+        ]
+    )
+    assert not_now["Nothing is waiting for acceptance."] == ["Accept", "Bounce"]
+    page = response.content.decode()
+    assert "Not yours to do here" in page and "Why other actions are not offered" in page

@@ -86,7 +86,8 @@ def test_the_whole_life_of_an_item(page, live_server, login, screenshot, workflo
     page.goto(f"{live_server.url}{item.get_absolute_url()}")
     page.get_by_role("button", name="Accept").click()
     expect(page.get_by_text("Accepted: the item is yours now.")).to_be_visible()
-    page.get_by_role("button", name="Deliver").click()
+    page.get_by_role("link", name="Deliver…").click()
+    page.get_by_role("button", name="Deliver it").click()
     expect(page.locator(".page-header .badge")).to_have_text("Done")
     expect(page.locator(".timeline")).to_contain_text(
         re.compile(r"Waited \d+m? ?\w* for acceptance")

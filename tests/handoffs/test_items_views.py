@@ -41,7 +41,7 @@ def test_item_pages_and_actions_send_anonymous_visitors_to_log_in(client, item):
 def test_viewers_read_but_change_nothing(client, item, viewer, workflow):
     client.force_login(viewer)
     page = client.get(item.get_absolute_url())
-    assert page.status_code == 200 and b"Hand off" not in page.content
+    assert page.status_code == 200 and b"Hand off to" not in page.content
     assert client.get(reverse("handoffs:item-create")).status_code == 403
     for name, data in [
         ("handoff", GOOD_GATE),

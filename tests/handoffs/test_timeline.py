@@ -152,6 +152,14 @@ CASES = [
         ["Cycle time 2d 2h.", "Signed for"],
     ),
     (K.DELIVERED, {}, "member", "from Qualify (Sales) by Member", []),
+    (
+        K.DELIVERY_UNDONE,
+        {"delivered_at": "2026-12-07T10:05:00+00:00"},
+        "member",
+        "by Member",
+        ["The delivery of 7 Dec 10:05 was taken back; the item is in progress again."],
+    ),
+    (K.CLAIMED, {"assignee_id": "member"}, "member", "in Qualify (Sales) by Member", []),
     (K.CANCELLED, {"reason": "Duplicate"}, "seller", "by Seller", ["Reason: Duplicate"]),
     (K.CANCELLED, {}, "seller", "by Seller", ["Reason: "]),
 ]
@@ -165,6 +173,7 @@ TONES = {
     K.STALL_STARTED: "is-warning",
     K.DECISION_REQUESTED: "is-warning",
     K.DELIVERED: "is-success",
+    K.DELIVERY_UNDONE: "is-warning",
     K.CANCELLED: "is-danger",
 }
 

@@ -3,9 +3,10 @@
 import base64
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
@@ -17,7 +18,7 @@ def _next_url(request):
     url = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
         return url
-    return "/"
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 @login_required
