@@ -144,6 +144,8 @@ CELERY_BEAT_SCHEDULE = {
     "catch-up": {"task": "opshub.catch_up", "schedule": 120.0},
     # Outbound webhooks: new events become deliveries, due ones are sent (docs/integrations.md).
     "dispatch-webhooks": {"task": "handoffs.tasks.dispatch_webhooks_task", "schedule": 30.0},
+    # Hourly: action items due in two days or overdue, one email per owner (docs/reviews.md).
+    "action-reminders": {"task": "reviews.send_action_reminders", "schedule": 3600.0},
     # Nightly full scoreboard recompute (advisory-locked: two schedulers run it in turn).
     "scoreboard-rebuild": {"task": "scoreboard.rebuild", "schedule": crontab(hour=2, minute=30)},
 }

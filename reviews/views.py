@@ -7,7 +7,7 @@ from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from reviews import services
+from reviews import reminders, services
 from reviews.audit import system_audit
 from reviews.forms import ActionItemForm, BreakageForm, ProjectorLinkForm, ReviewForm
 from reviews.models import ActionItem, AgendaEntry, Breakage, ProjectorLink, Review, week_of
@@ -143,13 +143,39 @@ def action_item_status(request, pk):
     action = get_object_or_404(ActionItem.objects.select_related("review"), pk=pk)
     try:
         services.action_item_set_status(
-            action=action, by=request.user, status=request.POST["status"]
+            action=action,
+            by=request.user,
+            status=request.POST["status"],
+            outcome=request.POST.get("outcome"),
         )
     except (ValidationError, KeyError):
         messages.error(request, "Pick open, done or dropped.")
     else:
         messages.success(request, f"“{action.title}” is {action.get_status_display().lower()}.")
     return redirect(_safe_next(request) or "reviews:review-list")
+
+
+@login_required
+@require_safe
+def action_items_overdue(request):
+    """The leads' list: every open action item past its due date, oldest first."""
+    actions = list(reminders.overdue_for_leads())
+    facilitates = services.can_facilitate(request.user)
+    return render(
+        request,
+        "reviews/actionitem_overdue.html",
+        {
+            **NAV,
+            "actions": actions,
+            "today": timezone.localdate(),
+            # services.can_update_action, without a query per row.
+            "closable": {
+                a.pk
+                for a in actions
+                if facilitates or (request.user.can_write and a.owner_id == request.user.pk)
+            },
+        },
+    )
 
 
 @login_required
