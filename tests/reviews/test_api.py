@@ -59,9 +59,7 @@ def test_viewers_read_but_cannot_log(client, viewer, workflow):
     assert client.get("/api/v1/breakages/").status_code in (401, 403)
 
 
-def test_action_items_are_readable_and_a_facilitator_edits_them(
-    client, member, lead, log_breakage
-):
+def test_action_items_are_readable_and_a_facilitator_edits_them(client, member, lead, log_breakage):
     action = ActionItem.objects.create(
         breakage=log_breakage(),
         title="Required PO",
