@@ -20,6 +20,7 @@ from opshub.api_filters import (
     filtered,
     schema_parameters,
 )
+from opshub.lib.ids import parse_id
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -75,7 +76,8 @@ class DecisionCreateSerializer(serializers.Serializer):
         item, raw = data["work_item"], data["decision_type"]
         DecisionType.objects.ensure_builtins(item.workflow)
         types = DecisionType.objects.for_workflow(item.workflow)
-        found = types.filter(pk=int(raw)) if raw.isdigit() else types.filter(key=raw)
+        pk = parse_id(raw)
+        found = types.filter(pk=pk) if pk else types.filter(key=raw)
         if not found.exists():
             raise ApiValidationError({"decision_type": "No such decision type in this workflow."})
         data["decision_type"] = found.get()
@@ -104,8 +106,9 @@ class DecisionFilters(FilterForm):
     }
 
     def filter_decision_type(self, decisions, raw):
-        if raw.isdigit():
-            return decisions.filter(decision_type_id=int(raw))
+        pk = parse_id(raw)
+        if pk:
+            return decisions.filter(decision_type_id=pk)
         return decisions.filter(decision_type__key=raw)
 
     def filter_awaiting_me(self, decisions, on):

@@ -24,8 +24,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from handoffs.fields import printable, unstorable
 from opshub.lib import jsonbody
 from opshub.lib.dates import requested_at_problem
+from opshub.lib.ids import parse_int
 
 TOLERANCE = datetime.timedelta(minutes=5)
 SIGNATURE_PREFIX = "sha256="
@@ -46,8 +48,8 @@ def resolve(payload, path):
     for part in path.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
+        elif isinstance(value, list) and parse_int(part, min=0, max=len(value) - 1) is not None:
+            value = value[parse_int(part)]
         else:
             return _MISSING
     return value
@@ -192,10 +194,12 @@ def validate_mapping(mapping, workflow):
     errors = {}
     unknown = set(mapping) - {*CORE_TARGETS, "fields"}
     if unknown:
-        errors["mapping"] = f"Unknown keys: {', '.join(sorted(unknown))}."
+        errors["mapping"] = f"Unknown keys: {', '.join(sorted(map(printable, unknown)))}."
     for target in CORE_TARGETS:
         if not isinstance(mapping.get(target, ""), str):
             errors[target] = "Must be a payload path like deal.name."
+        elif problem := unstorable(mapping.get(target, "")):
+            errors[target] = f"The path {problem}."
     title = mapping.get("title")
     if not isinstance(title, str) or not title.strip():
         errors["title"] = "Map a payload path (or a template) to the title."
@@ -205,11 +209,19 @@ def validate_mapping(mapping, workflow):
         return errors
     known = workflow_field_definitions(workflow)
     for key, spec in fields.items():
-        if key not in known:
-            errors[f"fields.{key}"] = f"“{key}” is not a field of {workflow.name}."
-        elif not isinstance(spec, str) or not spec.strip():
-            errors[f"fields.{key}"] = "Must be a payload path like deal.po_number."
+        if message := _field_path_problem(key, spec, known, workflow):
+            errors[f"fields.{printable(key)}"] = message
     return errors
+
+
+def _field_path_problem(key, spec, known, workflow):
+    if key not in known:
+        return f"“{printable(key)}” is not a field of {workflow.name}."
+    if not isinstance(spec, str) or not spec.strip():
+        return "Must be a payload path like deal.po_number."
+    if problem := unstorable(spec):
+        return f"The path {problem}."
+    return ""
 
 
 def new_secret():
@@ -294,14 +306,15 @@ def verify(secret, *, timestamp, signature, body, now=None):
         return "The X-Opshub-Timestamp header is missing."
     if not signature:
         return "The X-Opshub-Signature header is missing."
-    if not timestamp.isdigit():
+    seconds = parse_int(timestamp, min=0)
+    if seconds is None:
         return "X-Opshub-Timestamp must be Unix seconds."
     expected = sign(secret, timestamp, body)
     # Constant time, so an attacker cannot find the signature byte by byte.
     if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
         return "The signature does not match: sign “<timestamp>.<raw body>” with the secret."
     now = now or timezone.now()
-    skew = abs(now.timestamp() - int(timestamp))
+    skew = abs(now.timestamp() - seconds)
     if skew > TOLERANCE.total_seconds():
         return (
             f"The timestamp is {int(skew)} seconds off (at most "

@@ -3,8 +3,9 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from handoffs import imports, intake
+from handoffs import imports, intake, webhooks
 from handoffs.models import IntakeSource, Stage, WebhookSubscription, Workflow
+from opshub.lib import netguard
 
 PATH_HELP = "A payload path like deal.name, or a template like {deal.company}: {deal.name}."
 
@@ -109,6 +110,14 @@ class WebhookSubscriptionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not editing:
             del self.fields["is_active"]  # a new subscription starts active
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            webhooks.check_url(url)
+        except netguard.TargetRefused as exc:
+            raise forms.ValidationError(str(exc), code="target") from None
+        return url
 
 
 class ImportUploadForm(forms.Form):

@@ -14,7 +14,7 @@ from django.utils.timesince import timesince
 
 from handoffs import decisions as rights
 from handoffs import notifications
-from handoffs.fields import clean_value
+from handoffs.fields import clean_value, printable
 from handoffs.models import (
     Cause,
     Comment,
@@ -125,7 +125,7 @@ def _clean_fields(definitions, submitted):
     for key, raw in (submitted or {}).items():
         defn = definitions.get(key)
         if defn is None:
-            errors[key] = "This workflow has no such field."
+            errors[printable(key)] = "This workflow has no such field."
             continue
         try:
             cleaned[key] = clean_value(defn, raw)
@@ -350,9 +350,6 @@ def _check_fields(item, fields):
     # field's rules since it was filled, and an edit of the title must not trip over that.
     submitted = {k: v for k, v in fields.items() if item.fields.get(k) != v}
     cleaned, errors = _clean_fields(workflow_field_definitions(item.workflow), submitted)
-    for key, value in cleaned.items():
-        if isinstance(value, str) and "\x00" in value:  # PostgreSQL's jsonb refuses it
-            errors[key] = "Remove the null character (\\x00) from this value."
     diff = [(f"fields.{k}", item.fields.get(k), v) for k, v in cleaned.items()]
     return diff, {f"fields.{key}": message for key, message in errors.items()}
 

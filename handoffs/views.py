@@ -823,10 +823,10 @@ def protocol_discard(request, pk):
 def protocol_diff(request, pk):
     handoff = _handoff_for(request, pk)
     versions = {v.number: v for v in handoff.versions.all()}
-    try:
-        old, new = versions[int(request.GET["a"])], versions[int(request.GET["b"])]
-    except (KeyError, ValueError):
-        raise Http404("Pick two versions of this protocol.") from None
+    old = versions.get(parse_id(request.GET.get("a")))
+    new = versions.get(parse_id(request.GET.get("b")))
+    if old is None or new is None:
+        raise Http404("Pick two versions of this protocol.")
     context = _protocol_context(
         request, handoff, old=old, new=new, changes=wf.protocol_diff(old, new)
     )
@@ -842,10 +842,10 @@ def protocol_print(request, pk):
     versions = handoff.versions.select_related(
         "receiving_team", "default_assignee", "recovery_owner"
     )
-    if wanted and wanted.isdigit():
-        version = get_object_or_404(versions, number=int(wanted))
-    elif wanted == "draft":
+    if wanted == "draft":
         version = get_object_or_404(versions, status=ProtocolVersion.Status.DRAFT)
+    elif wanted:
+        version = get_object_or_404(versions, number=parse_id(wanted))
     else:
         version = versions.filter(status=ProtocolVersion.Status.PUBLISHED).first()
     if version is None:
@@ -858,9 +858,9 @@ def protocol_print(request, pk):
 @require_safe
 def map_view(request):
     include_sandbox = request.GET.get("sandbox") == "1"
-    workflow_id = request.GET.get("workflow")
+    workflow_id = parse_id(request.GET.get("workflow"))
     workflows = Workflow.objects.all() if include_sandbox else Workflow.objects.counted()
-    if workflow_id and workflow_id.isdigit():
+    if workflow_id:
         workflows = workflows.filter(pk=workflow_id)
     layout = handoff_map.layout(wf.with_structure(workflows), Team.objects.all())
     context = {

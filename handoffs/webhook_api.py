@@ -16,6 +16,7 @@ from handoffs.intake_api import IsOpshubAdmin
 from handoffs.models import WebhookDelivery, WebhookSubscription
 from opshub.api import Conflict
 from opshub.api_filters import FilterForm, FlagFilter, UpdatedSince, filtered, schema_parameters
+from opshub.lib import netguard
 
 EVENT_KINDS = [kind for kind, _ in WebhookSubscription.KINDS]
 
@@ -42,6 +43,13 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
             "deleted_at",
         ]
         read_only_fields = ["id", "secret_hint", "created_at", "updated_at", "deleted_at"]
+
+    def validate_url(self, url):
+        try:
+            webhooks.check_url(url)
+        except netguard.TargetRefused as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return url
 
     def validate_event_kinds(self, kinds):
         return list(dict.fromkeys(kinds))  # each kind once, in the order given

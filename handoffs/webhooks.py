@@ -17,8 +17,6 @@ deduplicate on X-Opshub-Event-Id, which is the same on every attempt.
 import datetime
 import json
 import time
-import urllib.error
-import urllib.request
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef
@@ -27,6 +25,7 @@ from django.utils import timezone
 
 from handoffs.intake import sign
 from handoffs.models import Event, WebhookDelivery, WebhookSubscription
+from opshub.lib import netguard
 from opshub.lib.tasks import enqueue_on_commit
 
 OVERLAP = 1000
@@ -221,26 +220,10 @@ def sweep():
     return created
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A subscriber answers for itself: a redirect is a failed delivery, not a new target."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def _post(url, body, headers):
-    """(status code or None, error text)."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(getattr(exc, "reason", exc))[:500]
+def check_url(url):
+    """Refuses (netguard.TargetRefused) a subscription URL that is not http(s) or names an
+    internal address; host names are checked again, resolved, at each send."""
+    netguard.check_url(url, allow_private=settings.OPSHUB_WEBHOOK_ALLOW_PRIVATE)
 
 
 def deliver(delivery_id):
@@ -261,7 +244,7 @@ def deliver(delivery_id):
     subscription = delivery.subscription
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = str(int(time.time()))
-    code, error = _post(
+    code, error = netguard.post(
         subscription.url,
         body,
         {
@@ -272,6 +255,8 @@ def deliver(delivery_id):
             "X-Opshub-Event-Id": delivery.delivery_id,
             "X-Opshub-Event-Kind": delivery.kind,
         },
+        timeout=TIMEOUT_SECONDS,
+        allow_private=settings.OPSHUB_WEBHOOK_ALLOW_PRIVATE,
     )
     finished = timezone.now()
     if code is not None and 200 <= code < 300:

@@ -19,12 +19,20 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-MAX_ID = 2**63 - 1
+from opshub.lib.ids import MAX_ID, parse_int
 
 
 class IdFilter(forms.IntegerField):
     def __init__(self, *, help_text="", **kwargs):
         super().__init__(required=False, min_value=1, max_value=MAX_ID, help_text=help_text)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        number = parse_int(value)
+        if number is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
 
 
 class UpdatedSince(forms.DateTimeField):

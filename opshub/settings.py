@@ -284,7 +284,8 @@ OPSHUB_INTAKE_RATE_LIMIT = env_rate("OPSHUB_INTAKE_RATE_LIMIT", "600/min")
 # is sent and the page answers as usual (opshub/accounts/forms.py).
 OPSHUB_PASSWORD_RESET_RATE_PER_EMAIL = env_rate("OPSHUB_PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")
 OPSHUB_PASSWORD_RESET_RATE_PER_IP = env_rate("OPSHUB_PASSWORD_RESET_RATE_PER_IP", "10/hour")
-OPSHUB_DEMO_PASSWORD = env_str("OPSHUB_DEMO_PASSWORD", "opshub-demo")
-# Outbound webhooks and chat channels may reach loopback, link-local and private addresses
-# only when this is on (a self-hosted Mattermost on the LAN); off, they are refused.
+# Outbound webhooks and chat channels may call loopback, private and link-local addresses (a
+# receiver on this host or network). Off: such a URL is refused when saved and when sent
+# (docs/integrations.md).
 OPSHUB_WEBHOOK_ALLOW_PRIVATE = env_bool("OPSHUB_WEBHOOK_ALLOW_PRIVATE", False)
+OPSHUB_DEMO_PASSWORD = env_str("OPSHUB_DEMO_PASSWORD", "opshub-demo")

@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from handoffs.models import Handoff, Stage, Workflow, WorkItem
 from opshub.accounts.models import User
+from opshub.lib.ids import parse_id
 from reviews.models import ActionItem, Breakage, ProjectorLink, Review
 
 
@@ -40,9 +41,9 @@ class BreakageForm(forms.ModelForm):
     def clean_item_ids(self):
         raw = self.cleaned_data["item_ids"]
         parts = [p.strip().lstrip("#") for p in raw.replace(" ", ",").split(",") if p.strip()]
-        if any(not p.isdigit() for p in parts):
+        ids = {parse_id(p) for p in parts}
+        if None in ids:
             raise forms.ValidationError("Use item numbers only, separated by commas.")
-        ids = {int(p) for p in parts}
         items = list(WorkItem.objects.filter(pk__in=ids))
         missing = ids - {i.pk for i in items}
         if missing:

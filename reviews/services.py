@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from handoffs import outbox
 from handoffs.models import EmailDelivery, Recovery, Stage, WorkItem, led_team_ids_of
+from opshub.lib.ids import parse_id
 from reviews.models import (
     REPEAT_CHECK_DELAY,
     REPEAT_WINDOW,
@@ -278,15 +279,16 @@ def week_candidates(week):
 def candidate_for_key(key):
     """The candidate a key names (for prefilling the breakage form), or None."""
     prefix, _, raw_pk = key.partition(":")
-    if not raw_pk.isdigit():
+    pk = parse_id(raw_pk)
+    if pk is None:
         return None
     at = None
     if prefix == "recovery":
-        at = Recovery.objects.filter(pk=raw_pk).values_list("opened_at", flat=True).first()
+        at = Recovery.objects.filter(pk=pk).values_list("opened_at", flat=True).first()
     elif prefix == "stall" and stall_model() is not None:
-        at = stall_model().objects.filter(pk=raw_pk).values_list("detected_at", flat=True).first()
+        at = stall_model().objects.filter(pk=pk).values_list("detected_at", flat=True).first()
     elif prefix == "slow":
-        at = WorkItem.objects.filter(pk=raw_pk).values_list("delivered_at", flat=True).first()
+        at = WorkItem.objects.filter(pk=pk).values_list("delivered_at", flat=True).first()
     if at is None:
         return None
     return next((c for c in week_candidates(week_of(at)) if c.key == key), None)

@@ -7,6 +7,7 @@ from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
+from opshub.lib.ids import parse_id
 from reviews import reminders, services
 from reviews.audit import system_audit
 from reviews.forms import ActionItemForm, BreakageForm, ProjectorLinkForm, ReviewForm
@@ -282,13 +283,13 @@ def _initial_from(request, candidate):
             "handoff": candidate.handoff,
             "item_ids": ", ".join(str(i.pk) for i in candidate.items),
         }
-    item_id = request.GET.get("item", "")
-    if item_id.isdigit():
+    item_id = parse_id(request.GET.get("item"))
+    if item_id:
         from handoffs.models import WorkItem
 
         item = WorkItem.objects.filter(pk=item_id).first()
         if item:
-            return {"workflow": item.workflow_id, "stage": item.stage_id, "item_ids": item_id}
+            return {"workflow": item.workflow_id, "stage": item.stage_id, "item_ids": str(item.pk)}
     return {}
 
 
@@ -297,7 +298,8 @@ def _safe_next(request):
     allowed = url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return target if allowed else ""
+    # redirect() reads a bare word ("0") as a URL name to reverse: only paths and URLs pass.
+    return target if allowed and target.startswith(("/", "http://", "https://")) else ""
 
 
 @login_required

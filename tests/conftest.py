@@ -236,6 +236,9 @@ def celery_worker_process(transactional_db, settings):
     )
     env["CELERY_QUEUE"] = queue
     env["CONN_MAX_AGE"] = "0"
+    # The worker delivers webhooks to receivers on loopback; its settings come from here,
+    # where pytest's `settings` fixture cannot reach.
+    env["OPSHUB_WEBHOOK_ALLOW_PRIVATE"] = "true"
     proc = subprocess.Popen(
         [
             sys.executable,

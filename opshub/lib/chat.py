@@ -8,18 +8,23 @@ protocols (email, MQTT, XMPP) are refused: a channel must not become a way to re
 anything the server can reach.
 
 For the schemes whose URL names the host, every address the host resolves to must be
-public unless OPSHUB_WEBHOOK_ALLOW_PRIVATE is on, checked right before each send, and
-redirects are not followed. The URL is a secret (it carries the webhook token): pages and
-the API show `masked(url)` after creation.
+public (netguard's policy, the same as webhooks') unless OPSHUB_WEBHOOK_ALLOW_PRIVATE is
+on, checked when the URL is saved and again right before each send, and redirects are not
+followed. Apprise opens its own connection after the check, so unlike webhooks a channel
+is not pinned to the checked address: a host whose DNS answer changes between the check
+and the send (rebinding) could still reach an internal address.
+
+The URL is a secret (it carries the webhook token): pages and the API show `masked(url)`
+after creation.
 """
 
-import ipaddress
 import logging
-import socket
 from urllib.parse import urlsplit
 
 import apprise
 from django.conf import settings
+
+from opshub.lib import netguard
 
 # scheme: what the user sees it as.
 SCHEMES = {
@@ -105,17 +110,16 @@ def _plugin(url):
 
 
 def _check_host(host, port):
+    """The address policy of webhooks (opshub.lib.netguard), applied to the channel's host."""
     if not host:
         raise ChannelError("The URL names no host.")
-    if settings.OPSHUB_WEBHOOK_ALLOW_PRIVATE:
-        return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port or 443)}
-    except (socket.gaierror, UnicodeError):
-        raise ChannelError(f"The host {host} does not resolve.") from None
-    for address in addresses:
-        if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
-            raise ChannelError(
-                f"The host {host} is a private or loopback address ({address}); "
-                "an administrator can allow those with OPSHUB_WEBHOOK_ALLOW_PRIVATE."
-            )
+        netguard.resolve(
+            f"https://{host}:{port or 443}/",
+            allow_private=settings.OPSHUB_WEBHOOK_ALLOW_PRIVATE,
+        )
+    except netguard.TargetRefused as exc:
+        raise ChannelError(
+            f"{exc} Channels may only call public addresses; an administrator can allow "
+            "internal ones with OPSHUB_WEBHOOK_ALLOW_PRIVATE."
+        ) from None

@@ -12,6 +12,8 @@ from functools import cached_property
 
 from django.core.paginator import Paginator
 
+from opshub.lib.ids import parse_int
+
 COUNT_AHEAD = 1000
 
 
@@ -49,7 +51,4 @@ class CappedPaginator(Paginator):
 
 
 def _page_number(value):
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return 1
+    return parse_int(value, min=1) or 1

@@ -1,11 +1,13 @@
 """Protocol field values: every type's valid values, stored form, and exact refusals."""
 
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handoffs.fields import FIELD_TYPES, clean_value
+from handoffs.fields import FIELD_TYPES, clean_value, validate_definition
 
 
 def _defn(kind, **extra):
@@ -29,6 +31,11 @@ VALID = [
     ("number", {"min": 0, "max": 10}, "10", "10"),
     ("number", {}, "1E+2", "100"),
     ("number", {}, "0.0000001", "0.0000001"),
+    ("number", {}, "0.123456789012345", "0.1234567890"),
+    ("number", {}, "1e-999999999", "0"),
+    ("number", {}, "0E+500", "0"),
+    ("number", {}, "-999999999999999", "-999999999999999"),
+    ("money", {}, "999,999,999,999,999.99", "999999999999999.99"),
     ("number", {"min": "", "max": None}, "-3", "-3"),
     ("money", {}, "19.999", "20.00"),
     ("money", {}, "1,000", "1000.00"),
@@ -64,6 +71,23 @@ INVALID = [
     ("choice", {"choices": ["Red", "Blue"]}, "Green", "Thing must be one of: Red, Blue."),
     ("choice", {"choices": ["Red", "Blue"]}, "blue", "Thing must be one of: Red, Blue."),
     ("yes_no", {}, "maybe", "Thing must be yes or no."),
+    ("number", {}, "1e400", "Thing must have at most 15 digits before the decimal point."),
+    ("number", {}, "9" * 5000, "Thing must have at most 15 digits before the decimal point."),
+    ("money", {}, "1e400", "Thing must have at most 15 digits before the decimal point."),
+    ("money", {}, "9" * 5000, "Thing must have at most 15 digits before the decimal point."),
+    ("money", {}, 1e300, "Thing must have at most 15 digits before the decimal point."),
+    ("money", {}, "1" + "0" * 15, "Thing must have at most 15 digits before the decimal point."),
+    ("text", {"max_length": 10**6}, "x" * 10001, "Thing must be at most 10000 characters."),
+    *[
+        (kind, {"choices": ["a"]}, hostile, message)
+        for kind in FIELD_TYPES
+        for hostile, message in [
+            ("a\x00", "Thing cannot contain a null character (\\x00)."),
+            ("a\ud800", "Thing cannot contain a lone surrogate (an invalid Unicode character)."),
+            ({"a": 1}, "Thing must be a single value, not a list or an object."),
+            (["a"], "Thing must be a single value, not a list or an object."),
+        ]
+    ],
     ("yes_no", {}, 2, "Thing must be yes or no."),
     ("colour", {}, "red", "Thing has an unknown type."),
 ]
@@ -98,6 +122,13 @@ def test_every_field_type_has_valid_and_invalid_cases():
     assert {case[0] for case in INVALID} == {*FIELD_TYPES, "colour"}
 
 
+@pytest.mark.parametrize("kind", FIELD_TYPES)
+def test_an_integer_of_thousands_of_digits_is_refused_unconverted(kind):
+    with pytest.raises(ValidationError) as error:
+        clean_value(_defn(kind, choices=["a"]), 10**5000)
+    assert error.value.messages == ["Thing is too large a number."]
+
+
 def test_a_round_number_is_stored_without_an_exponent():
     assert clean_value(_defn("number"), "100") == "100"
 
@@ -107,10 +138,45 @@ def test_any_whole_amount_of_money_keeps_its_value_in_cents(amount):
     assert clean_value(_defn("money"), str(amount)) == f"{amount}.00"
 
 
-@given(st.text())
-def test_any_text_for_any_type_is_stored_or_refused_with_a_message(text):
+# Any code point, surrogates included (hypothesis leaves them out by default), and NUL often.
+hostile_text = st.text(st.characters(codec=None, exclude_categories=()) | st.just("\x00"))
+numbers = st.integers() | st.floats() | st.decimals().map(str)
+hostile_values = hostile_text | numbers | st.booleans() | st.lists(st.integers(), max_size=2)
+
+
+def _storable(value):
+    """What PostgreSQL's jsonb holds: JSON encodable as UTF-8, without NUL."""
+    encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return "\x00" not in encoded and bool(encoded.encode("utf-8"))
+
+
+@given(hostile_values)
+def test_any_value_for_any_type_is_stored_or_refused_with_a_message(raw):
     for kind in FIELD_TYPES:
         try:
-            clean_value(_defn(kind, choices=["a"]), text)
+            stored = clean_value(_defn(kind, choices=["a"]), raw)
         except ValidationError as error:
             assert error.messages[0].startswith("Thing ")
+        else:
+            assert _storable(stored)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_a_stored_number_has_at_most_15_whole_digits(number):
+    for kind in ("number", "money"):
+        try:
+            stored = clean_value(_defn(kind), str(number))
+        except ValidationError:
+            continue
+        assert len(stored.lstrip("-").partition(".")[0]) <= 15
+
+
+@pytest.mark.parametrize("length", [0, 10001, "²", "-1", 2.5, True])
+def test_a_text_field_longer_than_10000_characters_cannot_be_defined(length):
+    errors = validate_definition(_defn("text", max_length=length))
+    assert errors == {"max_length": "Must be a whole number from 1 to 10000."}
+
+
+@pytest.mark.parametrize("length", [None, "", 1, "80", 10000])
+def test_a_text_field_up_to_10000_characters_can_be_defined(length):
+    assert validate_definition(_defn("text", max_length=length)) == {}

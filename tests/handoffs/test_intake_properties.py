@@ -1,14 +1,21 @@
 """Properties of the payload mapping and the signature check, for any JSON a sender may post."""
 
 import datetime
+import json
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handoffs.intake import map_payload, render, resolve, sign, verify
+from handoffs.intake import map_payload, render, resolve, sign, validate_mapping, verify
+from tests.handoffs.field_strategies import hostile_text
 
-keys = st.text(alphabet=st.characters(blacklist_characters=".{}", codec="utf-8"), min_size=1)
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+# Any code point, NUL and lone surrogates included: a JSON body may escape either.
+characters = st.characters(codec=None, exclude_categories=()) | st.just("\x00")
+keys = st.text(alphabet=characters.filter(lambda c: c not in ".{}"), min_size=1)
+scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(characters)
+)
 json_values = st.recursive(
     scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
@@ -76,3 +83,26 @@ def test_a_timestamp_more_than_five_minutes_off_is_refused(skew, sign_of_skew):
     signature = sign("s", timestamp, b"{}")
     problem = verify("s", timestamp=timestamp, signature=signature, body=b"{}", now=now)
     assert "seconds off" in problem
+
+
+mappings = st.fixed_dictionaries(
+    {"title": hostile_text},
+    optional={
+        "external_ref": hostile_text,
+        "requested_at": hostile_text,
+        "fields": st.dictionaries(st.sampled_from(["po_number", "amount"]) | hostile_text, keys),
+    },
+)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(mappings)
+def test_a_mapping_is_refused_or_storable_and_its_errors_encodable(workflow, mapping):
+    errors = validate_mapping(mapping, workflow)
+    json.dumps(errors, ensure_ascii=False).encode("utf-8")  # the API's answer can be sent
+    if not errors:
+        stored = json.dumps(mapping, ensure_ascii=False)
+        assert "\x00" not in stored and stored.encode("utf-8")

@@ -119,8 +119,9 @@ def test_the_delivery_log_shows_each_delivery_and_its_payload(
 
 
 def test_an_admin_subscribes_and_sends_a_test(
-    client, admin_user, django_capture_on_commit_callbacks
+    client, admin_user, django_capture_on_commit_callbacks, settings
 ):
+    settings.OPSHUB_WEBHOOK_ALLOW_PRIVATE = True
     client.force_login(admin_user)
     response = client.post(
         "/integrations/webhooks/",

@@ -162,7 +162,10 @@ BAD_VALUES = [
     ({"fields": {"amount": "lots"}}, "fields.amount", "Amount must be a number."),
     ({"fields": {"amount": "-5"}}, "fields.amount", "Amount must be at least 0."),
     ({"fields": {"colour": "red"}}, "fields.colour", "This workflow has no such field."),
-    ({"fields": {"notes": "a\x00b"}}, "fields.notes", "Remove the null character"),
+    ({"fields": {"notes": "a\x00b"}}, "fields.notes", "Notes cannot contain a null character"),
+    ({"fields": {"notes": "a\ud800b"}}, "fields.notes", "Notes cannot contain a lone surrogate"),
+    ({"fields": {"notes": {"a": 1}}}, "fields.notes", "Notes must be a single value, not a"),
+    ({"fields": {"amount": "1e400"}}, "fields.amount", "Amount must have at most 15 digits"),
     ({"fields": ["po_number"]}, "fields", "Give the fields as an object of key: value."),
 ]
 
