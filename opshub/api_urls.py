@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from handoffs.api import WorkflowViewSet, WorkItemViewSet
 from handoffs.decision_api import DecisionViewSet
 from handoffs.intake_api import IntakeSourceViewSet, IntakeWebhookView
+from handoffs.stall_api import StallViewSet
 from handoffs.webhook_api import WebhookSubscriptionViewSet
 from opshub.api import api_not_found
 from reviews.api import ActionItemViewSet, BreakageViewSet
@@ -18,6 +19,7 @@ router.include_format_suffixes = False
 router.register("work-items", WorkItemViewSet, basename="work-item")
 router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("decisions", DecisionViewSet, basename="decision")
+router.register("stalls", StallViewSet, basename="stall")
 router.register("breakages", BreakageViewSet, basename="breakage")
 router.register("action-items", ActionItemViewSet, basename="action-item")
 router.register("intake-sources", IntakeSourceViewSet, basename="intake-source")

@@ -69,6 +69,10 @@ MATRIX = {
     ),
     "api/v1/intake/<slug:source>/": ("intake_slug", "405 405 405 405 405 405", "401 401"),
     "api/v1/scoreboard/": (None, "401 200 200 200 200 200", "401 405"),
+    "api/v1/stalls/": (None, "401 200 200 200 200 200", "401 405"),
+    "api/v1/stalls/<pk>/": ("stall", "401 200 200 200 200 200", "401 405"),
+    "api/v1/stalls/<pk>/acknowledge/": ("stall", "401 405 405 405 405 405", "401 403"),
+    "api/v1/stalls/<pk>/snooze/": ("stall", "401 405 405 405 405 405", "401 403"),
     "api/v1/webhook-subscriptions/": (None, "401 403 403 403 403 200", "401 403"),
     "api/v1/webhook-subscriptions/<pk>/": ("webhook", "401 403 403 403 403 200", "401 403"),
     "api/v1/webhook-subscriptions/<pk>/deliveries/": (
