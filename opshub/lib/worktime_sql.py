@@ -149,3 +149,52 @@ def window_for(now, *, oldest, ahead=datetime.timedelta(days=120)):
     """The window a scan needs: from its oldest open wait to far enough ahead for the
     longest target it may have to place."""
     return oldest - datetime.timedelta(days=1), now + ahead
+
+
+# --- The same in hand-written SQL (the stall scan's raw candidate queries) -------------------
+# These format SQL expressions written by the caller (column names, placeholders), never
+# values: every value travels as a named param.
+
+
+def cte(table, name="worktime"):
+    """A WITH-clause entry `name(key, lo, hi, before)` and its named params, for queries
+    written with %(name)s placeholders."""
+    sql = (
+        f"{name}(key, lo, hi, before) AS (SELECT * FROM unnest(%({name}_keys)s::bigint[],"  # noqa: S608
+        f" %({name}_los)s::timestamptz[], %({name}_his)s::timestamptz[],"
+        f" %({name}_befores)s::float8[]))"
+    )
+    params = {
+        f"{name}_keys": table.keys,
+        f"{name}_los": table.los,
+        f"{name}_his": table.his,
+        f"{name}_befores": table.befores,
+    }
+    return sql, params
+
+
+def elapsed_sql(key, moment, name="worktime"):
+    """SQL text: working seconds of calendar `key` from the window's start to `moment`;
+    NULL when `key` has no calendar in the table. `key` and `moment` are SQL expressions."""
+    return (
+        f"(CASE WHEN EXISTS (SELECT 1 FROM {name} p WHERE p.key = {key}) THEN COALESCE(("  # noqa: S608
+        f"SELECT w.before + EXTRACT(EPOCH FROM LEAST({moment}, w.hi) - w.lo) FROM {name} w"
+        f" WHERE w.key = {key} AND w.lo <= {moment} ORDER BY w.lo DESC LIMIT 1), 0) END)"
+    )
+
+
+def between_sql(key, start, end, name="worktime"):
+    """SQL text: working seconds of calendar `key` in [start, end); NULL without a calendar."""
+    return f"({elapsed_sql(key, end, name)} - {elapsed_sql(key, start, name)})"
+
+
+def deadline_sql(key, start, seconds, name="worktime"):
+    """SQL text: the instant `seconds` working seconds after `start` on calendar `key`;
+    NULL without a calendar or beyond the window."""
+    target = f"({elapsed_sql(key, start, name)} + ({seconds}))"
+    return (
+        f"(CASE WHEN ({seconds}) <= 0 THEN ({start}) ELSE ("  # noqa: S608
+        f"SELECT d.lo + make_interval(secs => {target} - d.before) FROM {name} d"
+        f" WHERE d.key = {key} AND d.before + EXTRACT(EPOCH FROM d.hi - d.lo) >= {target}"
+        " ORDER BY d.lo LIMIT 1) END)"
+    )

@@ -111,3 +111,36 @@ def test_sql_and_python_agree(table, make_user, key, start, end, seconds):
     row = row.first()
     assert row["due"] == calendar.add(start, seconds)
     assert row["waited"] == pytest.approx(calendar.working_seconds(start, end))
+
+
+def test_the_hand_written_sql_form_agrees_with_the_calendar(table):
+    from django.db import connection
+
+    from opshub.lib.worktime_sql import between_sql, cte, deadline_sql
+
+    starts = [
+        datetime.datetime(2026, 11, 27, 16, 0, tzinfo=UTC),
+        datetime.datetime(2026, 12, 24, 15, 0, tzinfo=UTC),
+        datetime.datetime(2026, 12, 1, 3, 0, tzinfo=UTC),
+    ]
+    now = datetime.datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
+    with_sql, params = cte(table)
+    sql = (
+        f"WITH {with_sql}, waits(team, started) AS ("  # noqa: S608
+        " SELECT * FROM unnest(%(teams)s::bigint[], %(starts)s::timestamptz[]))"
+        f" SELECT team, started, {between_sql('team', 'started', '%(now)s::timestamptz')},"
+        f" {deadline_sql('team', 'started', 8 * HOUR)} FROM waits ORDER BY team, started"
+    )
+    teams = [1, 1, 1, 2, 2, 2, 99]
+    every = [*starts, *starts, starts[0]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "teams": teams, "starts": every, "now": now})
+        rows = cursor.fetchall()
+    calendars = {1: MUNICH, 2: NEW_YORK}
+    for team, started, waited, due in rows:
+        if team == 99:
+            assert (waited, due) == (None, None)
+            continue
+        calendar = calendars[team]
+        assert waited == pytest.approx(calendar.working_seconds(started, now))
+        assert due == calendar.add(started, 8 * HOUR)
