@@ -154,15 +154,24 @@ def window_for(now, *, oldest, ahead=datetime.timedelta(days=120)):
 # --- The same in hand-written SQL (the stall scan's raw candidate queries) -------------------
 # These format SQL expressions written by the caller (column names, placeholders), never
 # values: every value travels as a named param.
+#
+# Here each calendar is ONE row of sorted arrays (opening times, closing times, working
+# seconds before each day, and after it), and an instant is placed by width_bucket, a
+# binary search over the array: a lookup costs log(days) whatever the number of teams, so
+# thousands of waiting items against a year of fifty calendars stay a hash join and a few
+# comparisons each, not a scan of the whole table per item.
 
 
 def cte(table, name="worktime"):
-    """A WITH-clause entry `name(key, lo, hi, before)` and its named params, for queries
-    written with %(name)s placeholders."""
+    """A WITH-clause entry `name(key, los, his, befores, ends)`, one row per calendar, and
+    its named params, for queries written with %(name)s placeholders."""
     sql = (
-        f"{name}(key, lo, hi, before) AS (SELECT * FROM unnest(%({name}_keys)s::bigint[],"  # noqa: S608
-        f" %({name}_los)s::timestamptz[], %({name}_his)s::timestamptz[],"
-        f" %({name}_befores)s::float8[]))"
+        f"{name}(key, los, his, befores, ends) AS (SELECT key, array_agg(lo ORDER BY lo),"  # noqa: S608
+        " array_agg(hi ORDER BY lo), array_agg(before ORDER BY lo),"
+        " array_agg(before + EXTRACT(EPOCH FROM hi - lo)::float8 ORDER BY lo)"
+        f" FROM unnest(%({name}_keys)s::bigint[], %({name}_los)s::timestamptz[],"
+        f" %({name}_his)s::timestamptz[], %({name}_befores)s::float8[])"
+        " AS t(key, lo, hi, before) GROUP BY key)"
     )
     params = {
         f"{name}_keys": table.keys,
@@ -173,28 +182,34 @@ def cte(table, name="worktime"):
     return sql, params
 
 
-def elapsed_sql(key, moment, name="worktime"):
-    """SQL text: working seconds of calendar `key` from the window's start to `moment`;
-    NULL when `key` has no calendar in the table. `key` and `moment` are SQL expressions."""
+def elapsed_sql(cal, moment):
+    """SQL text: working seconds from the window's start to `moment` on the calendar row
+    aliased `cal` (joined by the caller); NULL when the join found no calendar."""
+    bucket = f"width_bucket({moment}, {cal}.los)"
     return (
-        f"(CASE WHEN EXISTS (SELECT 1 FROM {name} p WHERE p.key = {key}) THEN COALESCE(("  # noqa: S608
-        f"SELECT w.before + EXTRACT(EPOCH FROM LEAST({moment}, w.hi) - w.lo) FROM {name} w"
-        f" WHERE w.key = {key} AND w.lo <= {moment} ORDER BY w.lo DESC LIMIT 1), 0) END)"
+        f"(CASE WHEN {cal}.key IS NULL THEN NULL WHEN {bucket} = 0 THEN 0::float8"
+        f" ELSE {cal}.befores[{bucket}] + GREATEST(0, EXTRACT(EPOCH FROM"
+        f" LEAST({moment}, {cal}.his[{bucket}]) - {cal}.los[{bucket}]))::float8 END)"
     )
 
 
-def between_sql(key, start, end, name="worktime"):
-    """SQL text: working seconds of calendar `key` in [start, end); NULL without a calendar."""
-    return f"({elapsed_sql(key, end, name)} - {elapsed_sql(key, start, name)})"
+def between_sql(cal, start, end):
+    """SQL text: working seconds in [start, end) on calendar row `cal`; NULL without one."""
+    return f"({elapsed_sql(cal, end)} - {elapsed_sql(cal, start)})"
 
 
-def deadline_sql(key, start, seconds, name="worktime"):
-    """SQL text: the instant `seconds` working seconds after `start` on calendar `key`;
+def deadline_sql(cal, start, seconds):
+    """SQL text: the instant `seconds` working seconds after `start` on calendar row `cal`;
     NULL without a calendar or beyond the window."""
-    target = f"({elapsed_sql(key, start, name)} + ({seconds}))"
+    target = f"({elapsed_sql(cal, start)} + ({seconds}))"
+    below = f"width_bucket({target}, {cal}.ends)"
+    # The first day whose cumulative end reaches the target: work that exactly fills a
+    # day is due at its close.
+    day = (
+        f"(CASE WHEN {below} > 0 AND {cal}.ends[{below}] = {target} THEN {below}"
+        f" ELSE {below} + 1 END)"
+    )
     return (
-        f"(CASE WHEN ({seconds}) <= 0 THEN ({start}) ELSE ("  # noqa: S608
-        f"SELECT d.lo + make_interval(secs => {target} - d.before) FROM {name} d"
-        f" WHERE d.key = {key} AND d.before + EXTRACT(EPOCH FROM d.hi - d.lo) >= {target}"
-        " ORDER BY d.lo LIMIT 1) END)"
+        f"(CASE WHEN ({seconds}) <= 0 THEN ({start})"
+        f" ELSE {cal}.los[{day}] + make_interval(secs => {target} - {cal}.befores[{day}]) END)"
     )

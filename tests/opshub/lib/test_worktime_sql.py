@@ -128,8 +128,9 @@ def test_the_hand_written_sql_form_agrees_with_the_calendar(table):
     sql = (
         f"WITH {with_sql}, waits(team, started) AS ("  # noqa: S608
         " SELECT * FROM unnest(%(teams)s::bigint[], %(starts)s::timestamptz[]))"
-        f" SELECT team, started, {between_sql('team', 'started', '%(now)s::timestamptz')},"
-        f" {deadline_sql('team', 'started', 8 * HOUR)} FROM waits ORDER BY team, started"
+        f" SELECT team, started, {between_sql('c', 'started', '%(now)s::timestamptz')},"
+        f" {deadline_sql('c', 'started', 8 * HOUR)}"
+        " FROM waits LEFT JOIN worktime c ON c.key = waits.team ORDER BY team, started"
     )
     teams = [1, 1, 1, 2, 2, 2, 99]
     every = [*starts, *starts, starts[0]]
@@ -144,3 +145,35 @@ def test_the_hand_written_sql_form_agrees_with_the_calendar(table):
         calendar = calendars[team]
         assert waited == pytest.approx(calendar.working_seconds(started, now))
         assert due == calendar.add(started, 8 * HOUR)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    key=st.sampled_from([1, 2]),
+    start=MOMENTS,
+    end=MOMENTS,
+    seconds=st.integers(min_value=1, max_value=60 * HOUR),
+)
+def test_the_binary_search_form_agrees_with_python(table, key, start, end, seconds):
+    from django.db import connection
+
+    from opshub.lib.worktime_sql import between_sql, cte, deadline_sql
+
+    with_sql, params = cte(table)
+    sql = (
+        f"WITH {with_sql} SELECT {between_sql('c', '%(start)s', '%(end)s')},"  # noqa: S608
+        f" {deadline_sql('c', '%(start)s', '%(seconds)s')} FROM worktime c WHERE c.key = %(key)s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.replace("%(start)s", "%(start)s::timestamptz").replace(
+                "%(end)s", "%(end)s::timestamptz"
+            ),
+            {**params, "start": start, "end": end, "seconds": seconds, "key": key},
+        )
+        waited, due = cursor.fetchone()
+    calendar = {1: MUNICH, 2: NEW_YORK}[key]
+    assert waited == pytest.approx(calendar.working_seconds(start, end))
+    assert due == calendar.add(start, seconds)
