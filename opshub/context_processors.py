@@ -1,8 +1,9 @@
-def shell(request):
-    """What the base layout needs on every page: the unread notification count."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    from handoffs.models import Notification
+from django.conf import settings
 
-    return {"unread_notifications": Notification.objects.unread_count_for(user)}
+
+def sign_in(request):
+    """The sign-in options the login page (and the shell's sign-in link) offer."""
+    return {
+        "sso_provider": settings.OPSHUB_OIDC_PROVIDER_NAME if settings.OPSHUB_OIDC_ENABLED else "",
+        "password_login": settings.OPSHUB_PASSWORD_LOGIN,
+    }

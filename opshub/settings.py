@@ -14,6 +14,7 @@ from opshub.lib.env import (
     env_bool,
     env_int,
     env_list,
+    env_map,
     env_rate,
     env_str,
     parse_database_url,
@@ -30,7 +31,7 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-local-development-key-" + "x" * 32  # noqa: S105 - DEBUG/tests only
+    SECRET_KEY = "insecure-local-development-key-" + "x" * 32  # DEBUG/tests only
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or TESTING else [])
 OPSHUB_BASE_URL = env_str("OPSHUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -49,7 +50,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's static files, vendored (no CDN)
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "opshub",
     "handoffs",
     "scoreboard",
@@ -65,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "opshub.accounts.mfa.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -84,7 +90,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "opshub.context_processors.shell",
+                "opshub.context_processors.sign_in",
+                "handoffs.mail.context_processors.unread_notifications",
             ],
         },
     },
@@ -149,11 +156,17 @@ CELERY_BEAT_SCHEDULE = {
     # Nightly full scoreboard recompute (advisory-locked: two schedulers run it in turn).
     "scoreboard-rebuild": {"task": "scoreboard.rebuild", "schedule": crontab(hour=2, minute=30)},
 }
+# The shell calls into the features only through these dotted paths (it imports none of them):
+# the catch-up sweeps of work whose enqueue was lost (opshub/tasks.py), and the scheduler's
+# heartbeat check in /healthz (opshub/views.py).
+OPSHUB_CATCH_UP_SWEEPS = {"scoreboard_facts": "scoreboard.services.snapshot_catch_up"}
+OPSHUB_SCHEDULER_HEALTH = "handoffs.scheduler.health.scheduler_health"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "opshub.accounts.oidc.backends.PasswordBackend",
+    "opshub.accounts.oidc.backends.OIDCBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -171,6 +184,48 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
+
+
+# --- Single sign-on (OpenID Connect) and two-factor authentication (docs/operations.md) ---
+# OIDC is on when OIDC_ISSUER is set; endpoints and keys come from its discovery document.
+OIDC_ISSUER = env_str("OIDC_ISSUER", "").rstrip("/")
+OPSHUB_OIDC_ENABLED = bool(OIDC_ISSUER)
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID", "", required=OPSHUB_OIDC_ENABLED)
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "", required=OPSHUB_OIDC_ENABLED)
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+OIDC_CREATE_USER = env_bool("OIDC_CREATE_USERS", True)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc:callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+OPSHUB_OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+# Just-in-time accounts: which email domains may get one, and how claims map to roles/teams.
+OPSHUB_OIDC_ALLOWED_DOMAINS = [d.lower().lstrip("@") for d in env_list("OIDC_ALLOWED_DOMAINS")]
+OPSHUB_OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OPSHUB_OIDC_ROLE_MAP = env_map("OIDC_ROLE_MAP")
+OPSHUB_OIDC_TEAM_MAP = env_map("OIDC_TEAM_MAP")
+OPSHUB_OIDC_DEFAULT_ROLE = env_str("OIDC_DEFAULT_ROLE", "member")
+_ROLES = {"admin", "lead", "member", "viewer"}
+for _name, _roles in (
+    ("OIDC_ROLE_MAP", set(OPSHUB_OIDC_ROLE_MAP.values())),
+    ("OIDC_DEFAULT_ROLE", {OPSHUB_OIDC_DEFAULT_ROLE}),
+):
+    if not _roles <= _ROLES:
+        raise ImproperlyConfigured(f"{_name} roles must be among {sorted(_ROLES)}.")
+# Password sign-in for everyone, or (false) only for the break-glass accounts listed.
+OPSHUB_PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", True)
+OPSHUB_BREAK_GLASS_EMAILS = [e.lower() for e in env_list("BREAK_GLASS_EMAILS")]
+if not OPSHUB_PASSWORD_LOGIN and not OPSHUB_OIDC_ENABLED:
+    raise ImproperlyConfigured("PASSWORD_LOGIN=false needs OIDC_ISSUER: nobody could sign in.")
+# Roles that must use a second factor (TOTP); they are asked to set it up at sign-in.
+OPSHUB_MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES")
+if not set(OPSHUB_MFA_REQUIRED_ROLES) <= _ROLES:
+    raise ImproperlyConfigured(f"MFA_REQUIRED_ROLES must be among {sorted(_ROLES)}.")
+# True: a sign-in through the identity provider counts as two-factor (it enforces its own).
+OPSHUB_OIDC_SATISFIES_MFA = env_bool("OIDC_SATISFIES_MFA", False)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "opshub")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -227,6 +282,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Handoffs, work items, decisions, breakages and the cycle-time scoreboard.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ loads Swagger UI from our static files and its init script from a URL of
+    # its own (SpectacularSwaggerSplitView): no CDN and no inline script under SECURE_CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `kind`; name each choice set once so clients get stable types.
     "ENUM_NAME_OVERRIDES": {

@@ -5,16 +5,16 @@ by its own periodic task (docs/operations.md, "What a Redis outage delays")."""
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
 
 def _sweeps():
-    from scoreboard.services import snapshot_catch_up
-
     # Emails are not here: every email is an outbox row, and the outbox has its own sweep
     # (handoffs.tasks.send_due_emails_task, every minute) that also drives its retries.
-    return {"scoreboard_facts": snapshot_catch_up}
+    return {name: import_string(path) for name, path in settings.OPSHUB_CATCH_UP_SWEEPS.items()}
 
 
 @shared_task(name="opshub.catch_up")

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Case, DateField, Exists, F, Func, OuterRef, Value, When
 from django.utils import timezone
 
-from handoffs import outbox
+from handoffs.mail import outbox
 from handoffs.models import EmailDelivery
 from reviews.models import ActionItem, ActionReminder
 
@@ -34,7 +34,7 @@ class _OverdueWeekStart(Func):
         (due, due_params), (today, today_params) = (
             compiler.compile(expr) for expr in self.get_source_expressions()
         )
-        sql = f"({due} + 1 + (({today}::date - {due} - 1) / 7) * 7)"  # noqa: S608
+        sql = f"({due} + 1 + (({today}::date - {due} - 1) / 7) * 7)"
         return sql, [*due_params, *today_params, *due_params]
 
 

@@ -25,9 +25,10 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from handoffs import outbox
+from handoffs.mail import outbox
 from handoffs.models import EmailDelivery, Recovery, Stage, WorkItem, led_team_ids_of
 from opshub.lib.ids import parse_id
 from reviews.models import (
@@ -676,6 +677,11 @@ def review_update(*, review, by, facilitator, attendees, notes=""):
     return review
 
 
+def undiscussed_entries(review):
+    """The agenda entries without a verdict: what a close freezes undiscussed."""
+    return [entry for entry in build_agenda(review) if not entry.state]
+
+
 @transaction.atomic
 def review_close(*, review, by):
     """Close the review; the summary email goes to the attendees once the commit lands."""
@@ -690,28 +696,37 @@ def review_close(*, review, by):
     return review
 
 
+def summary_recipients(review):
+    """Who the closing email goes to: the active attendees and the facilitator, with an email."""
+    people = {user.pk: user for user in review.attendees.filter(is_active=True)}
+    if review.facilitator and review.facilitator.is_active:
+        people[review.facilitator.pk] = review.facilitator
+    return sorted((user for user in people.values() if user.email), key=lambda user: user.email)
+
+
+def summary_subject(review, action_count):
+    return (
+        f"Breakage review {review.week_label}: {action_count} action item{pluralize(action_count)}"
+    )
+
+
 def _queue_summary(review):
     """The summary, one outbox email per attendee and the facilitator, in the closing
     transaction: a close that rolls back sends nothing, and the status UPDATE above lets
     only one close queue it."""
-    people = {user.pk: user for user in review.attendees.filter(is_active=True)}
-    if review.facilitator and review.facilitator.is_active:
-        people[review.facilitator.pk] = review.facilitator
     context = {
         **summary_context(review),
         "url": settings.OPSHUB_BASE_URL + review.get_absolute_url(),
     }
-    subject = f"Breakage review {review.week_label}: {len(context['actions'])} action items"
-    for user in sorted(people.values(), key=lambda user: user.email):
-        if user.email:
-            outbox.enqueue(
-                to=user,
-                kind=EmailDelivery.Kind.REVIEW_SUMMARY,
-                subject=subject,
-                template="reviews/email/review_summary",
-                context=context,
-                html=False,
-            )
+    subject = summary_subject(review, len(context["actions"]))
+    for user in summary_recipients(review):
+        outbox.enqueue(
+            to=user,
+            kind=EmailDelivery.Kind.REVIEW_SUMMARY,
+            subject=subject,
+            template="reviews/email/review_summary",
+            context=context,
+        )
 
 
 def summary_context(review):
@@ -723,6 +738,7 @@ def summary_context(review):
         "breakages": breakages,
         "reviewed": sum(1 for s in states.values() if s == AgendaEntry.State.REVIEWED),
         "dismissed": sum(1 for s in states.values() if s == AgendaEntry.State.DISMISSED),
+        "undiscussed": len(undiscussed_entries(review)),
         "actions": list(review.action_items.for_list().order_by("due_date", "pk")),
         "repeats": repeats_until(week_bounds(review.week)[1]),
     }

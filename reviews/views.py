@@ -3,9 +3,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
 from opshub.lib.ids import parse_id
 from reviews import reminders, services
@@ -91,6 +94,13 @@ def review_update(request, pk):
     return redirect(review)
 
 
+def _back_to_review(request, review):
+    """A refusal no form field owns: its message shows on the review page, which htmx loads
+    whole rather than swapping the page into the one agenda entry that asked."""
+    url = review.get_absolute_url()
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 @login_required
 @require_POST
 def agenda_entry_mark(request, pk):
@@ -101,8 +111,13 @@ def agenda_entry_mark(request, pk):
             review=review, by=request.user, key=key, state=request.POST.get("state")
         )
     except ValidationError as exc:
+        if _from_projector(request):
+            return _projector_answer(request, review, " ".join(exc.messages))
         messages.error(request, " ".join(exc.messages))
-        return redirect(review)
+        return _back_to_review(request, review)
+    if _from_projector(request):
+        label = AgendaEntry.State(request.POST["state"]).label
+        return _projector_answer(request, review, f"Marked {label.lower()}.")
     if not request.htmx:
         return redirect(f"{review.get_absolute_url()}#entry-{key.replace(':', '-')}")
     entry = next(e for e in services.build_agenda(review) if e.key == key)
@@ -118,13 +133,15 @@ def action_item_create(request, pk):
     _require(services.can_facilitate(request.user, review))
     if not review.is_open:
         messages.error(request, "This review is closed; it takes no more action items.")
-        return redirect(review)
+        return _back_to_review(request, review)
     form = ActionItemForm(request.POST, review=review)
     if form.is_valid():
         try:
             services.action_item_create(review=review, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
+    if _from_projector(request):
+        return _projector_action_answer(request, review, form)
     if form.is_valid() and not request.htmx:
         messages.success(request, "Action item recorded.")
         return redirect(review)
@@ -180,16 +197,41 @@ def action_items_overdue(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def review_close(request, pk):
+    """Closing cannot be undone: the page (or, with htmx, the panel) says what it freezes and
+    who gets the summary; only a POST that confirms the same agenda closes."""
     review = _get_review(pk)
-    try:
-        services.review_close(review=review, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Review closed; the summary is on its way to the attendees.")
-    return redirect(review)
+    _require(services.can_facilitate(request.user, review))
+    if not review.is_open:
+        messages.error(request, "This review is already closed.")
+        return redirect(review)
+    undiscussed = services.undiscussed_entries(review)
+    if request.method == "POST" and _close_confirmed(request, undiscussed):
+        try:
+            services.review_close(review=review, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Review closed; the summary is on its way to the attendees.")
+        return redirect(review)
+    context = {
+        **NAV,
+        "review": review,
+        "undiscussed": undiscussed,
+        "recipients": services.summary_recipients(review),
+        "action_count": review.action_items.count(),
+        "agenda_changed": request.method == "POST" and "confirm" in request.POST,
+    }
+    template = "reviews/review_close.html#confirm" if request.htmx else "reviews/review_close.html"
+    return render(request, template, context)
+
+
+def _close_confirmed(request, undiscussed):
+    """Confirmed, for the agenda as it was shown: a verdict given meanwhile asks again."""
+    return request.POST.get("confirm") == "close" and request.POST.get("undiscussed") == str(
+        len(undiscussed)
+    )
 
 
 @login_required
@@ -223,19 +265,71 @@ def projector_link_revoke(request, pk):
 # --- Projector -----------------------------------------------------------------------------
 
 
-def _projector(request, review, poll_url, exit_url):
+def _projector(request, review, poll_url, exit_url, *, facilitate=False, status=200):
     context = {"review": review, "agenda": services.build_agenda(review)}
     context.update(poll_url=poll_url, exit_url=exit_url, states=AgendaEntry.State)
+    if facilitate:
+        context.update(facilitate=True, verdicts=AgendaEntry.State.choices)
+        context.setdefault("action_form", ActionItemForm(review=review))
     if request.htmx:
-        return render(request, "reviews/review_projector.html#slides", context)
-    return render(request, "reviews/review_projector.html", context)
+        return render(request, "reviews/review_projector.html#slides", context, status=status)
+    return render(request, "reviews/review_projector.html", context, status=status)
+
+
+def _can_facilitate_now(user, review):
+    return review.is_open and services.can_facilitate(user, review)
 
 
 @login_required
 @require_safe
 def review_projector(request, pk):
     review = _get_review(pk)
-    return _projector(request, review, request.path, review.get_absolute_url())
+    facilitate = _can_facilitate_now(request.user, review)
+    return _projector(
+        request, review, request.path, review.get_absolute_url(), facilitate=facilitate
+    )
+
+
+def _from_projector(request):
+    return request.POST.get("from") == "projector"
+
+
+def _projector_url(review):
+    return reverse("reviews:review-projector", args=[review.pk])
+
+
+def _projector_answer(request, review, message):
+    """A verdict given on the projector: the slides again (htmx swaps #deck), and a toast."""
+    if not request.htmx:
+        messages.info(request, message)
+        return redirect(_projector_url(review))
+    facilitate = _can_facilitate_now(request.user, review)
+    response = _projector(
+        request, review, _projector_url(review), review.get_absolute_url(), facilitate=facilitate
+    )
+    return trigger_client_event(response, "projectorToast", {"message": message})
+
+
+FORM_PARTIAL = "reviews/review_projector.html#action-form"
+
+
+def _projector_action_answer(request, review, form):
+    """The projector's "record the change" dialog: its form again with per-field messages
+    (400), or, once recorded, the slides in #deck and the dialog closed."""
+    if not request.htmx:
+        if not form.is_valid():
+            messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+        return redirect(_projector_url(review))
+    if not form.is_valid():
+        context = {"review": review, "action_form": form}
+        return render(request, FORM_PARTIAL, context, status=400)
+    title = form.cleaned_data["title"].strip()
+    response = _projector_answer(request, review, f"Action item recorded: {title}")
+    # An empty form for the next change, swapped into the dialog out of band.
+    fresh = {"review": review, "action_form": ActionItemForm(review=review), "oob": True}
+    response.write(render_to_string(FORM_PARTIAL, fresh, request=request))
+    response = retarget(reswap(response, "innerHTML"), "#deck")
+    return trigger_client_event(response, "projectorActionRecorded")
 
 
 @require_safe

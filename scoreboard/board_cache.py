@@ -65,14 +65,14 @@ def _key(current, *, workflow, period, tz, today):
             period.since.isoformat(),
             period.until.isoformat(),
             str(tz),
-            today.isoformat(),  # the headline's quarter
+            today.isoformat(),  # "now" figures (work in progress) and the day's periods
         )
     )
 
 
 def render_board(*, workflow, period, tz, today):
     """The board's HTML around the target form, and the goal the form starts from."""
-    board = dashboard.build(workflow=workflow, period=period, tz=tz, today=today)
+    board = dashboard.build(workflow=workflow, period=period, tz=tz)
     context = {"board": board, "workflow": workflow, "period": period}
     goal = board["headline"]["goal"]
     return {

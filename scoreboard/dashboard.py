@@ -6,13 +6,13 @@ window and the work in progress, never the length of the event log.
 """
 
 import datetime
-import zoneinfo
 from dataclasses import dataclass
 
 from django.utils import timezone
 
 from handoffs.models import WorkItem
-from handoffs.stalls import stalled_now
+from handoffs.stalls.detection import stalled_now
+from opshub.lib.timezones import zone_or_utc
 from scoreboard.models import (
     DeliveredItemFact,
     HandoffFact,
@@ -46,14 +46,12 @@ class Period:
     since: datetime.datetime
     until: datetime.datetime
     label: str
+    kind: str = "custom"  # quarter | 90d | custom: what the period before it is
 
 
 def zone(name):
     """A user's time zone by name; UTC when it is unset or unknown."""
-    try:
-        return zoneinfo.ZoneInfo(name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    return zone_or_utc(name)
 
 
 def quarter_start(day):
@@ -73,7 +71,7 @@ def quarter_period(day, tz, offset=0):
     start = _add_months(quarter_start(day), 3 * offset)
     end = _add_months(start, 3)
     label = f"Q{(start.month - 1) // 3 + 1} {start.year}"
-    return Period(_midnight(start, tz), _midnight(end, tz), label)
+    return Period(_midnight(start, tz), _midnight(end, tz), label, "quarter")
 
 
 def window_period(period, since, until, tz, today):
@@ -81,12 +79,33 @@ def window_period(period, since, until, tz, today):
     if period == "90d":
         start = today - datetime.timedelta(days=89)
         return Period(
-            _midnight(start, tz), _midnight(today + datetime.timedelta(1), tz), "Last 90 days"
+            _midnight(start, tz),
+            _midnight(today + datetime.timedelta(1), tz),
+            "Last 90 days",
+            "90d",
         )
     if period == "custom" and since and until:
-        label = f"{since:%-d %b %Y} – {until:%-d %b %Y}"
-        return Period(_midnight(since, tz), _midnight(until + datetime.timedelta(1), tz), label)
+        return _day_range(since, until, tz)
     return quarter_period(today, tz)
+
+
+def _day_range(first, last, tz):
+    label = f"{first:%-d %b %Y} – {last:%-d %b %Y}"
+    return Period(_midnight(first, tz), _midnight(last + datetime.timedelta(1), tz), label)
+
+
+def previous_period(period):
+    """What a period is compared with: the quarter before a quarter; otherwise the same
+    number of days just before it ("the 90 days before", or the dates, for a custom range)."""
+    tz = period.since.tzinfo
+    first = period.since.date()
+    if period.kind == "quarter":
+        return quarter_period(_add_months(first, -3), tz)
+    days = (period.until.date() - first).days
+    before = _day_range(first - datetime.timedelta(days), first - datetime.timedelta(1), tz)
+    if period.kind == "90d":
+        before.label = "the 90 days before"
+    return before
 
 
 def _days(seconds):
@@ -97,13 +116,14 @@ def _ratio(part, whole):
     return part / whole if whole else None
 
 
-def headline(facts, workflow, tz, today):
-    """The big number: the chosen metric this quarter, its target, last quarter, the trend."""
+def headline(facts, workflow, period):
+    """The big number: the chosen metric in the board's period (the one the filters say),
+    its target, the period before it, the trend."""
     goal = QuarterTarget.objects.filter(workflow=workflow).first() if workflow else None
     metric = goal.metric if goal else Metric.AVERAGE
-    this_q, last_q = quarter_period(today, tz), quarter_period(today, tz, -1)
+    before = previous_period(period)
     stats = facts.compare(
-        {"this": (this_q.since, this_q.until), "last": (last_q.since, last_q.until)}
+        {"this": (period.since, period.until), "last": (before.since, before.until)}
     )
     value, previous = stats["this"][metric], stats["last"][metric]
     target = goal.target.total_seconds() if goal and goal.target else None
@@ -111,8 +131,8 @@ def headline(facts, workflow, tz, today):
     return {
         "metric": metric,
         "metric_label": Metric(metric).label,
-        "quarter": this_q,
-        "last_quarter": last_q,
+        "period": period,
+        "previous_period": before,
         "this": stats["this"],
         "last": stats["last"],
         "value": value,
@@ -311,9 +331,10 @@ def _aging(workflow, p85s, now):
     return count, rows
 
 
-def build(*, workflow, period, tz, today=None, now=None):
+def build(*, workflow, period, tz, now=None):
+    """The board for one workflow (or all) over one period: every figure is for that period,
+    except work in progress, aging and stalled now, which are as of `now`."""
     now = now or timezone.now()
-    today = today or timezone.localdate(now, tz)
     facts = DeliveredItemFact.objects.counted().for_workflow(workflow)
     window = facts.delivered_between(period.since, period.until)
     summary = window.summary()
@@ -330,7 +351,7 @@ def build(*, workflow, period, tz, today=None, now=None):
     wip_count, aging = _aging(workflow, window.p85_by_workflow(), now)
     span_weeks = max((period.until - period.since).total_seconds() / (7 * DAY), 1)
     return {
-        "headline": headline(facts, workflow, tz, today),
+        "headline": headline(facts, workflow, period),
         "summary": summary,
         "throughput_per_week": (summary["count"] or 0) / span_weeks,
         "flow_efficiency": _ratio(summary["active"] or 0, summary["cycle_total"]),

@@ -15,8 +15,22 @@ class FilterForm(forms.Form):
         queryset=Workflow.objects.counted(), required=False, empty_label="All workflows"
     )
     period = forms.ChoiceField(choices=PERIODS, required=False, initial="quarter")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        label="First day", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="Last day", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    @property
+    def awaits_dates(self):
+        """ "Custom dates" just picked, no date typed yet: a question, not a mistake."""
+        return (
+            self.is_bound
+            and self.data.get("period") == "custom"
+            and not self.data.get("since")
+            and not self.data.get("until")
+        )
 
     def clean(self):
         data = super().clean()

@@ -5,24 +5,25 @@ Columns: case_id, activity, timestamp[, resource, group]. Activities become stag
 delivered work item: its first event is the request, its last event the delivery.
 Timestamps are ISO-8601; their UTC offsets are respected (a timestamp without one is
 read as UTC). Events of a case are ordered by timestamp, ties by line number, so a
-re-import gives the same history. Rows go in with COPY in one transaction: an error
-anywhere leaves nothing behind.
+re-import gives the same history. The log's rows go into a temporary staging table with
+one COPY; the work items and their events are then written from it by two set-based
+statements, so no history row is formatted in Python. One transaction: an error anywhere
+leaves nothing behind.
 """
 
 import csv
 import datetime
 import io
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
 from handoffs.models import Event, Stage, Team, Workflow, WorkItem
 from opshub.lib.dates import requested_at_problem
+from scoreboard import board_cache, metrics
 
 REQUIRED_COLUMNS = ("case_id", "activity", "timestamp")
 OPTIONAL_COLUMNS = ("resource", "group")
@@ -204,9 +205,6 @@ def validate_workflow_name(name):
 @transaction.atomic
 def event_log_import(*, parsed, workflow_name, by=None):
     """Creates the workflow, its stages, one delivered work item per case and its events."""
-    from scoreboard import board_cache
-    from scoreboard.metrics import rebuild_item_facts
-
     if by is not None and not by.can_create_workflows:
         from django.core.exceptions import PermissionDenied
 
@@ -223,36 +221,120 @@ def event_log_import(*, parsed, workflow_name, by=None):
         name=name, created_by=by, description="Imported from an event log (baseline)."
     )
     stages = _create_stages(workflow, parsed, cases)
+    history_import(workflow=workflow, rows=parsed.rows, stages=stages, by=by)
+    return workflow
+
+
+def history_import(*, workflow, rows, stages, by=None):
+    """Writes each case of `rows` as a delivered work item of `workflow` with its history
+    (`stages`: {activity: Stage}), then its scoreboard facts. Call inside a transaction."""
     source = f"import:{workflow.pk}"
-    now = timezone.now()
     with connection.cursor() as cursor:
+        cursor.execute(_STAGING)
         with cursor.connection.cursor().copy(
-            "COPY handoffs_workitem (workflow_id, stage_id, state, title, priority, source, "
-            "external_ref, requested_at, delivered_at, fields, resume_state, stage_entered_at, "
-            "state_changed_at, created_at, updated_at, created_by_id) FROM STDIN"
+            "COPY scoreboard_import_row (line, case_id, activity, at, resource, stage_id) "
+            "FROM STDIN"
         ) as copy:
-            for case_id, rows in cases.items():
-                first, last = rows[0], rows[-1]
+            for row in rows:
                 copy.write_row(
-                    (workflow.pk, stages[last.activity].pk, WorkItem.State.DONE, case_id[:200],
-                     WorkItem.Priority.NORMAL, source, case_id, first.at, last.at, "{}", "",
-                     last.at, last.at, now, now, by.pk if by else None)
+                    (row.line, row.case_id, row.activity, row.at, row.resource,
+                     stages[row.activity].pk)
                 )  # fmt: skip
-        cursor.execute("SELECT external_ref, id FROM handoffs_workitem WHERE source = %s", [source])
-        item_ids = dict(cursor.fetchall())
-        with cursor.connection.cursor().copy(
-            "COPY handoffs_event (item_id, kind, at, actor_id, from_stage_id, to_stage_id, "
-            "payload) FROM STDIN"
-        ) as copy:
-            for case_id, rows in cases.items():
-                _write_case_events(copy, item_ids[case_id], rows, stages, by)
-        # Fresh statistics, or the planner takes the just-copied tables for tiny ones and
+        cursor.execute("ANALYZE scoreboard_import_row")
+        params = {
+            "workflow": workflow.pk,
+            "source": source,
+            "by": by.pk if by else None,
+            "done": WorkItem.State.DONE,
+            "normal": WorkItem.Priority.NORMAL,
+        }
+        cursor.execute(_INSERT_ITEMS, params)
+        cursor.execute(_INSERT_EVENTS, {**params, **_EVENT_KINDS})
+        cursor.execute("SELECT id FROM handoffs_workitem WHERE source = %s", [source])
+        item_ids = [pk for (pk,) in cursor.fetchall()]
+        # Fresh statistics, or the planner takes the just-filled tables for tiny ones and
         # the fact queries below pick nested loops over the whole log (measured: 10×).
         cursor.execute("ANALYZE handoffs_workitem")
         cursor.execute("ANALYZE handoffs_event")
-    rebuild_item_facts(item_ids.values())
+        cursor.execute("DROP TABLE scoreboard_import_row")
+    metrics.rebuild_item_facts(item_ids)
     board_cache.invalidate_on_commit()
-    return workflow
+    return len(item_ids)
+
+
+_STAGING = """
+CREATE TEMPORARY TABLE scoreboard_import_row (
+    line integer NOT NULL,
+    case_id text NOT NULL,
+    activity text NOT NULL,
+    at timestamptz NOT NULL,
+    resource text NOT NULL,
+    stage_id bigint NOT NULL
+) ON COMMIT DROP
+"""
+
+# One delivered item per case, in the order cases first appear in the file; it sits in the
+# stage of its last event (ties on time: the later line).
+_INSERT_ITEMS = """
+INSERT INTO handoffs_workitem (workflow_id, stage_id, state, title, priority, source,
+    external_ref, requested_at, delivered_at, fields, resume_state, stage_entered_at,
+    state_changed_at, created_at, updated_at, created_by_id)
+SELECT %(workflow)s, c.stage_id, %(done)s, left(c.case_id, 200), %(normal)s, %(source)s,
+       c.case_id, c.first_at, c.at, '{}', '', c.at, c.at, now(), now(), %(by)s
+FROM (
+    SELECT DISTINCT ON (case_id) case_id, stage_id, at,
+           MIN(at) OVER (PARTITION BY case_id) AS first_at,
+           MIN(line) OVER (PARTITION BY case_id) AS first_line
+    FROM scoreboard_import_row
+    ORDER BY case_id, at DESC, line DESC
+) c
+ORDER BY c.first_line
+"""
+
+# Per case: created → (handoff submitted + accepted at the same instant) per later row →
+# delivered. Submitted and accepted share the row's timestamp because the log does not say
+# how long the item waited: the import claims no handoff wait it cannot know. Rows are
+# inserted in item, then history order, so event ids follow the history as `at` ties do.
+_INSERT_EVENTS = """
+WITH ordered AS (
+    SELECT i.id AS item_id, r.case_id, r.activity, r.at, r.resource, r.stage_id,
+           ROW_NUMBER() OVER w AS n,
+           COUNT(*) OVER (PARTITION BY r.case_id) AS total,
+           LAG(r.stage_id) OVER w AS previous_stage,
+           FIRST_VALUE(r.at) OVER w AS first_at
+    FROM scoreboard_import_row r
+    JOIN handoffs_workitem i ON i.source = %(source)s AND i.external_ref = r.case_id
+    WINDOW w AS (PARTITION BY r.case_id ORDER BY r.at, r.line)
+)
+INSERT INTO handoffs_event (item_id, kind, at, actor_id, from_stage_id, to_stage_id, payload)
+SELECT item_id, kind, at, %(by)s, from_stage, to_stage, payload FROM (
+    SELECT item_id, n, 0 AS step, %(created)s AS kind, at, NULL::bigint AS from_stage,
+           stage_id AS to_stage,
+           jsonb_build_object('imported', true, 'activity', activity, 'resource', resource,
+                              'title', case_id) AS payload
+    FROM ordered WHERE n = 1
+    UNION ALL
+    SELECT item_id, n, step.number, step.kind, at,
+           CASE WHEN step.number = 1 THEN previous_stage END, stage_id,
+           jsonb_build_object('imported', true, 'activity', activity, 'resource', resource)
+    FROM ordered
+    CROSS JOIN (VALUES (1, %(submitted)s), (2, %(accepted)s)) AS step (number, kind)
+    WHERE n > 1
+    UNION ALL
+    SELECT item_id, n, 3, %(delivered)s, at, stage_id, NULL,
+           jsonb_build_object('imported', true,
+                              'cycle_seconds', EXTRACT(EPOCH FROM at - first_at)::float8)
+    FROM ordered WHERE n = total
+) history
+ORDER BY item_id, n, step
+"""
+
+_EVENT_KINDS = {
+    "created": Event.Kind.CREATED,
+    "submitted": Event.Kind.HANDOFF_SUBMITTED,
+    "accepted": Event.Kind.HANDOFF_ACCEPTED,
+    "delivered": Event.Kind.DELIVERED,
+}
 
 
 def _create_stages(workflow, parsed, cases):
@@ -281,32 +363,3 @@ def _free_team_slug(name):
         n += 1
         slug = f"{base}-{n}"
     return slug
-
-
-def _write_case_events(copy, item_id, rows, stages, by):
-    """created → (handoff submitted + accepted at the same instant) per later row → delivered.
-
-    Submitted and accepted share the row's timestamp because the log does not say
-    how long the item waited: the import claims no handoff wait it cannot know.
-    """
-    actor = by.pk if by else None
-    first = rows[0]
-    payload = {"imported": True, "activity": first.activity, "resource": first.resource}
-    copy.write_row(
-        (item_id, Event.Kind.CREATED, first.at, actor, None, stages[first.activity].pk,
-         json.dumps({**payload, "title": str(first.case_id)}))
-    )  # fmt: skip
-    previous = first
-    for row in rows[1:]:
-        payload = json.dumps({"imported": True, "activity": row.activity, "resource": row.resource})
-        from_id, to_id = stages[previous.activity].pk, stages[row.activity].pk
-        copy.write_row(
-            (item_id, Event.Kind.HANDOFF_SUBMITTED, row.at, actor, from_id, to_id, payload)
-        )
-        copy.write_row((item_id, Event.Kind.HANDOFF_ACCEPTED, row.at, actor, None, to_id, payload))
-        previous = row
-    last = rows[-1]
-    copy.write_row(
-        (item_id, Event.Kind.DELIVERED, last.at, actor, stages[last.activity].pk, None,
-         json.dumps({"imported": True, "cycle_seconds": (last.at - first.at).total_seconds()}))
-    )  # fmt: skip

@@ -19,7 +19,6 @@ count is even.
 """
 
 from django.db import connection
-from django.db.models import Aggregate, FloatField
 
 # Advisory lock keys (pg_advisory_xact_lock(int4, int4) space): one namespace for the
 # whole snapshot, one for single items.
@@ -27,20 +26,6 @@ LOCK_NAMESPACE = 0x5C0E
 LOCK_ALL = 0
 LOCK_ITEMS = 0x5C0F
 MAX_ITEM_LOCKS = 500
-
-
-class PercentileCont(Aggregate):
-    """percentile_cont(fraction) WITHIN GROUP (ORDER BY expr): linear interpolation."""
-
-    function = "percentile_cont"
-    name = "PercentileCont"
-    output_field = FloatField()
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
-
-    def __init__(self, expression, fraction, **extra):
-        if not 0 <= fraction <= 1:
-            raise ValueError("fraction must be between 0 and 1")
-        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 # Events of delivered items up to their delivery, with running state per item, cut

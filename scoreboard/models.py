@@ -16,7 +16,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from handoffs.models import Stage, Workflow, WorkItem
-from scoreboard.metrics import PercentileCont
+from opshub.lib.aggregates import PercentileCont
 
 
 class Metric(models.TextChoices):
@@ -274,3 +274,7 @@ class QuarterTarget(models.Model):
 
     def __str__(self):
         return f"{self.workflow}: {self.get_metric_display()} ≤ {self.target}"
+
+
+# Discovery's baselines live in their area package; imported here so the app registers them.
+from scoreboard.discovery.models import Baseline  # noqa: E402, F401

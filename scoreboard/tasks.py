@@ -6,6 +6,7 @@ so the next lead to look finds it ready."""
 from celery import shared_task
 
 from scoreboard import board_cache
+from scoreboard.discovery.tasks import baseline_count_task  # noqa: F401 - registered with Celery
 from scoreboard.services import snapshot_rebuild, snapshot_update
 
 

@@ -28,31 +28,44 @@ def _can_import(user):
 @require_safe
 def dashboard_view(request):
     form = FilterForm(request.GET or None)
-    # An invalid window falls back to this quarter; the valid choices (workflow) stay.
-    data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
-    if form.errors:
-        data = {**data, "period": "quarter"}
+    context = {"nav_active": "scoreboard", "form": form, "can_import": _can_import(request.user)}
+    if form.awaits_dates:
+        return _render_dashboard(request, {**context, "awaits_dates": True})
+    # The form comes back too (out of band) when it has messages to show, or showed some
+    # that must go (its requests then carry X-Filter-Errors). Otherwise it is left alone:
+    # a date being typed is never overwritten, and the board's own poll never touches it.
+    context["filters_oob"] = (
+        request.htmx
+        and request.htmx.trigger == "scoreboard-filters"
+        and (bool(form.errors) or "X-Filter-Errors" in request.headers)
+    )
+    if form.is_bound and not form.is_valid():
+        # A window that cannot be read shows why, field by field, and no figures: never
+        # another period's figures under the filters the person just chose.
+        return _render_dashboard(request, context, status=400)
+    data = form.cleaned_data if form.is_bound else {}
     workflow, tz = data.get("workflow"), dashboard.zone(request.user.time_zone)
     today = timezone.localdate(timezone=tz)
     period = dashboard.window_period(
         data.get("period"), data.get("since"), data.get("until"), tz, today
     )
-    context = {
-        "nav_active": "scoreboard",
-        "form": form,
-        "workflow": workflow,
-        "period": period,
-        "board": board_cache.board(workflow=workflow, period=period, tz=tz, today=today),
-        "can_set_target": workflow is not None and workflow.can_edit(request.user),
-        "can_import": _can_import(request.user),
-    }
+    context.update(
+        workflow=workflow,
+        period=period,
+        board=board_cache.board(workflow=workflow, period=period, tz=tz, today=today),
+        can_set_target=workflow is not None and workflow.can_edit(request.user),
+    )
     if context["can_set_target"]:
         board = context["board"]
         context["target_form"] = TargetForm(
             initial={"metric": board["goal_metric"] or "average", "target_days": board["goal_days"]}
         )
+    return _render_dashboard(request, context)
+
+
+def _render_dashboard(request, context, status=200):
     template = "scoreboard/dashboard.html#board" if request.htmx else "scoreboard/dashboard.html"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @login_required

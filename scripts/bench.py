@@ -11,7 +11,10 @@ production (2 workers, DEBUG off, collected static files), and measures:
   percentiles from the same event log, and the incremental update of one item;
 - the stall scan against a bare indexed count of the same conditions, on the data set
   as seeded and with every item open;
-- import_events of the BPIC 2012 log against pm4py reading the same CSV;
+- import_events of the BPIC 2012 log against a bare COPY of the same event rows into an
+  equivalent table (and against pm4py reading the same CSV, for scale);
+- discovery of the same log (directly-follows graph and handover network) against
+  pm4py's discover_dfg + discover_handover_of_work_network on the same events;
 - the peak memory of the gunicorn workers and of the Celery worker during the recompute.
 
 The machines are shared and noisy, so absolute times are reported but only ratios are
@@ -69,6 +72,8 @@ TARGETS = {
     "scan": "stall scan ≤ 3× bare SQL and < 1 s",
     "scan_all_open": "stall scan, 100k open ≤ 3× bare SQL and < 1 s",
     "api_creates": "API creates ≥ 0.25× trivial req/s",
+    "import_copy": "import_events ≤ 3× a bare COPY of its event rows",
+    "discovery": "discovery ≤ 2× pm4py (DFG + handover)",
     "web_rss": "gunicorn worker ≤ 250 MB",
     "celery_rss": "Celery worker ≤ 300 MB",
 }
@@ -506,7 +511,7 @@ def probe_db(repeats):
     from django.utils import timezone
 
     from handoffs.models import WorkItem
-    from handoffs.stalls import run_scan
+    from handoffs.stalls.detection import run_scan
     from scoreboard.services import snapshot_rebuild, snapshot_update
 
     def bare_cycle():
@@ -584,7 +589,7 @@ def _open_every_stall(now):
     scans before this one did), as seed_demo does for the stalls it opens."""
     from django.db import connection
 
-    from handoffs import stalls
+    from handoffs.stalls import detection as stalls
 
     with connection.cursor() as cursor:
         for kind, candidates in stalls._CANDIDATES.items():
@@ -614,7 +619,8 @@ def _reopen_everything():
 
 
 def probe_import(path, repeats):
-    """import_events of an event-log CSV (committed) against pm4py on the same CSV."""
+    """import_events of an event-log CSV (committed) against a bare COPY of the event rows
+    it wrote, and against pm4py on the same CSV."""
     import django
 
     django.setup()
@@ -627,6 +633,7 @@ def probe_import(path, repeats):
         imports.append(
             _timed(call_command, "import_events", path, workflow=f"Bench {n}", stdout=io.StringIO())
         )
+    copies = _bare_copies(f"Bench {repeats - 1}", repeats)
     import pandas as pd
     import pm4py
 
@@ -640,7 +647,104 @@ def probe_import(path, repeats):
 
     pm4py_durations()  # first call loads pm4py's lazy imports: not the CSV's cost
     theirs = [_timed(pm4py_durations) for _ in range(repeats)]
-    return {"import_s": statistics.median(imports), "pm4py_s": statistics.median(theirs)}
+    return {
+        "import_s": statistics.median(imports),
+        "pm4py_s": statistics.median(theirs),
+        **copies,
+    }
+
+
+_EVENT_COLUMNS = "item_id, kind, at, actor_id, from_stage_id, to_stage_id, payload"
+
+
+def _bare_copies(workflow_name, repeats):
+    """The event rows the import wrote, COPYed again into a table like handoffs_event (same
+    columns, defaults and indexes; no foreign keys, no trigger), committed: the database's
+    own price for those rows. `copy_checked_s` adds the table's foreign keys (deferred,
+    checked at commit as the import's are)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM handoffs_workflow WHERE name = %s", [workflow_name])
+        (workflow_id,) = cursor.fetchone()
+        rows = bytearray()
+        with cursor.connection.cursor().copy(
+            f"COPY (SELECT {_EVENT_COLUMNS} FROM handoffs_event e JOIN handoffs_workitem i "  # noqa: S608
+            f"ON i.id = e.item_id WHERE i.workflow_id = {int(workflow_id)}) TO STDOUT"
+        ) as copy:
+            for chunk in copy:
+                rows += chunk
+    foreign_keys = (
+        "ALTER TABLE bench_event ADD FOREIGN KEY (item_id) REFERENCES handoffs_workitem "
+        "DEFERRABLE INITIALLY DEFERRED, ADD FOREIGN KEY (actor_id) REFERENCES accounts_user "
+        "DEFERRABLE INITIALLY DEFERRED, ADD FOREIGN KEY (from_stage_id) REFERENCES "
+        "handoffs_stage DEFERRABLE INITIALLY DEFERRED, ADD FOREIGN KEY (to_stage_id) "
+        "REFERENCES handoffs_stage DEFERRABLE INITIALLY DEFERRED"
+    )
+
+    def copy_once(checked):
+        conn = connection.connection
+        with conn.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_event")
+            cursor.execute(
+                "CREATE TABLE bench_event (LIKE handoffs_event INCLUDING DEFAULTS "
+                "INCLUDING INDEXES INCLUDING IDENTITY)"
+            )
+            if checked:
+                cursor.execute(foreign_keys)
+        conn.commit()
+        started = time.perf_counter()
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY bench_event ({_EVENT_COLUMNS}) FROM STDIN") as copy,
+        ):
+            copy.write(bytes(rows))
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        with conn.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_event")
+        conn.commit()
+        return elapsed
+
+    connection.ensure_connection()
+    connection.connection.autocommit = False
+    bare = [copy_once(False) for _ in range(repeats)]
+    checked = [copy_once(True) for _ in range(repeats)]
+    return {
+        "event_rows": rows.count(b"\n"),
+        "copy_bare_s": statistics.median(bare),
+        "copy_checked_s": statistics.median(checked),
+    }
+
+
+def probe_discovery(path, repeats):
+    """Discovery's counting of a log against pm4py's discover_dfg and handover network on
+    the same events; both read the CSV first, untimed."""
+    import django
+
+    django.setup()
+    from scoreboard.discovery.counting import discover
+    from scoreboard.discovery.readers import read_event_log
+
+    log = read_event_log(path)
+    ours = [_timed(discover, list(log.events), starts=log.starts) for _ in range(repeats)]
+    import pandas as pd
+    import pm4py
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = frame.rename(columns={"resource": "org:resource"})
+    frame = pm4py.format_dataframe(
+        frame, case_id="case_id", activity_key="activity", timestamp_key="timestamp"
+    )
+    staffed = frame[frame["org:resource"] != ""]
+
+    def pm4py_map():
+        pm4py.discover_dfg(frame)
+        pm4py.discover_handover_of_work_network(staffed, beta=0)
+
+    pm4py_map()  # first call loads pm4py's lazy imports
+    theirs = [_timed(pm4py_map) for _ in range(repeats)]
+    return {"discovery_s": statistics.median(ours), "pm4py_s": statistics.median(theirs)}
 
 
 def probe_setup(email):
@@ -775,6 +879,7 @@ def verdicts(r):
         ratio >= 0.25,
         f"{ratio:.2f}× ({api['creates_per_s']}/s vs {api['trivial_per_s']}/s)",
     )
+    rows.update(log_verdicts(r))
     rows["web_rss"] = (r["web_rss_mb"], r["web_rss_mb"] <= 250, f"{r['web_rss_mb']} MB peak")
     rows["celery_rss"] = (
         r["celery"]["peak_mb"],
@@ -785,6 +890,29 @@ def verdicts(r):
         name: {"target": TARGETS[name], "value": round(v, 3), "pass": ok, "detail": detail}
         for name, (v, ok, detail) in rows.items()
     }
+
+
+def log_verdicts(r):
+    """The event-log rows: import against COPY, discovery against pm4py."""
+    rows = {}
+    if "import" in r:
+        imp = r["import"]
+        ratio = imp["import_s"] / imp["copy_bare_s"]
+        rows["import_copy"] = (
+            ratio,
+            ratio <= 3,
+            f"{ratio:.2f}× ({imp['import_s']:.1f} s vs {imp['copy_bare_s']:.1f} s for "
+            f"{imp['event_rows']:,} rows; {imp['copy_checked_s']:.1f} s with the foreign keys)",
+        )
+    if "discovery" in r:
+        d = r["discovery"]
+        ratio = d["discovery_s"] / d["pm4py_s"]
+        rows["discovery"] = (
+            ratio,
+            ratio <= 2,
+            f"{ratio:.2f}× ({d['discovery_s']:.2f} s vs {d['pm4py_s']:.2f} s)",
+        )
+    return rows
 
 
 def table(results):
@@ -836,9 +964,11 @@ def write_doc(results):
             pages_table(results),
             "",
             f"import_events of bpic2012.csv (164,506 events, 13,087 cases): "
-            f"{imp['import_s']:.1f} s; pm4py computing case durations from the same CSV: "
-            f"{imp['pm4py_s']:.1f} s ({imp['import_s'] / imp['pm4py_s']:.1f}×: the import also "
-            "writes every event, item and snapshot fact, in one transaction).",
+            f"{imp['import_s']:.1f} s; a bare COPY of the {imp['event_rows']:,} event rows it "
+            f"writes into a table like handoffs_event: {imp['copy_bare_s']:.1f} s "
+            f"({imp['copy_checked_s']:.1f} s with the table's foreign keys checked); pm4py "
+            f"computing case durations from the same CSV: {imp['pm4py_s']:.1f} s (the import "
+            "also writes every item and snapshot fact, in one transaction).",
             "",
             f"Full recompute on the Celery worker: {results['celery']['task_s']:.1f} s.",
             DOC_END,
@@ -858,8 +988,7 @@ def write_doc(results):
 
 # The servers a bench measures on when DATABASE_URL / REDIS_URL are unset: the ones a
 # production-like machine runs (this project's machines do). Only when they do not answer
-# does the bench start the embedded ones, which `make run` uses for a demo: that
-# PostgreSQL has no pg_trgm, so a title search there reads every title.
+# does the bench start the embedded ones, which `make run` uses for a demo.
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/14"
 
@@ -874,7 +1003,7 @@ def _answers(url, kind):
             import redis
 
             redis.Redis.from_url(url, socket_connect_timeout=3).ping()
-    except Exception:  # noqa: BLE001 - any failure means "not there": fall back to embedded
+    except Exception:  # any failure means "not there": fall back to embedded
         return False
     return True
 
@@ -905,6 +1034,34 @@ def services(stack):
     return db, redis
 
 
+def measure_event_log(db_url, scratch, scratch_env):
+    recreate_database(db_url, scratch)
+    manage(scratch_env, "migrate", "--verbosity", "0")
+    found = {"import": run_probe("import", scratch_env, str(EVENT_LOG), "1")}
+    recreate_database(db_url, scratch)
+    found["discovery"] = run_probe("discovery", scratch_env, str(EVENT_LOG), "3")
+    return found
+
+
+def eventlog_only(args):
+    """`scripts/bench.py --only eventlog`: the event-log rows alone, on a scratch database."""
+    cleanup = []
+    try:
+        db_url, redis_url = services(cleanup)
+        os.environ["REDIS_URL"] = redis_url
+        scratch = f"{args.db_name}_scratch"
+        results = measure_event_log(db_url, scratch, django_env(with_database(db_url, scratch)))
+        verdict = log_verdicts(results)
+        out = ROOT / "bench-results" / "eventlog.json"
+        out.write_text(json.dumps({**results, "verdicts": verdict}, indent=2) + "\n")
+        for name, (_, ok, detail) in verdict.items():
+            print(f"| {TARGETS[name]} | {detail} | {'PASS' if ok else 'FAIL'} |")
+        return 0 if all(ok for _, ok, _ in verdict.values()) else 1
+    finally:
+        for stop in reversed(cleanup):
+            stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
@@ -921,6 +1078,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="Repeats of each timed probe.")
     parser.add_argument("--db-name", default=os.environ.get("BENCH_DB", "opshub_bench"))
     parser.add_argument("--no-doc", action="store_true", help="Do not rewrite docs/benchmarks.md.")
+    parser.add_argument(
+        "--only",
+        choices=["eventlog"],
+        help="Run one step alone: eventlog = import vs COPY and discovery vs pm4py.",
+    )
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("probe_args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -929,6 +1091,8 @@ def main():
         return 0
 
     (ROOT / "bench-results").mkdir(exist_ok=True)
+    if args.only:
+        return eventlog_only(args)
     cleanup = []
     servers = []
     try:
@@ -1008,11 +1172,8 @@ def main():
         log("Celery worker memory during the full recompute ...")
         results["celery"] = measure_celery(big_env)
 
-        log("import_events vs pm4py ...")
-        recreate_database(db_url, scratch)
-        manage(scratch_env, "migrate", "--verbosity", "0")
-        results["import"] = run_probe("import", scratch_env, str(EVENT_LOG), "1")
-        recreate_database(db_url, scratch)
+        log("import_events vs COPY, discovery vs pm4py ...")
+        results.update(measure_event_log(db_url, scratch, scratch_env))
 
         results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         results["verdicts"] = verdicts(results)
@@ -1041,6 +1202,7 @@ def main():
 PROBES = {
     "db": lambda repeats="3": probe_db(int(repeats)),
     "import": lambda path, repeats="1": probe_import(path, int(repeats)),
+    "discovery": lambda path, repeats="3": probe_discovery(path, int(repeats)),
     "setup": probe_setup,
     "enqueue-rebuild": probe_enqueue_rebuild,
 }

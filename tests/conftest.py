@@ -156,7 +156,7 @@ def workflow(teams):
 
 @pytest.fixture
 def item(workflow, seller):
-    from handoffs.services import work_item_create
+    from handoffs.work.services import work_item_create
 
     return work_item_create(workflow=workflow, title="ACME order #1", by=seller)
 

@@ -10,8 +10,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from handoffs import intake, services, webhooks
+from handoffs.integrations import webhooks
 from handoffs.models import IntakeSource, WorkItem
+from handoffs.work import services, transitions
+from opshub.lib import signing
 from reviews.models import ActionItem
 from reviews.services import breakage_log
 
@@ -40,10 +42,10 @@ def _refused(client, url, **params):
 
 def test_work_items_filter_by_workflow_stage_state_and_time(workflow, item, seller, lead):
     other = services.work_item_create(workflow=workflow, title="Second", by=seller)
-    services.handoff_submit(
+    transitions.handoff_submit(
         item=other, by=seller, checklist=["signed"], fields={"po_number": "P", "amount": "1"}
     )
-    services.handoff_accept(item=other, by=lead)
+    transitions.handoff_accept(item=other, by=lead)
     other.refresh_from_db()
     ship = workflow.stages.get(name="Ship")
     client = _api(lead)
@@ -143,7 +145,7 @@ def test_intake_sources_filter(workflow, admin_user):
         workflow=workflow,
         stage=ship,
         mapping={"title": "deal.name"},
-        secret=intake.new_secret(),
+        secret=signing.new_secret(),
     )
     IntakeSource.objects.create(
         name="Form",
@@ -151,7 +153,7 @@ def test_intake_sources_filter(workflow, admin_user):
         workflow=workflow,
         stage=ship,
         mapping={"title": "name"},
-        secret=intake.new_secret(),
+        secret=signing.new_secret(),
         is_active=False,
     )
     client = _api(admin_user)

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from django.db import connection
 
-from handoffs import services
+from handoffs.work import services, transitions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,10 +71,10 @@ def test_a_dump_restores_into_a_fresh_database_with_every_row(
         pytest.skip(f"PostgreSQL client binaries not installed: {', '.join(missing)}")
     for n in range(3):
         item = services.work_item_create(workflow=workflow, title=f"Order {n}", by=seller)
-        item = services.handoff_submit(
+        item = transitions.handoff_submit(
             item=item, by=seller, checklist=["signed"], fields={"po_number": "P", "amount": "1"}
         )
-        services.handoff_accept(item=item, by=lead)
+        transitions.handoff_accept(item=item, by=lead)
     source = connection.settings_dict["NAME"]
     dump = tmp_path / "opshub.dump"
 

@@ -33,6 +33,11 @@ PERSONAS = ("anon", "viewer", "member", "outsider", "lead", "admin")
 #                                 POST as anon viewer)
 MATRIX = {
     "": (None, "L 200 200 200 200 200", "L 405"),
+    "account/2fa/": (None, "L 200 200 200 200 200", "L 405"),
+    "account/2fa/disable/": (None, "L 405 405 405 405 405", "L 400"),
+    "account/2fa/recovery-codes/": (None, "L 405 405 405 405 405", "L 400"),
+    "account/2fa/setup/": (None, "L 200 200 200 200 200", "L 200"),
+    "account/2fa/verify/": (None, "L 200 200 200 200 200", "L 200"),
     "account/settings/": (None, "L 200 200 200 200 200", "L 200"),
     "account/tokens/<int:pk>/revoke/": ("api_token", "L 405 405 405 405 405", "L 404"),
     "accounts/login/": (None, "200 200 200 200 200 200", "200 200"),
@@ -49,6 +54,9 @@ MATRIX = {
     "api/v1/.*": (None, "404 404 404 404 404 404", "404 404"),
     "api/v1/action-items/": (None, "401 200 200 200 200 200", "401 403"),
     "api/v1/action-items/<pk>/": ("action_item", "401 200 200 200 200 200", "401 405"),
+    "api/v1/baselines/": (None, "401 403 403 200 200 200", "401 405"),
+    "api/v1/baselines/<pk>/": ("baseline", "401 403 403 404 200 200", "401 405"),
+    "api/v1/baselines/<pk>/discovery/": ("baseline", "401 403 403 404 200 200", "401 405"),
     "api/v1/breakages/": (None, "401 200 200 200 200 200", "401 403"),
     "api/v1/breakages/<pk>/": ("breakage", "401 200 200 200 200 200", "401 405"),
     "api/v1/decisions/": (None, "401 200 200 200 200 200", "401 403"),
@@ -98,6 +106,10 @@ MATRIX = {
     "api/v1/workflows/": (None, "401 200 200 200 200 200", "401 403"),
     "api/v1/workflows/<pk>/": ("workflow", "401 200 200 200 200 200", "401 405"),
     "decisions/<int:pk>/answer/": ("decision", "L 405 405 405 405 405", "L R"),
+    "discovery/": (None, "L 403 403 200 200 200", "L 403"),
+    "discovery/<str:pk>/": ("baseline", "L 403 403 404 200 200", "L 405"),
+    "discovery/<str:pk>/teams/": ("baseline", "L 405 405 405 405 405", "L 403"),
+    "discovery/<str:pk>/workflow/": ("baseline", "L 405 405 405 405 405", "L 403"),
     "email/delivery/<str:token>/": ("email_delivery_token", "200 200 200 200 200 200", "R R"),
     "email/delivery/<str:token>/one-click/": (
         "email_delivery_token",
@@ -123,6 +135,9 @@ MATRIX = {
     "notifications/<int:pk>/read/": ("notification", "L 405 405 405 405 405", "L 404"),
     "notifications/email/": (None, "L 405 405 405 405 405", "L 400"),
     "notifications/read-all/": (None, "L 405 405 405 405 405", "L R"),
+    # Single sign-on is off here (no OIDC_ISSUER): both ends are absent.
+    "oidc/authenticate/": (None, "404 404 404 404 404 404", "405 405"),
+    "oidc/callback/": (None, "404 404 404 404 404 404", "405 405"),
     "ping/": (None, "L 200 200 200 200 200", "L 405"),
     "ops/scheduler/": (None, "L 403 403 403 403 200", "L 405"),
     "ops/scheduler/test-alert/": (None, "L 405 405 405 405 405", "L 403"),
@@ -141,7 +156,7 @@ MATRIX = {
     "reviews/": (None, "L 200 200 200 200 200", "L 405"),
     "reviews/<int:pk>/": ("review", "L 200 200 200 200 200", "L 405"),
     "reviews/<int:pk>/actions/": ("review", "L 405 405 405 405 405", "L 403"),
-    "reviews/<int:pk>/close/": ("review", "L 405 405 405 405 405", "L 403"),
+    "reviews/<int:pk>/close/": ("review", "L 403 403 200 200 200", "L 403"),
     "reviews/<int:pk>/edit/": ("review", "L 405 405 405 405 405", "L 403"),
     "reviews/<int:pk>/entries/": ("review", "L 405 405 405 405 405", "L 403"),
     "reviews/<int:pk>/links/": ("review", "L 405 405 405 405 405", "L 403"),
@@ -257,8 +272,7 @@ FORMAT_SUFFIX = re.compile(r"\\\.\(\?P<format>[^)]*\)/\?\$$|<drf_format_suffix:f
 @pytest.fixture
 def org(db, settings):
     """seed_demo's organisation, plus one of each object the demo may not make."""
-    from handoffs import email_preferences, intake, services
-    from handoffs import workflows as wf
+    from handoffs.mail import preferences as email_preferences
     from handoffs.models import (
         Decision,
         DecisionType,
@@ -270,8 +284,12 @@ def org(db, settings):
         WebhookSubscription,
         Workflow,
     )
+    from handoffs.work import services
+    from handoffs.workflows import services as wf
     from opshub.accounts.models import ApiToken, User
+    from opshub.lib import signing
     from reviews.models import ActionItem, Breakage, ProjectorLink, Review
+    from scoreboard.discovery.services import baseline_create
 
     call_command("seed_demo", items=12, days=21, seed=3, verbosity=0, stdout=io.StringIO())
     # The lead and member of the team now working on an open item; the outsider leads a
@@ -295,7 +313,7 @@ def org(db, settings):
     source = IntakeSource.objects.first() or IntakeSource.objects.create(
         name="CRM",
         slug="crm",
-        secret=intake.new_secret(),
+        secret=signing.new_secret(),
         workflow=workflow,
         stage=workflow.stages.order_by("position").first(),
         mapping={"title": "deal.name"},
@@ -305,6 +323,11 @@ def org(db, settings):
     )
     webhook = WebhookSubscription.objects.first() or WebhookSubscription.objects.create(
         name="Ops feed", url="https://hooks.example.com/opshub", secret="whsec_x"
+    )
+    baseline = baseline_create(
+        name="crm.csv",
+        data=b"case_id,activity,timestamp,resource\nA,Won,2025-03-03T09:00:00Z,ann\n",
+        by=lead,
     )
     batch = ImportBatch.objects.first() or ImportBatch.objects.create(
         workflow=workflow, filename="items.csv", content=b"title\nA\n", uploaded_by=admin
@@ -344,6 +367,7 @@ def org(db, settings):
         "intake_delivery": {"pk": delivery.pk},
         "webhook": {"pk": webhook.pk},
         "import_batch": {"pk": batch.pk},
+        "baseline": {"pk": baseline.pk},
         "review": {"pk": review.pk},
         "projector_link": {"pk": link.pk},
         "projector_token": {"token": link.token},
@@ -528,6 +552,7 @@ def _admin_params(pattern, org):
     admin = org["personas"]["admin"]
     return {
         "object_id": obj.pk if obj else 0,
+        "pk": obj.pk if obj else 0,  # django-otp's device config and QR code pages
         "app_label": model._meta.app_label,
         "content_type_id": ContentType.objects.get_for_model(User).pk,
         "url": "nowhere/",

@@ -31,6 +31,9 @@ LIMITS = {
     # The board comes from the cache when warm (scoreboard.board_cache; cold: 14 queries,
     # pinned in tests/scoreboard/test_board_cache.py).
     "": 4,
+    "account/2fa/": 4,
+    "account/2fa/setup/": 4,
+    "account/2fa/verify/": 3,
     "account/settings/": 4,
     "accounts/login/": 3,
     "accounts/password_change/": 3,
@@ -44,6 +47,9 @@ LIMITS = {
     "api/v1/": 2,
     "api/v1/action-items/": 4,
     "api/v1/action-items/<pk>/": 3,
+    "api/v1/baselines/": 4,
+    "api/v1/baselines/<pk>/": 3,
+    "api/v1/baselines/<pk>/discovery/": 3,
     "api/v1/breakages/": 7,
     "api/v1/breakages/<pk>/": 6,
     "api/v1/decisions/": 5,
@@ -62,6 +68,8 @@ LIMITS = {
     "api/v1/work-items/<pk>/events/": 5,
     "api/v1/workflows/": 7,
     "api/v1/workflows/<pk>/": 6,
+    "discovery/": 4,
+    "discovery/<str:pk>/": 5,
     "email/delivery/<str:token>/": 4,
     "email/delivery/<str:token>/one-click/": 4,
     "healthz": 2,
@@ -84,6 +92,8 @@ LIMITS = {
     "protocols/<int:pk>/print/": 9,
     "reviews/": 28,
     "reviews/<int:pk>/": 51,
+    # The agenda is built once to count what the close would freeze undiscussed.
+    "reviews/<int:pk>/close/": 27,
     "reviews/<int:pk>/projector/": 35,
     # One query per published protocol version (bounded by the configuration, not the data).
     "reviews/audit/": 65,

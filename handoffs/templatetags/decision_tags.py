@@ -2,9 +2,9 @@
 
 from django import template
 
-from handoffs import services
-from handoffs.decision_forms import DecisionForm
-from handoffs.models import Decision
+from handoffs.decisions.forms import DecisionForm
+from handoffs.decisions.models import Decision
+from handoffs.work import permissions
 
 register = template.Library()
 
@@ -12,7 +12,7 @@ register = template.Library()
 @register.simple_tag
 def decision_panel(item, user, form=None):
     """What the item page's decision panel shows: the pending request, past decisions, a form."""
-    can_record = item.is_open and services.can_work_on(user, item)
+    can_record = item.is_open and permissions.can_work_on(user, item)
     decisions = list(item.decisions.for_list().prefetch_related("informed")[:20])
     pending = next((d for d in decisions if d.status == Decision.Status.PENDING), None)
     return {

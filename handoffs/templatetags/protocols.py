@@ -1,5 +1,6 @@
 from django import template
 
+from handoffs.workflows.fields import FIELD_TYPES
 from opshub.lib.durations import format_duration
 
 register = template.Library()
@@ -14,8 +15,6 @@ def duration(value):
 @register.filter
 def field_rules(defn):
     """The rules of a required-information field, in words: "money, at least 0"."""
-    from handoffs.fields import FIELD_TYPES
-
     rules = [FIELD_TYPES.get(defn.get("type"), defn.get("type", "")).lower()]
     if defn.get("choices"):
         rules.append("one of " + " / ".join(defn["choices"]))

@@ -9,7 +9,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeData, mark_safe
 
-from handoffs.models import WorkItem
+from handoffs.work.models import WorkItem
 from opshub.lib.durations import format_duration
 
 register = template.Library()

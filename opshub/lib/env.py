@@ -51,6 +51,22 @@ def env_list(name, default=()):
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def env_map(name, default=""):
+    """Comma-separated `key=value` pairs, "admins=admin,leads=lead" → {"admins": "admin", ...}."""
+    raw = os.environ.get(name, default)
+    pairs = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated key=value pairs, got {part.strip()!r}."
+            )
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
 _PERIODS |= {"h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 

@@ -16,7 +16,12 @@ _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
 class BodyError(ValueError):
-    """A body that is not strict JSON; str() is the message for the sender."""
+    """A body that is not strict JSON; str() is the message for the sender, and `path` the
+    dotted place of the bad text ("title", "stages.0.name") when there is one."""
+
+    def __init__(self, message, path=""):
+        super().__init__(message)
+        self.path = path
 
 
 def _refuse_constant(name):
@@ -30,38 +35,59 @@ def _finite_float(text):
     return value
 
 
-def _check_text(text):
+def _check_text(text, path):
     match = _UNSTORABLE.search(text)
     if match is None:
         return
     if match.group() == "\x00":
-        raise BodyError("Text must not contain the NUL character (\\u0000).")
+        raise BodyError("Text must not contain the NUL character (\\u0000).", path)
     raise BodyError(
         "Text must not contain a lone surrogate (such as \\ud800): send valid UTF-8 or a "
-        "complete surrogate pair."
+        "complete surrogate pair.",
+        path,
     )
 
 
-def _check_tree(value, max_depth):
-    """Depth and text checks without recursion (the value may be deep or wide)."""
-    stack = [(value, 1)]
+def _check_tree(value, max_depth, per_field_keys):
+    """Depth and text checks without recursion (the value may be deep or wide). Text under a
+    top-level key in `per_field_keys` is left to the validator that names its field."""
+    stack = [(value, 1, "")]
     while stack:
-        node, depth = stack.pop()
+        node, depth, path = stack.pop()
         if isinstance(node, str):
-            _check_text(node)
+            _check_text(node, path)
         elif isinstance(node, (dict, list)):
             if depth > max_depth:
                 raise BodyError(f"The JSON is nested deeper than {max_depth} levels.")
-            if isinstance(node, dict):
-                for key, child in node.items():
-                    _check_text(key)
-                    stack.append((child, depth + 1))
-            else:
-                stack.extend((child, depth + 1) for child in node)
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in items:
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str):
+                    _check_text(key, where)
+                checked_later = depth == 1 and isinstance(node, dict) and key in per_field_keys
+                if checked_later:
+                    _check_depth(child, max_depth - 1)
+                else:
+                    stack.append((child, depth + 1, where))
 
 
-def loads(data, *, max_depth=MAX_DEPTH):
-    """The value of a JSON body (bytes are UTF-8), or BodyError saying what is wrong."""
+def _check_depth(value, max_depth):
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > max_depth:
+                raise BodyError(f"The JSON is nested deeper than {max_depth + 1} levels.")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+
+
+def loads(data, *, max_depth=MAX_DEPTH, per_field_keys=()):
+    """The value of a JSON body (bytes are UTF-8), or BodyError saying what is wrong.
+
+    `per_field_keys`: top-level keys whose text a later validator checks and names per field
+    (a protocol's `fields`, an intake `mapping`); their depth is still bounded here.
+    """
     if isinstance(data, (bytes, bytearray)):
         try:
             data = bytes(data).decode("utf-8")
@@ -79,7 +105,7 @@ def loads(data, *, max_depth=MAX_DEPTH):
         ) from None
     except ValueError as exc:  # e.g. an integer longer than Python converts
         raise BodyError(f"The body is not valid JSON: {exc}") from None
-    _check_tree(value, max_depth)
+    _check_tree(value, max_depth, per_field_keys)
     return value
 
 

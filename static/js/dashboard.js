@@ -40,6 +40,16 @@
     scope.querySelectorAll("canvas[data-scoreboard-chart]").forEach(draw);
   }
 
+  // A window that cannot be read answers 400 with the per-field messages: show them
+  // (htmx 2 swaps no 4xx answer by itself).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (event.detail.xhr.status === 400 && target && target.id === "board") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (event) { init(event.target); });
 })();

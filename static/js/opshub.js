@@ -2,7 +2,8 @@
  * opshub.js: the only site-wide script. Loaded without `defer` from <head>
  * so the saved theme is applied before first paint (no inline script is
  * allowed under our CSP, so this file is where that has to happen).
- * htmx is configured by <meta name="htmx-config">, not here.
+ * htmx is configured by <meta name="htmx-config">, not here; this file only
+ * reports the requests that config does not swap (see requestFailed below).
  */
 (function () {
   "use strict";
@@ -106,6 +107,97 @@
       });
     });
   }
+
+  // Failed htmx requests. <meta name="htmx-config"> swaps a refused form (400,
+  // 422) like a 200, because such an answer is the form again with its
+  // per-field messages. Anything else that fails (403, 404, 409, 429, 5xx, no
+  // network, or a bare 400 that carries no form) swaps nothing, so it is said
+  // here, in one error banner that stays until dismissed.
+  var REFUSED = /^(400|422)$/;
+  var FAILURES = {
+    0: "The server could not be reached. Check your connection and try again.",
+    400: "The server could not read that request. Reload the page and try again.",
+    403: "That is not allowed: your role does not permit it, or your session has ended. Reload the page.",
+    404: "That is no longer here. Reload the page to see the current state.",
+    409: "Someone changed this at the same time. Reload the page to see the latest.",
+    410: "That link has expired.",
+    413: "That is too large to send.",
+    429: "Too many requests: wait a minute and try again.",
+  };
+
+  function failureText(status) {
+    if (FAILURES[status]) return FAILURES[status];
+    if (status >= 500) {
+      return "Something went wrong on the server (error " + status + "). Try again in a moment; if it keeps happening, tell an admin.";
+    }
+    return "The request failed (error " + status + "). Reload the page and try again.";
+  }
+
+  function requestFailed(status) {
+    var region = document.getElementById("messages");
+    if (!region) return;
+    var list = region.querySelector(".messages");
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "messages";
+      region.appendChild(list);
+    }
+    // One banner, however many requests fail (a poll every few seconds, say).
+    var flash = list.querySelector(".flash-request");
+    if (!flash) {
+      flash = document.createElement("li");
+      flash.className = "flash flash-error flash-request";
+      flash.setAttribute("role", "alert");
+      var body = document.createElement("div");
+      body.className = "flash-body";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "flash-dismiss";
+      button.setAttribute("data-dismiss", "");
+      button.setAttribute("aria-label", "Dismiss message");
+      button.textContent = "×";
+      flash.appendChild(body);
+      flash.appendChild(button);
+      list.appendChild(flash);
+      init(flash);
+    }
+    flash.querySelector(".flash-body").textContent = failureText(status);
+  }
+
+  // A refused form's answer is a fragment of markup. A plain-text 400 or a whole
+  // error page would replace the form with "Bad Request", so it gets the banner.
+  function carriesMarkup(detail) {
+    var text = String(detail.serverResponse || "");
+    if (!/<[a-z]/i.test(text)) return false;
+    if (!/^\s*<(!doctype|html)/i.test(text)) return true;
+    var elt = detail.requestConfig && detail.requestConfig.elt;
+    return Boolean(detail.selectOverride || (elt && elt.closest("[hx-select], [data-hx-select]")));
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (!REFUSED.test(String(detail.xhr.status)) || carriesMarkup(detail)) return;
+    detail.shouldSwap = false;
+    requestFailed(detail.xhr.status);
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    requestFailed(event.detail.xhr.status);
+  });
+  document.addEventListener("htmx:sendError", function () { requestFailed(0); });
+
+  // After a form comes back with problems, focus its error summary (or its first
+  // invalid field) so keyboard and screen-reader users land on what to fix.
+  var answered = new WeakSet();
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var detail = event.detail;
+    var elt = detail.requestConfig && detail.requestConfig.elt;
+    if (!detail.xhr || answered.has(detail.xhr) || !elt || !elt.closest("form")) return;
+    var scope = event.target;
+    var problem = scope.querySelector(".error-summary, [aria-invalid='true']");
+    if (!problem) return;
+    answered.add(detail.xhr);
+    problem.focus();
+  });
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   // Content swapped in by htmx (flashes, charts) gets the same behaviour.

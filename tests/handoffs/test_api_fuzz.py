@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from handoffs.models import WorkItem
-from handoffs.services import workflow_field_definitions
+from handoffs.work.services import workflow_field_definitions
 from opshub.accounts.models import ApiToken
 from opshub.wsgi import application
 from tests.handoffs.field_strategies import field_values

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from handoffs import services
 from handoffs.models import Event, Recovery, WorkItem
+from handoffs.work import services, transitions
 from opshub.accounts.models import ApiToken
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def _client(user):
 
 
 def _handed_off(item, seller):
-    return services.handoff_submit(
+    return transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "10"}
     )
 

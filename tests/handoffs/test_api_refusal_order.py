@@ -5,8 +5,9 @@ body an action wants or what happened to the object."""
 import pytest
 from rest_framework.test import APIClient
 
-from handoffs import services
+from handoffs.decisions import services as decision_services
 from handoffs.models import Decision, DecisionType, Event, Workflow, WorkItem
+from handoffs.work import transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def test_an_outsider_gets_403_before_the_body_is_validated(outsider, item):
 
 
 def test_an_outsider_gets_403_on_a_closed_item_not_409(outsider, seller, item):
-    services.item_cancel(item=item, by=seller, reason="Lost the deal")
+    transitions.item_cancel(item=item, by=seller, reason="Lost the deal")
     _refused(
         _client(outsider).post(f"/api/v1/work-items/{item.pk}/deliver/", format="json"),
         "Only the team working on this item can deliver it.",
@@ -80,7 +81,7 @@ def test_a_member_cannot_create_or_change_a_workflow_even_with_a_bad_body(member
 
 def test_only_the_approver_learns_a_decision_was_answered_already(item, seller, teams, member):
     DecisionType.objects.ensure_builtins(item.workflow)
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item,
         by=seller,
         decision_type=DecisionType.objects.for_workflow(item.workflow).get(

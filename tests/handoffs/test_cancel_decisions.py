@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from handoffs import services
+from handoffs.decisions import services as decision_services
 from handoffs.models import Decision, DecisionType, WorkItem
+from handoffs.work import services, transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +15,7 @@ def red_request(item, seller, workflow):
     contract = DecisionType.objects.create(
         workflow=workflow, key="contract", name="Contract change", default_level="red"
     )
-    return services.decision_record(
+    return decision_services.decision_record(
         item=item, by=seller, decision_type=contract, summary="Net 60 payment terms"
     )
 
@@ -23,7 +24,7 @@ def test_cancelling_closes_the_pending_request_and_forgets_the_resume_state(
     item, red_request, teams
 ):
     sales_lead = teams["sales"].lead
-    services.item_cancel(item=item, by=sales_lead, reason="Customer withdrew")
+    transitions.item_cancel(item=item, by=sales_lead, reason="Customer withdrew")
     item.refresh_from_db()
     red_request.refresh_from_db()
     assert item.state == WorkItem.State.CANCELLED and item.resume_state == ""
@@ -37,9 +38,9 @@ def test_cancelling_closes_the_pending_request_and_forgets_the_resume_state(
 
 def test_answering_after_the_cancel_does_not_bring_the_item_back(item, red_request, teams):
     sales_lead = teams["sales"].lead
-    services.item_cancel(item=item, by=sales_lead, reason="Customer withdrew")
+    transitions.item_cancel(item=item, by=sales_lead, reason="Customer withdrew")
     with pytest.raises(services.StateConflict):
-        services.decision_approve(decision=red_request, by=sales_lead, comment="OK")
+        decision_services.decision_approve(decision=red_request, by=sales_lead, comment="OK")
     item.refresh_from_db()
     assert item.state == WorkItem.State.CANCELLED
 
@@ -49,7 +50,7 @@ def test_a_pending_request_on_an_item_no_longer_awaiting_cannot_be_answered(
 ):
     # Rows cancelled before the fix: the request is still pending, the item is not paused.
     WorkItem.objects.filter(pk=item.pk).update(state=WorkItem.State.CANCELLED)
-    for answer in (services.decision_approve, services.decision_deny):
+    for answer in (decision_services.decision_approve, decision_services.decision_deny):
         with pytest.raises(services.StateConflict, match="no longer waits"):
             answer(decision=red_request, by=teams["sales"].lead, comment="Too late")
     item.refresh_from_db()

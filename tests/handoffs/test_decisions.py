@@ -6,8 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from handoffs import decisions as rights
-from handoffs import notifications, outbox, services
+from handoffs.decisions import rules as rights
+from handoffs.decisions import services as decision_services
+from handoffs.mail import outbox
 from handoffs.models import (
     Decision,
     DecisionMatrixChange,
@@ -17,6 +18,8 @@ from handoffs.models import (
     Notification,
     WorkItem,
 )
+from handoffs.stalls import digest
+from handoffs.work import services, transitions
 from opshub.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +65,7 @@ def _builtin(workflow, key):
 def test_green_is_recorded_and_the_work_moves_on(item, seller, sales_lead, workflow):
     discount = _type(workflow, "Discount up to 10%")
     _set(discount, "member", "green", sales_lead)
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item, by=seller, decision_type=discount, summary="8% discount", why="Volume deal"
     )
     item.refresh_from_db()
@@ -88,7 +91,7 @@ def test_yellow_informs_the_named_people_by_email_after_commit(
     refund = _type(workflow, "Refund")
     _set(refund, "member", "yellow", sales_lead, inform_users=[lead, member])
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.decision_record(
+        decision_services.decision_record(
             item=item, by=seller, decision_type=refund, summary="Refund €120", why="Late parcel"
         )
         assert smtp_mailers.messages == []  # nothing leaves before the commit
@@ -117,7 +120,7 @@ def test_red_pauses_the_item_until_the_approver_answers(
 ):
     contract = _type(workflow, "Contract change", default_level="red")
     with django_capture_on_commit_callbacks(execute=True):
-        decision = services.decision_record(
+        decision = decision_services.decision_record(
             item=item, by=seller, decision_type=contract, summary="Net 60 payment terms"
         )
     item.refresh_from_db()
@@ -127,7 +130,7 @@ def test_red_pauses_the_item_until_the_approver_answers(
     assert list(Decision.objects.awaiting(sales_lead)) == [decision]
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.decision_approve(decision=decision, by=sales_lead, comment="OK this once")
+        decision_services.decision_approve(decision=decision, by=sales_lead, comment="OK this once")
     item.refresh_from_db()
     decision.refresh_from_db()
     assert item.state == WorkItem.State.IN_PROGRESS and item.resume_state == ""
@@ -141,48 +144,48 @@ def test_red_pauses_the_item_until_the_approver_answers(
 
 def test_a_denied_request_needs_a_reason_and_resumes_the_item(item, seller, sales_lead, workflow):
     contract = _type(workflow, "Contract change", default_level="red")
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item, by=seller, decision_type=contract, summary="Net 90"
     )
     with pytest.raises(ValidationError):
-        services.decision_deny(decision=decision, by=sales_lead, comment="")
-    services.decision_deny(decision=decision, by=sales_lead, comment="Too long for us")
+        decision_services.decision_deny(decision=decision, by=sales_lead, comment="")
+    decision_services.decision_deny(decision=decision, by=sales_lead, comment="Too long for us")
     item.refresh_from_db()
     assert item.state == WorkItem.State.IN_PROGRESS
     assert item.events.filter(kind=Event.Kind.DECISION_DENIED).count() == 1
     with pytest.raises(services.StateConflict):
-        services.decision_approve(decision=decision, by=sales_lead)
+        decision_services.decision_approve(decision=decision, by=sales_lead)
 
 
 def test_nobody_approves_their_own_request(item, sales_lead, admin_user, workflow):
     contract = _type(workflow, "Contract change", default_level="red")
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item, by=sales_lead, decision_type=contract, summary="Net 60"
     )
     # The team lead asked, so the request goes past them to an admin.
     assert decision.approver == admin_user
     with pytest.raises(PermissionDenied, match="own request"):
-        services.decision_approve(decision=decision, by=sales_lead)
+        decision_services.decision_approve(decision=decision, by=sales_lead)
     decision.refresh_from_db()
     assert decision.status == Decision.Status.PENDING
-    services.decision_approve(decision=decision, by=admin_user)
+    decision_services.decision_approve(decision=decision, by=admin_user)
 
 
 def test_only_the_approver_or_an_admin_answers(item, seller, member, lead, workflow):
     contract = _type(workflow, "Contract change", default_level="red")
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item, by=seller, decision_type=contract, summary="Net 60"
     )
     for someone in (member, lead):
         with pytest.raises(PermissionDenied):
-            services.decision_approve(decision=decision, by=someone)
+            decision_services.decision_approve(decision=decision, by=someone)
 
 
 def test_an_approved_override_lets_exactly_one_handoff_through(
     item, seller, sales_lead, member, workflow
 ):
     override = _builtin(workflow, rights.OVERRIDE_CHECKLIST)
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item,
         by=seller,
         decision_type=override,
@@ -192,23 +195,23 @@ def test_an_approved_override_lets_exactly_one_handoff_through(
     )
     assert decision.level == "red"
     fields = {"po_number": "PO-9", "amount": "500"}
-    services.decision_approve(decision=decision, by=sales_lead)
-    item = services.handoff_submit(item=item, by=seller, checklist=[], fields=fields)
+    decision_services.decision_approve(decision=decision, by=sales_lead)
+    item = transitions.handoff_submit(item=item, by=seller, checklist=[], fields=fields)
     submitted = item.events.get(kind=Event.Kind.HANDOFF_SUBMITTED)
     assert submitted.payload["overridden"] == ["signed"]
     decision.refresh_from_db()
     assert decision.consumed_at is not None
 
-    services.handoff_bounce(item=item, by=member, missing_input="Signed contract")
-    services.item_unblock(item=item, by=seller, cause="process")
+    transitions.handoff_bounce(item=item, by=member, missing_input="Signed contract")
+    transitions.item_unblock(item=item, by=seller, cause="process")
     with pytest.raises(services.GateError) as err:
-        services.handoff_submit(item=item, by=seller, checklist=[], fields=fields)
+        transitions.handoff_submit(item=item, by=seller, checklist=[], fields=fields)
     assert err.value.missing_checklist == ["signed"]
 
 
 def test_a_pending_override_does_not_open_the_gate(item, seller, workflow):
     override = _builtin(workflow, rights.OVERRIDE_CHECKLIST)
-    services.decision_record(
+    decision_services.decision_record(
         item=item,
         by=seller,
         decision_type=override,
@@ -224,7 +227,7 @@ def test_a_pending_override_does_not_open_the_gate(item, seller, workflow):
 def test_a_bad_override_is_refused_and_changes_nothing(item, seller, workflow):
     override = _builtin(workflow, rights.OVERRIDE_CHECKLIST)
     with pytest.raises(ValidationError) as err:
-        services.decision_record(
+        decision_services.decision_record(
             item=item,
             by=seller,
             decision_type=override,
@@ -241,7 +244,7 @@ def test_a_bad_override_is_refused_and_changes_nothing(item, seller, workflow):
 def test_changing_the_due_date_is_yellow_and_sets_the_date(item, seller, sales_lead, workflow):
     change = _builtin(workflow, rights.CHANGE_DUE_DATE)
     new_date = timezone.localdate() + datetime.timedelta(days=10)
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item,
         by=seller,
         decision_type=change,
@@ -258,7 +261,9 @@ def test_outsiders_and_viewers_cannot_record_decisions(item, outsider, viewer, w
     change = _builtin(workflow, rights.CHANGE_DUE_DATE)
     for someone in (outsider, viewer):
         with pytest.raises(PermissionDenied):
-            services.decision_record(item=item, by=someone, decision_type=change, summary="x")
+            decision_services.decision_record(
+                item=item, by=someone, decision_type=change, summary="x"
+            )
 
 
 def test_matrix_edits_need_a_lead_of_the_workflow_and_are_versioned(
@@ -302,15 +307,15 @@ def test_digest_users_get_one_email_a_day(
     _set(refund, "member", "yellow", seller.teams.get().lead, inform_users=[lead])
     with django_capture_on_commit_callbacks(execute=True):
         for n in (1, 2):
-            services.decision_record(
+            decision_services.decision_record(
                 item=item, by=seller, decision_type=refund, summary=f"Refund #{n}"
             )
     assert smtp_mailers.messages == []
     day = timezone.now().replace(hour=8, minute=0, second=0, microsecond=0)
-    assert notifications.send_digests(now=day) == 0  # before the working day starts
-    assert notifications.send_digests(now=day.replace(hour=9, minute=5)) == 1
+    assert digest.send_digests(now=day) == 0  # before the working day starts
+    assert digest.send_digests(now=day.replace(hour=9, minute=5)) == 1
     assert outbox.send_due(now=day.replace(hour=9, minute=5)) == (1, 0)
-    assert notifications.send_digests(now=day.replace(hour=10)) == 0  # once a day
+    assert digest.send_digests(now=day.replace(hour=10)) == 0  # once a day
     [message] = smtp_mailers.parsed()
     assert message["To"] == lead.email
     body = message.get_body(("plain",)).get_content()
@@ -322,7 +327,9 @@ def test_an_immediate_email_is_sent_once_even_if_the_task_runs_twice(
 ):
     refund = _type(workflow, "Refund")
     _set(refund, "member", "yellow", seller.teams.get().lead, inform_users=[lead])
-    services.decision_record(item=item, by=seller, decision_type=refund, summary="Refund €40")
+    decision_services.decision_record(
+        item=item, by=seller, decision_type=refund, summary="Refund €40"
+    )
     email = Notification.objects.get().email
     assert email.kind == EmailDelivery.Kind.NOTIFICATION
     assert outbox.send_one(email.pk) is True
@@ -333,7 +340,9 @@ def test_an_immediate_email_is_sent_once_even_if_the_task_runs_twice(
 def test_a_failed_send_stays_unsent_for_the_retry(item, seller, lead, workflow, smtp_mailers):
     refund = _type(workflow, "Refund")
     _set(refund, "member", "yellow", seller.teams.get().lead, inform_users=[lead])
-    services.decision_record(item=item, by=seller, decision_type=refund, summary="Refund €40")
+    decision_services.decision_record(
+        item=item, by=seller, decision_type=refund, summary="Refund €40"
+    )
     email = Notification.objects.get().email
     smtp_mailers.refuse = True
     now = timezone.now()

@@ -4,8 +4,8 @@ the inbox section and notifications, with their permissions."""
 import pytest
 from django.urls import reverse
 
-from handoffs import decisions as rights
-from handoffs import services
+from handoffs.decisions import rules as rights
+from handoffs.decisions import services as decision_services
 from handoffs.models import Decision, DecisionMatrixChange, DecisionType, Notification, WorkItem
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_viewers_and_outsiders_cannot_change_the_matrix(client, workflow, viewer
 def test_viewers_and_outsiders_cannot_record_or_answer(
     client, item, viewer, outsider, seller, contract
 ):
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item, by=seller, decision_type=contract, summary="Net 60"
     )
     for someone in (viewer, outsider):
@@ -208,7 +208,7 @@ def test_changing_the_type_rerenders_the_form_with_its_fields(client, item, sell
 
 
 def test_the_approver_answers_from_the_inbox(client, item, seller, sales_lead, contract):
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item, by=seller, decision_type=contract, summary="Net 60"
     )
     client.force_login(sales_lead)
@@ -235,7 +235,7 @@ def test_the_approver_answers_from_the_inbox(client, item, seller, sales_lead, c
 def test_the_requester_cannot_answer_their_own_request(
     client, item, sales_lead, contract, admin_user
 ):
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item, by=sales_lead, decision_type=contract, summary="x"
     )
     client.force_login(sales_lead)
@@ -248,9 +248,11 @@ def test_the_requester_cannot_answer_their_own_request(
 def test_the_decision_log_filters(
     client, item, seller, sales_lead, contract, workflow, django_assert_max_num_queries
 ):
-    services.decision_record(item=item, by=seller, decision_type=contract, summary="Net 60")
+    decision_services.decision_record(
+        item=item, by=seller, decision_type=contract, summary="Net 60"
+    )
     change = _builtin(workflow, rights.CHANGE_DUE_DATE)
-    services.decision_record(
+    decision_services.decision_record(
         item=item,
         by=seller,
         decision_type=change,
@@ -307,7 +309,7 @@ def test_users_choose_the_daily_digest(client, member):
 
 
 def test_the_approver_answers_from_the_item_page(client, item, seller, sales_lead, contract):
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=item, by=seller, decision_type=contract, summary="Net 60"
     )
     client.force_login(sales_lead)

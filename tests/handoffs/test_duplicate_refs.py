@@ -4,8 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from handoffs import services
 from handoffs.models import WorkItem
+from handoffs.work import services
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from rest_framework.test import APIClient
 
-from handoffs.fields import clean_value, printable
 from handoffs.models import Event, Handoff, ProtocolVersion, Stage, Workflow, WorkItem
-from handoffs.services import work_item_create
+from handoffs.work.services import work_item_create
+from handoffs.workflows.fields import clean_value, printable
 from tests.handoffs.field_strategies import ALL_TYPES, field_values
 
 pytestmark = pytest.mark.django_db

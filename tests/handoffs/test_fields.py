@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handoffs.fields import FIELD_TYPES, clean_value, validate_definition
+from handoffs.workflows.fields import FIELD_TYPES, clean_value, validate_definition
 
 
 def _defn(kind, **extra):

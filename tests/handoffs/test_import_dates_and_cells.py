@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
-from handoffs import imports
 from handoffs.models import Event, ImportBatch, ImportMapping, WorkItem
+from handoffs.work import imports, sheets
 
 UTC = datetime.UTC
 MAPPING = {
@@ -44,7 +44,7 @@ def _dry_run_then_commit(workflow, lead, content, filename, date_order=imports.D
     """The dry run's problems and the commit's refusal, for the same stored file."""
     batch = _batch(workflow, lead, content, filename)
     plan = imports.validate(
-        imports.parse(bytes(batch.content), filename), MAPPING, workflow, date_order
+        sheets.parse(bytes(batch.content), filename), MAPPING, workflow, date_order
     )
     with pytest.raises(ValidationError) as refusal:
         imports.import_commit(batch=batch, mapping=MAPPING, by=lead, date_order=date_order)
@@ -135,7 +135,7 @@ def test_dates_read_in_the_chosen_order_and_commit_as_dry_run(
     content = HEADER + f"Order,R1,{requested},{due},PO-1,10\n"
     batch = _batch(workflow, lead, content)
 
-    plan = imports.validate(imports.parse(content.encode(), "x.csv"), MAPPING, workflow, order)
+    plan = imports.validate(sheets.parse(content.encode(), "x.csv"), MAPPING, workflow, order)
     imports.import_commit(batch=batch, mapping=MAPPING, by=lead, date_order=order)
 
     assert plan.errors == []
@@ -248,7 +248,7 @@ def test_a_date_field_reads_in_the_chosen_order_too(workflow, lead):
     version.save()
     content = HEADER.replace("\n", ",Ship by\n") + GOOD_ROW.replace("\n", ",31.12.2026\n")
     mapping = {**MAPPING, "Ship by": "fields.ship_by"}
-    sheet = imports.parse(content.encode(), "orders.csv")
+    sheet = sheets.parse(content.encode(), "orders.csv")
 
     day_first = imports.validate(sheet, mapping, workflow, imports.DateOrder.DAY_FIRST)
     iso = imports.validate(sheet, mapping, workflow, imports.DateOrder.ISO)

@@ -8,8 +8,8 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from handoffs import imports
 from handoffs.models import ImportBatch, WorkItem
+from handoffs.work import sheets
 
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -85,7 +85,7 @@ def empty_row_bomb():
 def test_a_claimed_dimension_is_not_read_as_rows():
     content = hostile_workbook([_HEADER_ROW, _order(2), _order(3)])
 
-    sheet = imports.parse(content, "orders.xlsx")
+    sheet = sheets.parse(content, "orders.xlsx")
 
     assert sheet.headers == ["Title"]
     assert sheet.rows == [(2, ["Order 2"]), (3, ["Order 3"])]
@@ -111,10 +111,10 @@ def test_a_claimed_dimension_is_not_read_as_rows():
 )
 def test_a_hostile_workbook_is_refused_by_what_it_would_cost(rows, padding, message):
     content = empty_row_bomb() if rows is None else hostile_workbook(rows, padding=padding)
-    assert len(content) < imports.MAX_BYTES
+    assert len(content) < sheets.MAX_BYTES
 
-    with pytest.raises(imports.ImportProblem, match=message):
-        imports.parse(content, "orders.xlsx")
+    with pytest.raises(sheets.ImportProblem, match=message):
+        sheets.parse(content, "orders.xlsx")
 
 
 def test_a_workbook_declaring_xml_entities_is_refused():
@@ -136,19 +136,19 @@ def test_a_workbook_declaring_xml_entities_is_refused():
         for name, data in parts.items():
             book.writestr(name, data)
 
-    with pytest.raises(imports.ImportProblem, match="Not a readable XLSX"):
-        imports.parse(buffer.getvalue(), "orders.xlsx")
+    with pytest.raises(sheets.ImportProblem, match="Not a readable XLSX"):
+        sheets.parse(buffer.getvalue(), "orders.xlsx")
 
 
 def test_a_csv_of_empty_lines_is_refused_by_rows_read():
-    content = b"Title\n" + b",\n" * (imports.MAX_ROWS_READ + 1)
+    content = b"Title\n" + b",\n" * (sheets.MAX_ROWS_READ + 1)
 
-    with pytest.raises(imports.ImportProblem, match="empty ones included"):
-        imports.parse(content, "orders.csv")
+    with pytest.raises(sheets.ImportProblem, match="empty ones included"):
+        sheets.parse(content, "orders.csv")
 
 
 def test_cells_right_of_the_named_columns_are_not_read():
-    sheet = imports.parse(b"Title,Ref\nOrder,R1,extra,more\n,,only extra\n", "orders.csv")
+    sheet = sheets.parse(b"Title,Ref\nOrder,R1,extra,more\n,,only extra\n", "orders.csv")
 
     assert sheet.rows == [(2, ["Order", "R1"])]
 
@@ -186,8 +186,8 @@ def test_a_member_who_may_not_import_is_refused_before_the_file_is_read(client, 
 
 
 def test_reading_stops_once_its_time_is_up(monkeypatch):
-    monkeypatch.setattr(imports, "MAX_PARSE_SECONDS", 0)
+    monkeypatch.setattr(sheets, "MAX_PARSE_SECONDS", 0)
     content = b"Title\n" + b"Order\n" * 300
 
-    with pytest.raises(imports.ImportProblem, match="takes too long to read"):
-        imports.parse(content, "orders.csv")
+    with pytest.raises(sheets.ImportProblem, match="takes too long to read"):
+        sheets.parse(content, "orders.csv")

@@ -6,8 +6,8 @@ import threading
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from handoffs import imports
 from handoffs.models import ImportBatch, WorkItem
+from handoffs.work import imports
 
 MAPPING = {
     "Title": "title",

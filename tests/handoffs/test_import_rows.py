@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from handoffs import imports
+from handoffs.work import imports, sheets
 
 UTC = datetime.UTC
 TOMORROW = (timezone.now() + datetime.timedelta(days=1)).isoformat()
@@ -77,7 +77,7 @@ ERRORS = [
 
 def _sheet(*rows):
     headers = list(MAPPING)
-    return imports.Sheet(
+    return sheets.Sheet(
         headers=headers,
         rows=[(n, [row.get(h, "") for h in headers]) for n, row in enumerate(rows, start=2)],
     )
@@ -146,7 +146,7 @@ def test_a_row_with_only_a_title_gets_the_defaults(workflow):
 
 
 def test_a_short_row_reads_its_missing_cells_as_empty(workflow):
-    sheet = imports.Sheet(headers=["Title", "Priority"], rows=[(2, ["Order"])])
+    sheet = sheets.Sheet(headers=["Title", "Priority"], rows=[(2, ["Order"])])
 
     plan = imports.validate(sheet, {"Title": "title", "Priority": "priority"}, workflow)
 

@@ -8,15 +8,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
-from handoffs import imports, services
 from handoffs.models import Event, ImportBatch, ImportMapping, Stage, Workflow, WorkItem
+from handoffs.work import exports, imports, services, sheets, transitions
 
 HEADER = "Deal,Ref,Requested,PO,Amount\n"
 
 
 def make_batch(workflow, user, text, filename="orders.csv"):
     content = text.encode() if isinstance(text, str) else text
-    sheet = imports.parse(content, filename)
+    sheet = sheets.parse(content, filename)
     return ImportBatch.objects.create(
         workflow=workflow,
         filename=filename,
@@ -56,7 +56,7 @@ def test_a_dry_run_names_every_bad_row(workflow):
         + "Bad amount,R4,2026-01-05,PO-4,lots\n"
         + "Dup,R1,2026-01-05,PO-5,1\n"
     )
-    plan = imports.validate(imports.parse(text.encode(), "x.csv"), MAPPING, workflow)
+    plan = imports.validate(sheets.parse(text.encode(), "x.csv"), MAPPING, workflow)
 
     assert [line for line, _ in plan.errors] == [3, 4, 5, 6]
     problems = dict(plan.errors)
@@ -88,8 +88,8 @@ def test_a_commit_creates_items_and_their_history_once(workflow, lead):
     )
     batch = make_batch(workflow, lead, text)
     mapping = imports.clean_mapping(
-        imports.guess_mapping(imports.parse(text.encode(), "x.csv").headers, workflow),
-        imports.parse(text.encode(), "x.csv").headers,
+        imports.guess_mapping(sheets.parse(text.encode(), "x.csv").headers, workflow),
+        sheets.parse(text.encode(), "x.csv").headers,
         workflow,
     )
 
@@ -157,13 +157,13 @@ def test_xlsx_is_read_like_csv(workflow, lead):
         (b"a,,c\n1,2,3\n", "Column 2 has no name"),
         (b"Title,title\nx,y\n", "Two columns"),
         (b"PK\x03\x04not a zip", "Not a readable XLSX"),
-        (b"x" * (imports.MAX_BYTES + 1), "larger than 5 MB"),
-        (b"Title\n" + b"row\n" * (imports.MAX_ROWS + 1), "more than 10,000 rows"),
+        (b"x" * (sheets.MAX_BYTES + 1), "larger than 5 MB"),
+        (b"Title\n" + b"row\n" * (sheets.MAX_ROWS + 1), "more than 10,000 rows"),
     ],
 )
 def test_unreadable_files_are_refused_whole(content, message):
-    with pytest.raises(imports.ImportProblem, match=message):
-        imports.parse(content, "upload.csv")
+    with pytest.raises(sheets.ImportProblem, match=message):
+        sheets.parse(content, "upload.csv")
 
 
 def test_export_then_import_round_trips(workflow, seller, lead, admin_user):
@@ -177,13 +177,13 @@ def test_export_then_import_round_trips(workflow, seller, lead, admin_user):
         due_date=datetime.date(2026, 2, 1),
         requested_at=datetime.datetime(2026, 1, 3, 9, tzinfo=datetime.UTC),
     )
-    item = services.handoff_submit(
+    item = transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"amount": "99.5"}
     )
-    item = services.handoff_accept(item=item, by=lead)
-    services.item_deliver(item=item, by=lead)
+    item = transitions.handoff_accept(item=item, by=lead)
+    transitions.item_deliver(item=item, by=lead)
     services.work_item_create(workflow=workflow, title="Still open\nsecond line", by=seller)
-    exported = "".join(imports.export_items_rows(workflow))
+    exported = "".join(exports.export_items_rows(workflow))
     assert "'=HYPERLINK" in exported  # a spreadsheet shows it as text, never runs it
 
     copy = Workflow.objects.create(name="Copy")
@@ -198,14 +198,14 @@ def test_export_then_import_round_trips(workflow, seller, lead, admin_user):
     )
     copy_protocol.save()
     batch = make_batch(copy, admin_user, exported)
-    headers = imports.parse(exported.encode(), "x.csv").headers
+    headers = sheets.parse(exported.encode(), "x.csv").headers
     mapping = imports.clean_mapping(imports.guess_mapping(headers, copy), headers, copy)
     assert set(mapping.values()) == {t for t, _ in imports.targets(copy)}
 
     imports.import_commit(batch=batch, mapping=mapping, by=admin_user)
 
-    assert "".join(imports.export_items_rows(copy)) == exported
-    events = list(csv.reader(io.StringIO("".join(imports.export_events_rows(workflow)))))
+    assert "".join(exports.export_items_rows(copy)) == exported
+    events = list(csv.reader(io.StringIO("".join(exports.export_events_rows(workflow)))))
     assert events[0] == imports.EVENT_COLUMNS
     assert [(row[0], row[1], row[4]) for row in events[1:]] == [
         ("CRM-1", "Qualify", "Sales"),

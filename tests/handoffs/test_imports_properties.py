@@ -6,7 +6,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handoffs import imports
+from handoffs.work import sheets
 
 header_names = (
     st.text(
@@ -49,7 +49,7 @@ def test_any_written_table_reads_back_the_same(table, delimiter, quoting):
     writer.writerow(headers)
     writer.writerows(rows)
 
-    sheet = imports.parse(buffer.getvalue().encode(), "upload.csv")
+    sheet = sheets.parse(buffer.getvalue().encode(), "upload.csv")
 
     assert sheet.headers == headers
     assert [cells for _, cells in sheet.rows] == rows
@@ -59,8 +59,8 @@ def test_any_written_table_reads_back_the_same(table, delimiter, quoting):
 @given(st.binary(max_size=300))
 def test_any_bytes_are_read_or_refused_with_a_reason(content):
     try:
-        sheet = imports.parse(content, "upload.csv")
-    except imports.ImportProblem as problem:
+        sheet = sheets.parse(content, "upload.csv")
+    except sheets.ImportProblem as problem:
         assert str(problem)
     else:
         assert sheet.headers and all(len(cells) >= len(sheet.headers) for _, cells in sheet.rows)
@@ -69,6 +69,6 @@ def test_any_bytes_are_read_or_refused_with_a_reason(content):
 @settings(deadline=None)
 @given(cells)
 def test_formula_escaping_round_trips(text):
-    safe = imports.spreadsheet_safe(text)
+    safe = sheets.spreadsheet_safe(text)
     assert not safe.startswith(("=", "+", "@")) or safe == text
-    assert imports._cell_text(safe) == text
+    assert sheets._cell_text(safe) == text

@@ -6,9 +6,9 @@ import time
 import pytest
 from django.test import Client
 
-from handoffs.intake import sign
 from handoffs.models import Event, IntakeDelivery, IntakeSource, WorkItem
 from opshub.accounts.models import ApiToken
+from opshub.lib.signing import sign
 
 SECRET = "whsec_test-secret"
 DEAL = {

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from handoffs.intake import Mapped, map_payload
+from handoffs.integrations.intake import Mapped, map_payload
 
 UTC = datetime.UTC
 DEAL = {

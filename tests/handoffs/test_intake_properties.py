@@ -7,7 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handoffs.intake import map_payload, render, resolve, sign, validate_mapping, verify
+from handoffs.integrations.intake import (
+    map_payload,
+    render,
+    resolve,
+    validate_mapping,
+)
+from opshub.lib.signing import sign, verify
 from tests.handoffs.field_strategies import hostile_text
 
 # Any code point, NUL and lone surrogates included: a JSON body may escape either.

@@ -6,8 +6,9 @@ import time
 
 from django.db import connection
 
-from handoffs.intake import intake_receive, sign
+from handoffs.integrations.intake import intake_receive
 from handoffs.models import IntakeDelivery, IntakeSource, WorkItem
+from opshub.lib.signing import sign
 from tests.handoffs.test_intake import DEAL, SECRET
 
 

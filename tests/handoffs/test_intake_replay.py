@@ -8,8 +8,8 @@ import time
 import pytest
 from django.db import IntegrityError, transaction
 
-from handoffs.intake import sign
 from handoffs.models import IntakeDelivery, WorkItem
+from opshub.lib.signing import sign
 from tests.handoffs import test_intake
 from tests.handoffs.test_intake import DEAL, SECRET, post_signed
 

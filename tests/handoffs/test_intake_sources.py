@@ -4,7 +4,7 @@ and the change and its audit entry are written together or not at all."""
 import pytest
 from django.test import Client
 
-from handoffs import intake
+from handoffs.integrations import intake
 from handoffs.models import IntakeSource
 from opshub.accounts.models import AuditEntry
 from tests.handoffs import test_intake

@@ -7,8 +7,9 @@ import time
 import pytest
 from django.test import Client
 
-from handoffs.intake import MAX_BODY_BYTES, sign
+from handoffs.integrations.intake import MAX_BODY_BYTES
 from handoffs.models import IntakeDelivery, WorkItem
+from opshub.lib.signing import sign
 from tests.handoffs import test_intake
 from tests.handoffs.test_intake import DEAL, SECRET, post_signed
 

@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.test import Client
 
-from handoffs.intake import sign
 from handoffs.models import IntakeDelivery, IntakeSource, WorkItem
 from opshub.lib.cache import count_in_window
+from opshub.lib.signing import sign
 
 SECRET = "whsec_throttle-secret"
 

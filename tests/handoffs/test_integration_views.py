@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from handoffs import webhooks
+from handoffs.integrations import webhooks
 from handoffs.models import ImportBatch, IntakeDelivery, IntakeSource, WebhookDelivery, WorkItem
 from tests.handoffs import test_intake
 from tests.handoffs.test_intake import DEAL, post_signed

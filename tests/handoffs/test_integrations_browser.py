@@ -2,7 +2,7 @@
 
 import pytest
 
-from handoffs import webhooks
+from handoffs.integrations import webhooks
 from handoffs.models import ImportBatch, IntakeDelivery
 from tests.handoffs import test_intake
 from tests.handoffs.test_intake import DEAL, post_signed

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from handoffs import decisions as rights
-from handoffs import services, timeline
+from handoffs.decisions import rules as rights
 from handoffs.models import DecisionLevel, DecisionRight, DecisionRole, Event, WorkItem
+from handoffs.work import services, timeline, transitions
 from tests.handoffs.test_race import _at_once
 
 pytestmark = pytest.mark.django_db
@@ -137,9 +137,9 @@ def test_done_and_cancelled_items_are_not_edited(close, workflow, lead, seller):
         workflow=workflow, title="One stage later", by=lead, stage=workflow.stages.last()
     )
     if close == "deliver":
-        services.item_deliver(item=item, by=lead)
+        transitions.item_deliver(item=item, by=lead)
     else:
-        services.item_cancel(item=item, by=lead, reason="Not wanted")
+        transitions.item_cancel(item=item, by=lead, reason="Not wanted")
     before = _snapshot(item)
     with pytest.raises(services.StateConflict, match="can no longer change"):
         _edit(item, lead, title="Too late")
@@ -327,7 +327,7 @@ def test_an_edited_closed_item_is_refused(client, workflow, lead):
     item = services.work_item_create(
         workflow=workflow, title="Shipped", by=lead, stage=workflow.stages.last()
     )
-    services.item_deliver(item=item, by=lead)
+    transitions.item_deliver(item=item, by=lead)
     client.force_login(lead)
     assert b"Edit details" not in client.get(item.get_absolute_url()).content
     response = client.post(_url(item), _form(item, title="Reopened?"), **HTMX)
@@ -418,7 +418,7 @@ def test_patch_on_a_delivered_item_is_409_and_put_is_not_allowed(workflow, lead)
     item = services.work_item_create(
         workflow=workflow, title="Shipped", by=lead, stage=workflow.stages.last()
     )
-    services.item_deliver(item=item, by=lead)
+    transitions.item_deliver(item=item, by=lead)
     assert _patch(lead, item, {"title": "Reopened?"}).status_code == 409
     put = _api(lead).put(f"/api/v1/work-items/{item.pk}/", {"title": "x"}, format="json")
     assert put.status_code == 405

@@ -147,8 +147,8 @@ def test_the_board_and_a_long_list_on_a_laptop_and_a_projector(
 
     from django.utils import timezone
 
-    from handoffs import services
     from handoffs.models import StallEpisode
+    from handoffs.work import services, transitions
 
     gate = {"checklist": ["signed"], "fields": {"po_number": "PO-1", "amount": "10"}}
     now = timezone.now()
@@ -162,7 +162,7 @@ def test_the_board_and_a_long_list_on_a_laptop_and_a_projector(
         for n in range(19)
     ]
     for item in items[:3]:
-        services.handoff_submit(item=item, by=seller, **gate)
+        transitions.handoff_submit(item=item, by=seller, **gate)
     StallEpisode.objects.create(
         item=items[0],
         kind=StallEpisode.Kind.HANDOFF_UNACCEPTED,
@@ -171,7 +171,7 @@ def test_the_board_and_a_long_list_on_a_laptop_and_a_projector(
         escalation_delay=datetime.timedelta(hours=8),
     )
     monkeypatch.setattr("opshub.lib.paginator.COUNT_AHEAD", 10)
-    monkeypatch.setattr("handoffs.views.ITEMS_PER_PAGE", 5)
+    monkeypatch.setattr("handoffs.work.views.ITEMS_PER_PAGE", 5)
     _as(page, login, member)
 
     page.set_viewport_size({"width": 1366, "height": 900})

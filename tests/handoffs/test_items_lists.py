@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs import services
 from handoffs.models import WorkItem
+from handoffs.work import services, transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +28,11 @@ def many(workflow, seller, member):
             external_ref=f"D-{n}",
         )
         if n % 2:
-            services.handoff_submit(item=item, by=seller, **GATE)
+            transitions.handoff_submit(item=item, by=seller, **GATE)
         if n % 4 == 1:
-            services.handoff_accept(item=item, by=member)
+            transitions.handoff_accept(item=item, by=member)
         if n == 3:
-            services.handoff_bounce(item=item, by=member, missing_input="PO number")
+            transitions.handoff_bounce(item=item, by=member, missing_input="PO number")
         items.append(item)
     return items
 
@@ -128,7 +128,7 @@ def test_the_list_counts_only_so_far_past_the_page_and_older_pages_stay_reachabl
     """At 100,000 items an exact count of a broad filter costs more than the page itself:
     the list counts `COUNT_AHEAD` rows past the page and says "N+" (opshub.lib.paginator)."""
     monkeypatch.setattr("opshub.lib.paginator.COUNT_AHEAD", 5)
-    monkeypatch.setattr("handoffs.views.ITEMS_PER_PAGE", 2)
+    monkeypatch.setattr("handoffs.work.views.ITEMS_PER_PAGE", 2)
     client.force_login(member)
     url = reverse("handoffs:item-list")
     first = client.get(url, {"state": "all"})

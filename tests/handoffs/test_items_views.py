@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from handoffs import services
 from handoffs.models import Event, Recovery, WorkItem
+from handoffs.work import transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def _url(name, item):
 
 
 def _handed_off(item, seller):
-    return services.handoff_submit(
+    return transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "10"}
     )
 
@@ -151,7 +151,7 @@ def test_the_receiving_team_accepts(client, item, seller, member):
 
 def test_accepting_twice_tells_the_second_person_and_records_one_event(client, item, seller, lead):
     _handed_off(item, seller)
-    services.handoff_accept(item=item, by=lead)
+    transitions.handoff_accept(item=item, by=lead)
     client.force_login(lead)
     response = client.post(_url("accept", item), **HTMX)
     assert "not waiting for acceptance" in response.content.decode()
@@ -182,7 +182,7 @@ def test_a_bounce_without_a_missing_input_is_refused(client, item, seller, membe
 
 def test_the_recovery_owner_unblocks_with_a_cause(client, item, seller, member):
     _handed_off(item, seller)
-    services.handoff_bounce(item=item, by=member, missing_input="Delivery address")
+    transitions.handoff_bounce(item=item, by=member, missing_input="Delivery address")
     client.force_login(seller)
     page = client.get(item.get_absolute_url()).content.decode()
     assert "Delivery address" in page and "Input supplied" in page
@@ -210,7 +210,7 @@ def test_block_and_cancel_and_comment(client, item, seller):
 
 def test_deliver_from_the_last_stage(client, item, seller, member):
     _handed_off(item, seller)
-    services.handoff_accept(item=item, by=member)
+    transitions.handoff_accept(item=item, by=member)
     client.force_login(member)
     assert client.post(_url("deliver", item)).status_code == 302
     item.refresh_from_db()
@@ -219,7 +219,7 @@ def test_deliver_from_the_last_stage(client, item, seller, member):
 
 def test_the_timeline_reads_like_a_story(client, item, seller, member):
     _handed_off(item, seller)
-    services.handoff_bounce(item=item, by=member, missing_input="PO number")
+    transitions.handoff_bounce(item=item, by=member, missing_input="PO number")
     client.force_login(member)
     html = client.get(item.get_absolute_url()).content.decode()
     assert "Qualify (Sales) → Ship (Fulfilment) by Seller under protocol v1" in html

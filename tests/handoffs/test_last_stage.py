@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from handoffs import services
-from handoffs import workflows as wf
-from handoffs.decision_forms import DecisionForm
+from handoffs.decisions.forms import DecisionForm
 from handoffs.models import DecisionType, Handoff, WorkItem
+from handoffs.work import transitions
+from handoffs.workflows import services as wf
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +43,13 @@ def test_delivering_from_the_last_stage_works_and_hand_off_says_why_not(
     client.force_login(seller)
     response = client.post(reverse("handoffs:item-handoff", args=[item.pk]), follow=True)
     assert "last stage" in response.content.decode()
-    services.item_deliver(item=item, by=seller)
+    transitions.item_deliver(item=item, by=seller)
     item.refresh_from_db()
     assert item.state == WorkItem.State.DONE
 
 
 def test_a_block_on_the_last_stage_names_no_handoff(reordered, item, seller):
-    _, recovery = services.item_block(item=item, by=seller, missing_input="Signed PO")
+    _, recovery = transitions.item_block(item=item, by=seller, missing_input="Signed PO")
     assert recovery.handoff is None
 
 

@@ -5,9 +5,9 @@ import itertools
 import pytest
 from django.urls import reverse
 
-from handoffs import map as handoff_map
-from handoffs import workflows as wf
+from handoffs.map import layout as handoff_map
 from handoffs.models import Handoff, Stage, Team, Workflow
+from handoffs.workflows import services as wf
 from opshub.accounts.models import User
 
 pytestmark = pytest.mark.django_db

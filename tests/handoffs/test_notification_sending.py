@@ -9,9 +9,9 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
-from handoffs import outbox
+from handoffs.mail import outbox
+from handoffs.mail.notifications import notify
 from handoffs.models import EmailDelivery
-from handoffs.notifications import notify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,9 +4,9 @@ clear message instead of a 500 when the draft was published meanwhile."""
 import pytest
 from django.urls import reverse
 
-from handoffs import views
-from handoffs import workflows as wf
 from handoffs.models import Handoff, ProtocolVersion
+from handoffs.workflows import services as wf
+from handoffs.workflows import views as workflow_views
 
 pytestmark = pytest.mark.django_db
 
@@ -57,14 +57,14 @@ def test_an_edit_racing_a_publish_is_refused_with_a_clear_error(draft, lead):
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_the_page_says_the_draft_was_published_meanwhile(client, draft, lead, monkeypatch, htmx):
-    load_draft = views._draft_for
+    load_draft = workflow_views._draft_for
 
     def published_right_after_loading(request, pk):
         loaded = load_draft(request, pk)
         wf.protocol_publish(version=_copy(loaded), by=lead)  # another lead, at that moment
         return loaded
 
-    monkeypatch.setattr(views, "_draft_for", published_right_after_loading)
+    monkeypatch.setattr(workflow_views, "_draft_for", published_right_after_loading)
     client.force_login(lead)
     pk = draft.handoff_id
     headers = {"HX-Request": "true"} if htmx else {}

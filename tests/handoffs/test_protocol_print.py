@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from handoffs.demo import seed_org, seed_workflows
+from handoffs.demo.organisation import seed_org, seed_workflows
 from handoffs.models import Handoff
 from opshub.accounts.models import User
 

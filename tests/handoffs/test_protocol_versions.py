@@ -5,10 +5,10 @@ from django.db import IntegrityError, InternalError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs import services
-from handoffs import workflows as wf
-from handoffs.forms import FieldDefinitionForm
 from handoffs.models import Event, Handoff, ProtocolVersion
+from handoffs.work import transitions
+from handoffs.workflows import services as wf
+from handoffs.workflows.forms import FieldDefinitionForm
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +210,7 @@ def test_work_items_remember_the_version_that_governed_their_handoff(
         by=lead,
         checklist=[{"id": "signed", "text": "Contract signed", "help": "", "required": True}],
     )
-    services.handoff_submit(
+    transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "10"}
     )
     event = item.events.get(kind=Event.Kind.HANDOFF_SUBMITTED)

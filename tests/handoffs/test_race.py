@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from handoffs import services
 from handoffs.models import Event, WorkItem
+from handoffs.work import services, transitions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ def _at_once(*actions):
 
 
 def _handed_off(item, seller):
-    return services.handoff_submit(
+    return transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "10"}
     )
 
@@ -43,8 +43,8 @@ def _handed_off(item, seller):
 def test_two_people_accepting_at_once_one_wins_and_one_event(item, seller, member, lead):
     _handed_off(item, seller)
     results = _at_once(
-        lambda: services.handoff_accept(item=item, by=member),
-        lambda: services.handoff_accept(item=item, by=lead),
+        lambda: transitions.handoff_accept(item=item, by=member),
+        lambda: transitions.handoff_accept(item=item, by=lead),
     )
     winners = [r for r in results if isinstance(r, WorkItem)]
     losers = [r for r in results if isinstance(r, services.StateConflict)]
@@ -86,14 +86,14 @@ def test_the_one_who_waited_for_the_lock_gets_a_conflict_not_an_error(item, sell
 
     def first():
         with transaction.atomic():
-            services.handoff_accept(item=item, by=member)
+            transitions.handoff_accept(item=item, by=member)
             a_holds_lock.set()
             time.sleep(0.5)  # commit only after B is waiting on the lock
         return "committed"
 
     def second():
         a_holds_lock.wait(timeout=5)
-        return services.handoff_accept(item=item, by=lead)
+        return transitions.handoff_accept(item=item, by=lead)
 
     results = _at_once(first, second)
     assert results[0] == "committed"

@@ -5,10 +5,10 @@ import datetime
 import pytest
 import time_machine
 
-from handoffs import services
+from handoffs.mail.outbox import send_due
 from handoffs.models import EmailDelivery, Event, Notification, StallEpisode, StallNotice
-from handoffs.outbox import send_due
-from handoffs.stalls import run_scan, stalled_now
+from handoffs.stalls.detection import run_scan, stalled_now
+from handoffs.work import services, transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def clock():
 
 def _handed_off(workflow, seller, title="ACME order #1"):
     item = services.work_item_create(workflow=workflow, title=title, by=seller)
-    return services.handoff_submit(
+    return transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "120"}
     )
 
@@ -112,7 +112,7 @@ def test_resolution_stops_alerts_and_sends_one_resolved_notice(
     item = _handed_off(workflow, seller)
     clock.shift(5 * H)
     _scan_and_send()
-    services.handoff_accept(item=item, by=lead)
+    transitions.handoff_accept(item=item, by=lead)
     clock.shift(H / 60)
     _scan_and_send()
     resolved = smtp_mailers.parsed()[-1]
@@ -206,7 +206,7 @@ def test_an_overdue_recovery_stalls_and_alerts_its_owner(
 ):
     item = _handed_off(workflow, seller)
     clock.shift(H)
-    services.handoff_bounce(item=item, by=member, missing_input="Delivery address")
+    transitions.handoff_bounce(item=item, by=member, missing_input="Delivery address")
     clock.shift(25 * H)
     _scan_and_send()
     episode = StallEpisode.objects.get(kind=StallEpisode.Kind.RECOVERY_OVERDUE)
@@ -222,11 +222,11 @@ def test_a_stage_without_target_falls_back_to_its_own_85th_percentile(
     ship = workflow.stages.get(name="Ship")
     for n in range(6):
         past = _handed_off(workflow, seller, title=f"Past order {n}")
-        services.handoff_accept(item=past, by=member)
+        transitions.handoff_accept(item=past, by=member)
         clock.shift(H)
-        services.item_deliver(item=past, by=member)
+        transitions.item_deliver(item=past, by=member)
     now_item = _handed_off(workflow, seller, title="Slow order")
-    services.handoff_accept(item=now_item, by=member)
+    transitions.handoff_accept(item=now_item, by=member)
     clock.shift(H / 2)
     run_scan()
     assert not StallEpisode.objects.filter(kind=StallEpisode.Kind.STAGE_OVER_TARGET).exists()

@@ -5,9 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from handoffs import services
 from handoffs.models import StallEpisode, WorkItem
-from handoffs.stalls import run_scan
+from handoffs.stalls.detection import run_scan
+from handoffs.work import services, transitions
 from opshub.accounts.models import ApiToken
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def _auth(user):
 
 def _stall(workflow, seller, title="ACME order #1"):
     item = services.work_item_create(workflow=workflow, title=title, by=seller)
-    services.handoff_submit(
+    transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "120"}
     )
     WorkItem.objects.filter(pk=item.pk).update(

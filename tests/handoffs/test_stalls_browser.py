@@ -5,9 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from handoffs import services
 from handoffs.models import StallEpisode, WorkItem
-from handoffs.stalls import run_scan
+from handoffs.stalls.detection import run_scan
+from handoffs.work import services, transitions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def episode(workflow, seller):
     for title, hours in (("ACME order #1", 30), ("Globex renewal", 6)):
         item = services.work_item_create(workflow=workflow, title=title, by=seller)
-        services.handoff_submit(
+        transitions.handoff_submit(
             item=item,
             by=seller,
             checklist=["signed"],
@@ -60,7 +60,7 @@ def test_an_admin_sees_the_scheduler_and_queues_a_test_alert(
 def test_a_digest_reader_unsubscribes_from_the_digest_without_logging_in(
     member, page, live_server, screenshot
 ):
-    from handoffs import email_preferences
+    from handoffs.mail import preferences as email_preferences
     from opshub.accounts.models import User
 
     User.objects.filter(pk=member.pk).update(email_delivery=User.Delivery.DIGEST)

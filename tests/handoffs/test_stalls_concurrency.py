@@ -8,18 +8,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from handoffs import services
+from handoffs.mail.outbox import send_due
 from handoffs.models import EmailDelivery, Heartbeat, StallEpisode, StallNotice, WorkItem
-from handoffs.outbox import send_due
-from handoffs.stalls import run_scan
-from handoffs.tasks import scan_stalls_task
+from handoffs.stalls.detection import run_scan
+from handoffs.stalls.tasks import scan_stalls_task
+from handoffs.work import services, transitions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _stalled_handoff(workflow, seller, title="ACME order #1"):
     item = services.work_item_create(workflow=workflow, title=title, by=seller)
-    services.handoff_submit(
+    transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "120"}
     )
     five_hours_ago = timezone.now() - datetime.timedelta(hours=5)
@@ -35,7 +35,7 @@ def _at_once(target, n=2):
         try:
             barrier.wait(timeout=10)
             target()
-        except Exception as exc:  # noqa: BLE001 - surfaced below
+        except Exception as exc:  # surfaced below
             errors.append(exc)
         finally:
             connection.close()
@@ -104,7 +104,8 @@ def test_the_beat_task_on_a_real_worker_sends_one_alert_even_when_run_twice(
 
 
 def test_two_digest_runs_at_once_write_one_digest(workflow, seller, lead, member, smtp_mailers):
-    from handoffs import notifications
+    from handoffs.mail import notifications
+    from handoffs.stalls import digest
     from opshub.accounts.models import User
 
     User.objects.filter(pk=member.pk).update(email_delivery=User.Delivery.DIGEST)
@@ -113,7 +114,7 @@ def test_two_digest_runs_at_once_write_one_digest(workflow, seller, lead, member
     run_scan()
     assert StallNotice.objects.filter(recipient=member, delivery=None).count() == 1
     notifications.notify([member], message="Refund #1 approved", subject="Refund #1")
-    _at_once(notifications.send_digests)
+    _at_once(digest.send_digests)
     assert EmailDelivery.objects.filter(kind=EmailDelivery.Kind.DIGEST).count() == 1
     send_due()
     assert len(smtp_mailers.messages) == 1

@@ -11,11 +11,14 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from handoffs import email_preferences, notifications, services
-from handoffs.alerts import action_token
+from handoffs.mail import notifications
+from handoffs.mail import preferences as email_preferences
+from handoffs.mail.outbox import send_due
 from handoffs.models import EmailDelivery, StallEpisode, StallNotice
-from handoffs.outbox import send_due
-from handoffs.stalls import run_scan
+from handoffs.stalls import digest as daily_digest
+from handoffs.stalls.alerts import action_token
+from handoffs.stalls.detection import run_scan
+from handoffs.work import services, transitions
 from opshub.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +43,7 @@ def _digest_user(user):
 
 def _handed_off(workflow, seller, lead, assignee=None):
     item = services.work_item_create(workflow=workflow, title="ACME order #1", by=seller)
-    item = services.handoff_submit(
+    item = transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "120"}
     )
     if assignee is not None:
@@ -54,7 +57,7 @@ def _hour(clock, hours=1):
     for _ in range(hours):
         clock.shift(H)
         run_scan()
-        notifications.send_digests()
+        daily_digest.send_digests()
         send_due()
 
 
@@ -71,7 +74,7 @@ def test_a_digest_user_gets_the_stall_in_one_daily_digest_with_their_notificatio
 ):
     _digest_user(member)
     notifications.notify([member], message="Refund #1 approved", subject="Refund #1")
-    notifications.send_digests()  # 09:00 in Berlin: today's digest, before the stall
+    daily_digest.send_digests()  # 09:00 in Berlin: today's digest, before the stall
     send_due()
     [monday] = _to(smtp_mailers, member.email)
     assert "Refund #1 approved" in monday.get_body(("plain",)).get_content()
@@ -134,7 +137,7 @@ def test_escalations_reach_a_digest_lead_at_once_and_the_resolved_notice_waits(
     assert escalation["List-Unsubscribe"] is None  # urgent, not a mailing list
     assert "Get every alert as it" in escalation.get_body(("plain",)).get_content()
 
-    services.handoff_accept(item=item, by=lead)
+    transitions.handoff_accept(item=item, by=lead)
     _hour(clock)
     resolved = smtp_mailers.parsed()[-1]
     assert resolved["To"] == member.email and resolved["Subject"].startswith("Resolved:")
@@ -153,7 +156,7 @@ def test_the_lead_who_was_escalated_to_hears_once_that_it_resolved(
     item = _handed_off(workflow, seller, lead, assignee=member)
     _hour(clock, 8)
     assert [m["To"] for m in smtp_mailers.parsed()] == [member.email, lead.email]
-    services.handoff_accept(item=item, by=lead)
+    transitions.handoff_accept(item=item, by=lead)
     _hour(clock)
     _hour(clock)
     owner_notice, lead_notice = smtp_mailers.parsed()[2:]
@@ -180,7 +183,7 @@ def test_a_lead_who_owns_the_stall_gets_one_resolved_notice_not_two(
         "Stalled 4 h",
         "Escalation",
     ]
-    services.handoff_accept(item=item, by=lead)
+    transitions.handoff_accept(item=item, by=lead)
     _hour(clock, 2)
     assert [m["Subject"].split(":")[0] for m in smtp_mailers.parsed()][2:] == ["Resolved"]
     assert StallEpisode.objects.get().lead_resolution_notified_at is not None

@@ -6,7 +6,7 @@ resolve and alert alike."""
 
 import pytest
 
-from handoffs import stalls
+from handoffs.stalls import detection as stalls
 from tests.handoffs.test_stalls import *  # noqa: F403 (the same tests, collected here)
 
 

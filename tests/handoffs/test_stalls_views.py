@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs import services
-from handoffs.alerts import action_token
 from handoffs.models import EmailDelivery, StallEpisode, WorkItem
-from handoffs.stalls import run_scan, stalled_now
+from handoffs.stalls.alerts import action_token
+from handoffs.stalls.detection import run_scan, stalled_now
+from handoffs.work import services, transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def episode(workflow, seller):
     item = services.work_item_create(workflow=workflow, title="ACME order #1", by=seller)
-    services.handoff_submit(
+    transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "120"}
     )
     WorkItem.objects.filter(pk=item.pk).update(
@@ -138,7 +138,7 @@ def test_the_scheduler_page_is_for_admins_only(client, lead, admin_user, episode
 def test_send_me_a_test_alert_goes_through_the_outbox(
     client, admin_user, smtp_mailers, django_capture_on_commit_callbacks
 ):
-    from handoffs.outbox import send_due
+    from handoffs.mail.outbox import send_due
 
     client.force_login(admin_user)
     with django_capture_on_commit_callbacks(execute=False):

@@ -6,7 +6,7 @@ One row per case, so a new event kind is one new row (the last test fails until 
 import pytest
 
 from handoffs.models import Event, ProtocolVersion
-from handoffs.timeline import story
+from handoffs.work.timeline import story
 
 LABELS = {"po_number": "PO number", "amount": "Amount"}
 K = Event.Kind

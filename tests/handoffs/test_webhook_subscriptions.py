@@ -4,8 +4,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from handoffs import services, webhooks
+from handoffs.integrations import webhooks
 from handoffs.models import WebhookDelivery, WebhookSubscription
+from handoffs.work import transitions
 from opshub.accounts.models import ApiToken, AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -147,10 +148,10 @@ def test_deleting_keeps_the_log_readable_and_stops_deliveries(
     assert "Deleted subscriptions (1)" in listing
 
     # No new deliveries, and the read-only subscription refuses changes.
-    services.handoff_submit(
+    transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "P", "amount": "1"}
     )
-    services.handoff_accept(item=item, by=lead)
+    transitions.handoff_accept(item=item, by=lead)
     assert webhooks.sweep() == 0
     assert client.post(f"/integrations/webhooks/{subscription.pk}/rotate/").status_code == 403
     assert client.post(f"/integrations/webhooks/{subscription.pk}/test/").status_code == 403

@@ -1,6 +1,6 @@
 """Managing a webhook subscription in Chromium: edit, delete (confirm), the kept log."""
 
-from handoffs import webhooks
+from handoffs.integrations import webhooks
 
 
 def test_edit_and_delete_a_subscription(page, live_server, login, screenshot, admin_user):

@@ -7,7 +7,7 @@ import threading
 import pytest
 from rest_framework.test import APIClient
 
-from handoffs import webhooks
+from handoffs.integrations import webhooks
 from handoffs.models import WebhookDelivery, WebhookSubscription
 from opshub.accounts.models import ApiToken
 from opshub.lib import netguard

@@ -10,9 +10,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from handoffs import services, webhooks
-from handoffs.intake import verify
+from handoffs.integrations import webhooks
 from handoffs.models import Event, WebhookDelivery
+from handoffs.work import transitions
+from opshub.lib.signing import verify
 from tests.conftest import free_port
 
 
@@ -64,7 +65,7 @@ def subscription(receiver, admin_user, db):
 
 
 def hand_off(item, seller):
-    return services.handoff_submit(
+    return transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "10"}
     )
 
@@ -107,7 +108,7 @@ def test_only_subscribed_kinds_after_the_subscription_are_sent(
     subscription = webhooks.subscription_create(
         name="Only deliveries", url=receiver.url, event_kinds=["delivered"], by=admin_user
     )
-    services.handoff_accept(item=item, by=lead)
+    transitions.handoff_accept(item=item, by=lead)
 
     assert webhooks.sweep() == 0
     assert not subscription.deliveries.exists()

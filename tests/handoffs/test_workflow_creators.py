@@ -4,8 +4,8 @@ editing what they created even before leading any team."""
 import pytest
 from django.urls import reverse
 
-from handoffs import views
 from handoffs.models import Workflow
+from handoffs.workflows import views as workflow_views
 from opshub.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_the_permission_is_checked_before_the_form_is_read(request, client, pers
     def refuse(form):
         raise AssertionError("the form of a user who may not create workflows was validated")
 
-    monkeypatch.setattr(views.WorkflowForm, "is_valid", refuse)
+    monkeypatch.setattr(workflow_views.WorkflowForm, "is_valid", refuse)
     client.force_login(request.getfixturevalue(persona))
     assert client.get(reverse("handoffs:workflow-create")).status_code == 403
     assert client.post(reverse("handoffs:workflow-create"), {"name": "X"}).status_code == 403

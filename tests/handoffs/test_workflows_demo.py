@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from handoffs.demo import seed_org, seed_workflows
+from handoffs.demo.organisation import seed_org, seed_workflows
 from handoffs.models import Handoff, ProtocolVersion, Stage, Workflow
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
-from handoffs import decisions as rights
-from handoffs import workflows as wf
+from handoffs.decisions import rules as rights
 from handoffs.models import DecisionType, Handoff, IntakeSource
+from handoffs.workflows import services as wf
 from opshub.accounts.models import ApiToken, AuditEntry, User
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,10 @@ import logging
 
 import pytest
 
-from handoffs import services
+from handoffs.scheduler.tasks import ping_task
+from handoffs.work import services, transitions
 from opshub import tasks as catch_up
-from opshub.celery import app, ping_task
+from opshub.celery import app
 from opshub.lib.tasks import enqueue_on_commit
 from opshub.tasks import catch_up_task
 from scoreboard.models import DeliveredItemFact
@@ -53,11 +54,11 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(django_capture_on_commi
 
 def test_a_delivered_item_without_its_fact_gets_it_from_the_sweep(workflow, seller, lead):
     item = services.work_item_create(workflow=workflow, title="ACME order #1", by=seller)
-    item = services.handoff_submit(
+    item = transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "P", "amount": "1"}
     )
-    item = services.handoff_accept(item=item, by=lead)
-    services.item_deliver(item=item, by=lead)  # its on-commit task never runs in this test
+    item = transitions.handoff_accept(item=item, by=lead)
+    transitions.item_deliver(item=item, by=lead)  # its on-commit task never runs in this test
     assert not DeliveredItemFact.objects.filter(item=item).exists()
 
     assert catch_up_task()["scoreboard_facts"] == 1
@@ -68,7 +69,7 @@ def test_a_delivered_item_without_its_fact_gets_it_from_the_sweep(workflow, sell
 def test_a_review_summary_whose_send_task_was_lost_goes_out_once_from_the_outbox_sweep(
     lead, smtp_mailers, workflow
 ):
-    from handoffs.tasks import send_due_emails_task
+    from handoffs.mail.tasks import send_due_emails_task
     from reviews import services as review_services
     from reviews.models import Review, week_of
 

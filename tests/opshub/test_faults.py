@@ -23,9 +23,9 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from handoffs import services
+from handoffs.mail.notifications import notify
 from handoffs.models import EmailDelivery, WorkItem
-from handoffs.notifications import notify
+from handoffs.work import services, transitions
 from opshub.celery import app
 from opshub.tasks import catch_up_task
 from scoreboard.models import DeliveredItemFact
@@ -152,10 +152,10 @@ def start_worker():
 def _ready_to_deliver(workflow, seller, lead, title):
     """An item in its last stage, in progress: the lead can deliver it."""
     item = services.work_item_create(workflow=workflow, title=title, by=seller)
-    item = services.handoff_submit(
+    item = transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "120"}
     )
-    return services.handoff_accept(item=item, by=lead)
+    return transitions.handoff_accept(item=item, by=lead)
 
 
 # --- Redis down ---------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def test_with_redis_down_pages_and_api_work_and_the_sweep_catches_up(
     with time_machine.travel(timezone.now() - datetime.timedelta(hours=5), tick=False):
         # Handed off five hours ago and never accepted: a stall the scan will find.
         stalled = services.work_item_create(workflow=workflow, title="Globex renewal", by=seller)
-        services.handoff_submit(
+        transitions.handoff_submit(
             item=stalled,
             by=seller,
             checklist=["signed"],
@@ -206,7 +206,7 @@ def test_with_redis_down_pages_and_api_work_and_the_sweep_catches_up(
     own_redis.start()
     start_worker(own_redis.url, email_url=f"smtp://{smtp_mailers.host}:{smtp_mailers.port}")
     catch_up_task.delay()
-    from handoffs.tasks import scan_stalls_task
+    from handoffs.stalls.tasks import scan_stalls_task
 
     scan_stalls_task.delay()
     assert _wait_for(lambda: DeliveredItemFact.objects.filter(item=delivered).exists())
@@ -244,7 +244,7 @@ def test_a_notification_email_lost_with_redis_is_sent_by_the_catch_up_sweep(
     email = EmailDelivery.objects.get(pk=note.email_id)
     assert email.status == EmailDelivery.Status.PENDING
 
-    from handoffs.tasks import send_due_emails_task
+    from handoffs.mail.tasks import send_due_emails_task
 
     assert send_due_emails_task() == {"sent": 1, "failed": 0}
     assert send_due_emails_task() == {"sent": 0, "failed": 0}
@@ -316,7 +316,7 @@ def test_a_worker_killed_mid_send_leaves_its_lease_and_the_sweep_sends_one_email
     worker = start_worker(own_redis.url, pool="prefork", email_url=hanging_smtp.url)
     [note] = notify([lead], message="Red decision waiting", subject="Decision needed")
     email = EmailDelivery.objects.get(pk=note.email_id)
-    from handoffs.tasks import send_due_emails_task, send_email_task
+    from handoffs.mail.tasks import send_due_emails_task, send_email_task
 
     send_email_task.delay(email.pk)
     assert hanging_smtp.hanging.wait(30), "the worker never reached the SMTP server"
@@ -350,10 +350,10 @@ def test_a_stall_email_whose_sender_was_killed_goes_out_once_after_its_lease(
     worker = start_worker(own_redis.url, pool="prefork", email_url=hanging_smtp.url)
     with time_machine.travel(timezone.now() - datetime.timedelta(hours=5), tick=False):
         item = services.work_item_create(workflow=workflow, title="Globex renewal", by=seller)
-        services.handoff_submit(
+        transitions.handoff_submit(
             item=item, by=seller, checklist=["signed"], fields={"po_number": "P", "amount": "1"}
         )
-    from handoffs.tasks import scan_stalls_task
+    from handoffs.stalls.tasks import scan_stalls_task
 
     scan_stalls_task.delay()
     assert hanging_smtp.hanging.wait(30), "the worker never reached the SMTP server"
@@ -365,7 +365,7 @@ def test_a_stall_email_whose_sender_was_killed_goes_out_once_after_its_lease(
     assert hanging_smtp.messages == []
 
     EmailDelivery.objects.update(next_attempt_at=timezone.now())  # the 5-minute lease ends
-    from handoffs.tasks import send_due_emails_task
+    from handoffs.mail.tasks import send_due_emails_task
 
     send_due_emails_task.delay()
     assert _wait_for(lambda: len(hanging_smtp.messages) == 1)

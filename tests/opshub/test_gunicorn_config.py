@@ -10,7 +10,7 @@ from opshub import gunicorn as settings
 
 
 def test_gunicorn_reads_the_module_and_its_worker_hook():
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "python:opshub.gunicorn", "--check-config"]
         + ["opshub.wsgi"],
         capture_output=True,

@@ -17,13 +17,14 @@ from django import forms
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from handoffs import decisions as rights
-from handoffs import services
-from handoffs import workflows as wf
-from handoffs.forms import _gate_field
+from handoffs.decisions import rules as rights
+from handoffs.decisions import services as decision_services
+from handoffs.mail.outbox import send_due
 from handoffs.models import DecisionType, EmailDelivery, Handoff, Stage, StallEpisode
-from handoffs.outbox import send_due
-from handoffs.stalls import run_scan
+from handoffs.stalls.detection import run_scan
+from handoffs.work import services, transitions
+from handoffs.work.forms import _gate_field
+from handoffs.workflows import services as wf
 from reviews import services as review_services
 from reviews.models import Review, week_of
 
@@ -86,7 +87,7 @@ def hostile(workflow, teams, seller, lead, admin_user):
         workflow=workflow, title=f"Order {HOSTILE}", external_ref=f"REF {HOSTILE}", by=seller
     )
     services.work_item_comment(item=bounced, by=seller, body=f"Comment {HOSTILE}")
-    bounced = services.handoff_submit(
+    bounced = transitions.handoff_submit(
         item=bounced,
         by=seller,
         checklist=checklist,
@@ -98,13 +99,13 @@ def hostile(workflow, teams, seller, lead, admin_user):
         },
         note=f"Handoff note {HOSTILE}",
     )
-    bounced, recovery = services.handoff_bounce(
+    bounced, recovery = transitions.handoff_bounce(
         item=bounced, by=lead, missing_input=f"Input {HOSTILE}", note=f"Bounce note {HOSTILE}"
     )
     waiting = services.work_item_create(
         workflow=workflow, title=f"Waiting {HOSTILE}", external_ref=f"W {HOSTILE}", by=seller
     )
-    waiting = services.handoff_submit(
+    waiting = transitions.handoff_submit(
         item=waiting,
         by=seller,
         checklist=checklist,
@@ -126,7 +127,7 @@ def hostile(workflow, teams, seller, lead, admin_user):
         level="yellow",
         inform_users=[lead],
     )
-    decision = services.decision_record(
+    decision = decision_services.decision_record(
         item=editable,
         by=seller,
         decision_type=decision_type,

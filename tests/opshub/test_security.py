@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from handoffs import services
-from handoffs import workflows as wf
 from handoffs.models import Comment, Handoff, WorkItem
+from handoffs.work import services, transitions
+from handoffs.workflows import services as wf
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +147,7 @@ def test_user_text_is_escaped_on_every_page_that_shows_it(client, workflow, sell
 
     item = services.work_item_create(workflow=workflow, title=f"Order {XSS}", by=seller)
     services.work_item_comment(item=item, by=seller, body=f"Note {XSS}")
-    item = services.handoff_submit(
+    item = transitions.handoff_submit(
         item=item,
         by=seller,
         checklist=["signed"],

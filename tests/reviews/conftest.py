@@ -50,3 +50,20 @@ def log_breakage(lead, workflow):
         return breakage_log(**kwargs)
 
     return make
+
+
+@pytest.fixture
+def ready_review(review, member, seller, log_breakage):
+    """This week's review with two attendees, a breakage and its action item: ready to close."""
+    from reviews.models import ActionItem
+
+    review.attendees.set([member, seller])
+    breakage = log_breakage(title="Address missing at handoff")
+    ActionItem.objects.create(
+        review=review,
+        breakage=breakage,
+        title="Address becomes a required field",
+        owner=member,
+        due_date=timezone.localdate() + datetime.timedelta(days=7),
+    )
+    return review

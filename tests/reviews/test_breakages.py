@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from handoffs.models import Cause, Recovery
-from handoffs.services import handoff_bounce, handoff_submit
+from handoffs.work.transitions import handoff_bounce, handoff_submit
 from reviews.models import Breakage, week_of
 from reviews.services import week_candidates
 

@@ -10,7 +10,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs import services
+from handoffs.work import services, transitions
 from opshub.lib.cache import cache_get
 from scoreboard import board_cache
 from scoreboard.services import snapshot_rebuild
@@ -40,18 +40,16 @@ def history(workflow):
 
 
 def _delivered_count(page):
-    return int(
-        re.search(r"Delivered · [^<]*</span>\s*<span class=\"big-number-value\">(\d+)", page)[1]
-    )
+    return int(re.search(r'<span class="big-number-value" data-figure="delivered">(\d+)', page)[1])
 
 
 def _deliver(workflow, seller, lead, title):
     item = services.work_item_create(workflow=workflow, title=title, by=seller)
-    item = services.handoff_submit(
+    item = transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "120"}
     )
-    item = services.handoff_accept(item=item, by=lead)
-    return services.item_deliver(item=item, by=lead)
+    item = transitions.handoff_accept(item=item, by=lead)
+    return transitions.item_deliver(item=item, by=lead)
 
 
 def test_a_delivery_shows_on_the_next_render(

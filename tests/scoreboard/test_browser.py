@@ -4,8 +4,9 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
-from handoffs.services import work_item_create
+from handoffs.work.services import work_item_create
 from scoreboard.services import quarter_target_set, snapshot_rebuild
 from tests.scoreboard.helpers import bounced_and_blocked, simple
 
@@ -58,3 +59,48 @@ def test_the_dashboard_draws_and_filters_without_reload(
     assert page.evaluate("window.__noReload") is True
     assert "period=90d" in page.url
     screenshot(f"scoreboard-{size[0]}x{size[1]}-90d")
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_a_custom_range_moves_every_figure_and_labels_explain_themselves(
+    page, live_server, login, screenshot, lead, busy_workflow, size
+):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    login(lead)
+    page.goto(f"{live_server.url}/?workflow={busy_workflow.pk}")
+    page.wait_for_function(CHARTS)
+    today = timezone.localdate()
+    since = today - datetime.timedelta(days=20)
+    label = f"{since:%-d %b %Y} – {today:%-d %b %Y}"
+    page.select_option("#id_period", "custom")
+    page.fill("#id_since", since.isoformat())
+    page.fill("#id_until", today.isoformat())
+    page.get_by_role("button", name="Show").click()
+    headline = page.locator(".scoreboard-headline .big-number-label")
+    expect(headline).to_contain_text(label)  # the big number, not the quarter
+    expect(page.locator(".big-number-label").nth(1)).to_contain_text(label)
+
+    # "most friction" explains itself on keyboard focus and on hover.
+    most = page.locator(".term", has_text="most friction")
+    tip = most.locator(".term-tip")
+    expect(tip).to_be_hidden()
+    most.focus()
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text("highest friction in the period")
+    screenshot(f"scoreboard-most-friction-{size[0]}")
+    page.locator("h1").click()
+    expect(tip).to_be_hidden()
+    page.locator(".scoreboard-headline .term").first.hover()
+    expect(page.locator(".scoreboard-headline .term-tip").first).to_be_visible()
+    screenshot(f"scoreboard-custom-range-{size[0]}")
+
+    # A range that ends before it starts: the message in place, and no figures.
+    page.fill("#id_since", today.isoformat())
+    page.fill("#id_until", since.isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#id_until_error")).to_contain_text(
+        "The last day must be on or after the first day."
+    )
+    expect(page.locator("#board .error-summary")).to_contain_text("No figures shown")
+    expect(page.locator(".scoreboard-headline")).to_have_count(0)
+    screenshot(f"scoreboard-backwards-range-{size[0]}")

@@ -74,14 +74,87 @@ def test_filters_swap_only_the_board_partial(client, member, history):
     assert "1 Jan 2020 – 31 Jan 2020" in body
 
 
-def test_a_bad_custom_window_says_why_and_shows_this_quarter(client, member, history):
+BACKWARDS = {"period": "custom", "since": "2025-02-01", "until": "2025-01-01"}
+
+
+def test_a_range_that_ends_before_it_starts_shows_why_and_no_figures(client, member, history):
     client.force_login(member)
+    response = client.get(DASHBOARD, {"workflow": history.pk, **BACKWARDS})
+    assert response.status_code == 400
+    page = response.content.decode()
+    # The message stands under the field, and in the board's place: not the quarter's figures.
+    assert page.count("The last day must be on or after the first day.") == 2
+    assert 'id="id_until_error"' in page and 'aria-invalid="true"' in page
+    assert "No figures shown: fix the filters above" in page
+    assert f"{history.name} · Q" not in page and "big-number-value" not in page
+
+
+def test_with_htmx_the_refused_range_comes_back_into_the_form_and_the_board(
+    client, member, history
+):
+    client.force_login(member)
+    headers = {"HX-Request": "true", "HX-Trigger": "scoreboard-filters"}
+    response = client.get(DASHBOARD, BACKWARDS, headers=headers)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'id="scoreboard-filters"' in body and 'hx-swap-oob="true"' in body
+    assert 'id="id_until_error"' in body and '<div id="board" class="scoreboard">' in body
+    assert "X-Filter-Errors" in body
+    # A good range from that form brings the form back without the message.
+    good = {"period": "custom", "since": "2025-01-01", "until": "2025-02-01"}
+    fixed = client.get(DASHBOARD, good, headers={**headers, "X-Filter-Errors": "1"})
+    body = fixed.content.decode()
+    assert 'hx-swap-oob="true"' in body and "id_until_error" not in body
+    # A form without messages is left alone: a date being typed is never overwritten.
+    body = client.get(DASHBOARD, good, headers=headers).content.decode()
+    assert "scoreboard-filters" not in body
+    # The board's own poll never replaces the form someone may be editing.
+    poll = client.get(DASHBOARD, good, headers={"HX-Request": "true", "HX-Trigger": "board"})
+    assert "scoreboard-filters" not in poll.content.decode()
+
+
+def test_picking_custom_dates_asks_for_them_before_showing_figures(client, member, history):
+    client.force_login(member)
+    response = client.get(DASHBOARD, {"period": "custom"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Pick the first and last day of the window" in body
+    assert "big-number-value" not in body and "field-error" not in body
+
+
+def test_every_figure_is_for_the_chosen_range(client, member, history):
+    """The big number follows a custom range like the cards beside it, and is compared with
+    the same number of days before it."""
+    client.force_login(member)
+    today = timezone.localdate()
+    since = today - datetime.timedelta(days=9)
     page = client.get(
         DASHBOARD,
-        {"workflow": history.pk, "period": "custom", "since": "2025-02-01", "until": "2025-01-01"},
+        {"workflow": history.pk, "period": "custom", "since": since, "until": today},
     ).content.decode()
-    assert "The last day must be on or after the first day." in page
-    assert f"{history.name} · Q" in page
+    label = f"{since:%-d %b %Y} – {today:%-d %b %Y}"
+    assert "Average cycle time<span" in page
+    assert page.count(f"· {label}</span>") == 3  # the headline, delivered, flow efficiency
+    first, last = since - datetime.timedelta(days=10), since - datetime.timedelta(days=1)
+    before = f"{first:%-d %b %Y} – {last:%-d %b %Y}"
+    assert f"vs {before}" in page or f"No deliveries in {before}" in page
+    assert "· now</span>" in page and "Aging work in progress · now" in page
+    # The range holds the six recent deliveries and the bounced one, not last quarter's.
+    assert '<span class="big-number-value" data-figure="delivered">7</span>' in page
+
+
+def test_each_label_explains_itself_on_hover_focus_and_in_the_table(client, member, history):
+    client.force_login(member)
+    page = client.get(DASHBOARD, {"workflow": history.pk}).content.decode()
+    most = page.index('<span class="stalled">most friction<')
+    assert (
+        'class="term" tabindex="0" aria-describedby="term-most_friction-' in page[most - 90 : most]
+    )
+    assert "The stage with the highest friction in the period" in page
+    assert 'role="tooltip"' in page
+    assert "These figures as a table, with what each means" in page
+    assert "Working time in active stages ÷ cycle time" in page
+    assert ">Friction<" in page  # the stage table's own column
 
 
 def test_sandbox_workflows_are_not_offered_or_counted(client, member, history):
@@ -89,7 +162,10 @@ def test_sandbox_workflows_are_not_offered_or_counted(client, member, history):
     client.force_login(member)
     page = client.get(DASHBOARD).content.decode()
     assert "Practice" not in page
-    assert client.get(DASHBOARD, {"workflow": sandbox.pk}).status_code == 200
+    # Asked for by id, it is refused as a choice, field by field: no figures at all.
+    response = client.get(DASHBOARD, {"workflow": sandbox.pk})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
 
 
 def test_a_lead_sets_the_quarter_metric_and_target(client, lead, history):

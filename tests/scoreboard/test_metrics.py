@@ -136,8 +136,8 @@ def test_quarters_follow_the_viewers_time_zone(workflow):
     snapshot_rebuild()
     facts = DeliveredItemFact.objects.all()
     today = datetime.date(2025, 5, 1)
-    berlin_q2 = dashboard.headline(facts, workflow, berlin, today)
-    utc_q2 = dashboard.headline(facts, workflow, datetime.UTC, today)
+    berlin_q2 = dashboard.headline(facts, workflow, dashboard.quarter_period(today, berlin))
+    utc_q2 = dashboard.headline(facts, workflow, dashboard.quarter_period(today, datetime.UTC))
     assert (berlin_q2["this"]["count"], berlin_q2["last"]["count"]) == (1, 0)
     assert (utc_q2["this"]["count"], utc_q2["last"]["count"]) == (0, 1)
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handoffs.models import Event
-from handoffs.services import handoff_accept, handoff_submit, item_deliver
+from handoffs.work.transitions import handoff_accept, handoff_submit, item_deliver
 from scoreboard.models import DeliveredItemFact, HandoffFact, StageTimeFact
 from scoreboard.services import snapshot_rebuild, snapshot_update
 from tests.scoreboard.helpers import T0, build_item, stages
@@ -198,7 +198,7 @@ def test_two_workers_updating_at_once_leave_one_correct_snapshot(workflow):
             barrier.wait()
             for _ in range(3):
                 work()
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()

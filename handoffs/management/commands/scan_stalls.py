@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from handoffs.outbox import send_due
-from handoffs.stalls import run_scan
+from handoffs.mail.outbox import send_due
+from handoffs.stalls.detection import run_scan
 
 
 class Command(BaseCommand):

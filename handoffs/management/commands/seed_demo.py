@@ -10,13 +10,13 @@ from opshub.accounts.models import User
 # Each app contributes one step; a step takes (ctx) and adds what later steps need to ctx.
 # Order matters: organisation, then workflows, then items and what happens to them.
 DEMO_STEPS = [
-    "handoffs.demo.seed_org",
-    "handoffs.demo.seed_workflows",
-    "handoffs.demo_items.seed_items",
-    "handoffs.demo_scale.seed_analyze",
-    "handoffs.demo_decisions.seed_decisions",
-    "handoffs.demo_stalls.seed_stalls",
-    "handoffs.demo_integrations.seed_integrations",
+    "handoffs.demo.organisation.seed_org",
+    "handoffs.demo.organisation.seed_workflows",
+    "handoffs.demo.items.seed_items",
+    "handoffs.demo.scale.seed_analyze",
+    "handoffs.demo.decisions.seed_decisions",
+    "handoffs.demo.stalls.seed_stalls",
+    "handoffs.demo.integrations.seed_integrations",
     "reviews.demo.seed_reviews",
     "scoreboard.demo.seed_scoreboard",
 ]

@@ -34,11 +34,10 @@ class Command(BaseCommand):
             created = event_log_import(parsed=parsed, workflow_name=workflow)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        preview = parsed.preview()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Imported “{created.name}”: {preview['cases']} work items, "
-                f"{preview['events']} events, {len(preview['activities'])} stages "
+                f"Imported “{created.name}”: {created.items.count()} work items, "
+                f"{len(parsed.rows)} events, {created.stages.count()} stages "
                 f"in {time.monotonic() - started:.1f} s."
             )
         )

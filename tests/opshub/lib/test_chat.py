@@ -27,7 +27,7 @@ class Receiver(http.server.ThreadingHTTPServer):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - the http.server API
+    def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             body = json.loads(raw)
@@ -153,7 +153,7 @@ def test_a_refused_target_is_never_contacted(receiver, settings):
 
 def test_a_redirect_to_elsewhere_is_not_followed(allow_private, receiver):
     class Redirect(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             self.send_response(307)
             self.send_header("Location", f"http://127.0.0.1:{receiver.port}/inner")
             self.end_headers()

@@ -1,0 +1,45 @@
+"""In-app notifications with their email: sent at once, or collected into a daily digest.
+
+`notify()` runs inside the caller's transaction. It writes the Notification per person and,
+for those who get emails as they happen, its email into the outbox (handoffs.outbox), sent
+after the commit: a rolled-back decision sends nothing. For people on the daily digest the
+notification waits (awaits_digest) until the daily digest (handoffs/stalls/digest.py) takes it.
+"""
+
+from handoffs.mail import outbox
+from handoffs.mail.models import EmailDelivery, Notification
+from opshub.accounts.models import User
+
+
+def notify(users, *, message, item=None, url="", subject, body=""):
+    """One notification (and its email) per distinct, active user. Returns the notifications."""
+    people = {u.pk: u for u in users if u is not None and u.is_active}
+    notes = []
+    for user in people.values():
+        digest = user.email_delivery == User.Delivery.DIGEST
+        email = None
+        if user.email and not digest:
+            email = outbox.enqueue(
+                to=user,
+                kind=EmailDelivery.Kind.NOTIFICATION,
+                subject=subject[:200],
+                template="handoffs/email/notification",
+                context={
+                    "message": message[:300],
+                    "body": body,
+                    "subject": subject[:200],
+                    "link": outbox.absolute_url(url) if url else "",
+                },
+            )
+        notes.append(
+            Notification.objects.create(
+                user=user,
+                message=message[:300],
+                item=item,
+                url=url,
+                body=body,
+                email=email,
+                awaits_digest=digest and bool(user.email),
+            )
+        )
+    return notes

@@ -1,0 +1,232 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from handoffs.mail.models import EmailDelivery
+from handoffs.work.models import Recovery, WorkItem
+from handoffs.workflows.models import team_ids_of
+
+User = settings.AUTH_USER_MODEL
+
+
+class StallEpisodeQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at=None)
+
+    def for_list(self):
+        return self.select_related(
+            "item", "item__workflow", "item__stage", "owner", "acknowledged_by"
+        )
+
+    def quiet_until_now(self, now):
+        """Neither acknowledged nor snoozed past now: reminders and escalation may go out."""
+        return self.filter(acknowledged_at=None).filter(
+            Q(snoozed_until=None) | Q(snoozed_until__lte=now)
+        )
+
+
+class StallEpisode(models.Model):
+    """One stretch of a work item waiting longer than its target, from detection to resolution.
+
+    The scan (handoffs/stalls.py) opens and resolves episodes; the alert pass
+    (handoffs/alerts.py) claims each send by a conditional UPDATE of its timestamp.
+    """
+
+    class Kind(models.TextChoices):
+        HANDOFF_UNACCEPTED = "handoff_unaccepted", "Handoff not accepted"
+        STAGE_OVER_TARGET = "stage_over_target", "Stage over target"
+        RECOVERY_OVERDUE = "recovery_overdue", "Recovery past its check time"
+        DECISION_UNANSWERED = "decision_unanswered", "Decision unanswered"
+
+    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="stall_episodes")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    recovery = models.ForeignKey(
+        Recovery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="stalls_owned"
+    )
+    escalate_to = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When the wait began; the item is stalled from started_at + target on.
+    started_at = models.DateTimeField()
+    target = models.DurationField()
+    target_source = models.CharField(max_length=20, blank=True)
+    escalation_delay = models.DurationField()
+    detected_at = models.DateTimeField(default=timezone.now)
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snooze_reason = models.CharField(max_length=200, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_notified_at = models.DateTimeField(null=True, blank=True)
+    # The resolved notice to the lead it escalated to (claimed like the owner's).
+    lead_resolution_notified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StallEpisodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        constraints = [
+            # The scan's INSERT … ON CONFLICT relies on this: one open episode per item and kind.
+            models.UniqueConstraint(
+                fields=["item", "kind"],
+                condition=Q(resolved_at=None),
+                name="stall_one_open_per_item_kind",
+            ),
+        ]
+        indexes = [
+            # Alert pass: open episodes nobody has been told about yet.
+            models.Index(
+                fields=["owner", "detected_at"],
+                condition=Q(resolved_at=None, alerted_at=None),
+                name="stall_unalerted",
+            ),
+            # Escalation and reminder passes: open, alerted episodes by start.
+            models.Index(
+                fields=["started_at"],
+                condition=Q(resolved_at=None, alerted_at__isnull=False),
+                name="stall_alerted_open",
+            ),
+            # Escalation pass: only the open episodes not yet escalated (at 100,000 open
+            # episodes the pass read them all: `make bench`).
+            models.Index(
+                fields=["started_at"],
+                condition=Q(resolved_at=None, alerted_at__isnull=False, escalated_at=None),
+                name="stall_unescalated",
+            ),
+            # Reminder pass: open, alerted episodes by when they were last reminded.
+            models.Index(
+                Coalesce("last_reminded_at", "alerted_at"),
+                condition=Q(resolved_at=None, alerted_at__isnull=False),
+                name="stall_reminder_due",
+            ),
+            # Resolved-notice pass: resolved after an alert, notice not yet sent.
+            models.Index(
+                fields=["resolved_at"],
+                condition=Q(
+                    resolved_at__isnull=False,
+                    alerted_at__isnull=False,
+                    resolution_notified_at=None,
+                ),
+                name="stall_resolved_unnotified",
+            ),
+            # The same for the lead it escalated to.
+            models.Index(
+                fields=["resolved_at"],
+                condition=Q(
+                    resolved_at__isnull=False,
+                    escalated_at__isnull=False,
+                    lead_resolution_notified_at=None,
+                ),
+                name="stall_resolved_lead_unnotified",
+            ),
+            # The dashboard's stalled-now list and the admin page's counts.
+            models.Index(
+                fields=["kind", "started_at"], condition=Q(resolved_at=None), name="stall_open"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.item_id}"
+
+    def get_absolute_url(self):
+        return reverse("handoffs:stall-detail", args=[self.pk])
+
+    @property
+    def is_open(self):
+        return self.resolved_at is None
+
+    @property
+    def stalled_since(self):
+        return self.started_at + self.target
+
+    @property
+    def waited(self):
+        return (self.resolved_at or timezone.now()) - self.started_at
+
+    @property
+    def is_snoozed(self):
+        return self.snoozed_until is not None and self.snoozed_until > timezone.now()
+
+    def can_act(self, user):
+        """The owner, whoever it escalates to, the item's team, and admins."""
+        if not user.is_authenticated or not user.can_write:
+            return False
+        return (
+            user.is_admin
+            or user.pk in (self.owner_id, self.escalate_to_id)
+            or self.item.stage.team_id in team_ids_of(user)
+        )
+
+    def acknowledge(self, *, by):
+        """Returns False when someone acknowledged (or it resolved) first."""
+        now = timezone.now()
+        done = StallEpisode.objects.filter(
+            pk=self.pk, resolved_at=None, acknowledged_at=None
+        ).update(acknowledged_at=now, acknowledged_by=by)
+        if done:
+            self.acknowledged_at, self.acknowledged_by = now, by
+        return bool(done)
+
+    def snooze(self, *, until, reason):
+        StallEpisode.objects.filter(pk=self.pk, resolved_at=None).update(
+            snoozed_until=until, snooze_reason=reason
+        )
+        self.snoozed_until, self.snooze_reason = until, reason
+
+
+class StallNotice(models.Model):
+    """What one email told about one episode. The constraints make a double send impossible."""
+
+    class Kind(models.TextChoices):
+        ALERT = "alert", "Alert"
+        ESCALATION = "escalation", "Escalation"
+        REMINDER = "reminder", "Reminder"
+        RESOLVED = "resolved", "Resolved"
+        RESOLVED_LEAD = "resolved_lead", "Resolved (to the lead it escalated to)"
+
+    episode = models.ForeignKey(StallEpisode, on_delete=models.CASCADE, related_name="notices")
+    # NULL while the notice waits for its recipient's daily digest (docs/stalls.md).
+    delivery = models.ForeignKey(
+        EmailDelivery, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    recipient = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # For reminders, which reminder it is (1, 2, …); 0 otherwise.
+    sequence = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # Backs the alert/escalation/resolved/reminder claims on StallEpisode.
+            models.UniqueConstraint(
+                fields=["episode", "kind", "sequence"], name="stall_notice_once"
+            ),
+        ]
+        indexes = [
+            # The daily digest: a recipient's notices not yet in an email.
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=Q(delivery=None),
+                name="stall_notice_digest_pending",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for episode {self.episode_id}"
+
+
+# --- Integrations: intake webhooks, outbound webhooks, spreadsheet imports (docs/integrations.md)

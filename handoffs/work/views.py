@@ -1,0 +1,419 @@
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from handoffs.stalls.models import StallEpisode
+from handoffs.work import permissions, services, timeline, transitions
+from handoffs.work.forms import (
+    CancelForm,
+    CommentForm,
+    HandoffGateForm,
+    RecoveryForm,
+    UnblockForm,
+    WorkItemCreateForm,
+    WorkItemEditForm,
+    WorkItemFilterForm,
+)
+from handoffs.work.models import Recovery, WorkItem
+from handoffs.work.services import GateError, StateConflict
+from handoffs.workflows.models import Team, Workflow, team_ids_of
+from opshub.lib.forms import add_service_errors
+from opshub.lib.ids import parse_id
+from opshub.lib.paginator import CappedPaginator
+
+# --- Work items, the board and the inbox --------------------------------------------------
+
+# A screenful each: rendering rows and cards is most of these pages' time at 100,000 items
+# (`make bench`: list and board p95 within 5× the trivial page).
+ITEMS_PER_PAGE = 25
+CARDS_PER_COLUMN = 12
+
+
+def _link_items(items):
+    """Sets `url` on each item from one reverse(): a reverse() per row was a fifth of the
+    board's render time at 100,000 items (`make bench`)."""
+    marker = "987654321"
+    head, _, tail = reverse("handoffs:item-detail", args=[marker]).partition(marker)
+    for item in items:
+        item.url = f"{head}{item.pk}{tail}"
+
+
+def _get_item(pk):
+    return get_object_or_404(WorkItem.objects.for_list().select_related("pending_version"), pk=pk)
+
+
+@login_required
+def item_list(request):
+    filters = WorkItemFilterForm(request.GET or None)
+    items = filters.filter(WorkItem.objects.all())
+    page = CappedPaginator(
+        items.for_rows(), ITEMS_PER_PAGE, page=request.GET.get("page"), counted=items
+    ).get_page()
+    # Flag stalls for this page only: a per-row subquery would run for every skipped row too.
+    stalled = set(
+        StallEpisode.objects.open()
+        .filter(item__in=[item.pk for item in page])
+        .order_by()
+        .values_list("item_id", flat=True)
+    )
+    for item in page:
+        item.stalled = item.pk in stalled
+    _link_items(page)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filters": filters, "page": page, "query": query.urlencode(), "nav_active": "work"}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "handoffs/workitem_list.html#results", context)
+    return render(request, "handoffs/workitem_list.html", context)
+
+
+@login_required
+def item_create(request):
+    if not request.user.can_write:
+        raise PermissionDenied("Viewers cannot create work items.")
+    form = WorkItemCreateForm(
+        request.POST or None, initial={"workflow": request.GET.get("workflow")}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            item = services.work_item_create(
+                workflow=data["workflow"],
+                title=data["title"],
+                by=request.user,
+                external_ref=data["external_ref"],
+                requested_at=data["requested_at"],
+                priority=data["priority"],
+                due_date=data["due_date"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Work item “{item.title}” created in {item.stage.name}.")
+            return redirect(item)
+    return render(request, "handoffs/workitem_form.html", {"form": form, "nav_active": "work"})
+
+
+@login_required
+def item_board(request, workflow_pk=None):
+    workflows = list(Workflow.objects.filter(stages__isnull=False).distinct())
+    if workflow_pk is None:
+        if not workflows:
+            return render(request, "handoffs/board.html", {"nav_active": "work"})
+        return redirect("handoffs:item-board-workflow", workflow_pk=workflows[0].pk)
+    workflow = next((w for w in workflows if w.pk == workflow_pk), None)
+    workflow = workflow or get_object_or_404(Workflow, pk=workflow_pk)
+    columns = WorkItem.objects.board_columns(workflow, per_column=CARDS_PER_COLUMN)
+    _link_items(item for column in columns for item in column["items"])
+    context = {"workflow": workflow, "workflows": workflows, "columns": columns}
+    return render(request, "handoffs/board.html", {**context, "nav_active": "work"})
+
+
+@login_required
+@require_safe
+def inbox(request):
+    team = None
+    if request.GET.get("team"):
+        team = get_object_or_404(Team, pk=parse_id(request.GET["team"]))
+    team_ids = {team.pk} if team else team_ids_of(request.user)
+    owners = {request.user.pk}
+    if team:
+        owners = set(team.members.values_list("pk", flat=True)) | {team.lead_id}
+    open_recoveries = Recovery.objects.open().select_related(
+        "item", "item__stage", "item__stage__team", "owner", "opened_by"
+    )
+    context = {
+        "team": team,
+        "my_teams": Team.objects.filter(pk__in=team_ids_of(request.user)),
+        "waiting": WorkItem.objects.waiting_for_teams(team_ids).for_list().with_stall_flag()[:100],
+        "recoveries": open_recoveries.filter(owner_id__in=owners).order_by("next_check_at")[:100],
+        # Bounces sent back by the team (or me): still waiting for the sender's input.
+        "bounced": open_recoveries.filter(kind=Recovery.Kind.BOUNCE, opened_by_id__in=owners)
+        .exclude(owner_id__in=owners)
+        .order_by("next_check_at")[:100],
+        "assigned": WorkItem.objects.open()
+        .filter(assignee_id__in=owners, state=WorkItem.State.IN_PROGRESS)
+        .for_list()
+        .with_stall_flag()
+        .order_by("stage_entered_at")[:100],
+        "now": timezone.now(),
+        "nav_active": "work",
+    }
+    return render(request, "handoffs/inbox.html", context)
+
+
+@login_required
+@require_safe
+def item_detail(request, pk):
+    item = _get_item(pk)
+    panel = request.GET.get("panel", "")
+    if request.htmx:
+        return render(
+            request, "handoffs/workitem_detail.html#item", _item_context(request, item, panel)
+        )
+    return render(request, "handoffs/workitem_detail.html", _item_context(request, item, panel))
+
+
+def _item_context(request, item, panel="", form=None):
+    user = request.user
+    handoff = item.stage.outgoing_handoff()
+    next_version = handoff.published() if handoff else None
+    recovery = item.recoveries.open().select_related("owner", "handoff__from_stage").first()
+    available = permissions.available_actions(user, item, handoff=handoff, recovery=recovery)
+    actions = {name: action.allowed for name, action in available.items()}
+    # Why an action this item is ready for is not offered to this user (another team's
+    # stage): the page says whom to ask instead of showing no button and no reason.
+    refusals = sorted({a.why_not for a in available.values() if a.refused_by_rights})
+    if panel not in actions or not actions[panel]:
+        panel = ""
+    if form is None and panel:
+        form = _panel_form(panel, item, next_version, request.user)
+    events = item.events.select_related(
+        "actor", "from_stage__team", "to_stage__team", "protocol_version"
+    )
+    definitions = services.workflow_field_definitions(item.workflow)
+    labels = {key: defn.get("label") or key for key, defn in definitions.items()}
+    return {
+        "item": item,
+        "handoff": handoff,
+        "next_version": next_version,
+        "recovery": recovery,
+        "repeats": Recovery.objects.filter(
+            handoff=recovery.handoff_id, missing_input=recovery.missing_input
+        ).count()
+        if recovery and recovery.handoff_id
+        else 0,
+        "actions": actions,
+        "refusals": refusals,
+        "panel": panel,
+        "panel_url": reverse(f"handoffs:item-{panel}", args=[item.pk]) if panel else "",
+        "form": form,
+        "comment_form": CommentForm(),
+        "field_values": [(labels.get(k, k), v) for k, v in item.fields.items()],
+        "timeline": timeline.story(events, labels),
+        "stalls": item.stall_episodes.open(),
+        "now": timezone.now(),
+        "nav_active": "work",
+    }
+
+
+def _panel_form(panel, item, next_version, user):
+    if panel == "handoff":
+        return HandoffGateForm(version=next_version, item=item) if next_version else None
+    if panel == "bounce":
+        return RecoveryForm(version=item.pending_version)
+    if panel == "block":
+        return RecoveryForm(version=item.pending_version or next_version)
+    if panel == "edit":
+        definitions = services.workflow_field_definitions(item.workflow)
+        return WorkItemEditForm(item=item, definitions=definitions)
+    return {"unblock": UnblockForm, "cancel": CancelForm}.get(panel, lambda: None)()
+
+
+def _item_response(request, item, *, panel="", form=None):
+    """The fresh item: its whole region for htmx, else a redirect (or the page with errors)."""
+    item = _get_item(item.pk)
+    context = _item_context(request, item, panel, form)
+    if request.htmx:
+        return render(request, "handoffs/workitem_detail.html#item", context)
+    if form is not None and form.errors:
+        return render(request, "handoffs/workitem_detail.html", context, status=400)
+    return redirect(item)
+
+
+def _perform(request, item, form, panel, action, success):
+    """Runs a service for a valid form; a refused action changes nothing and says why."""
+    if form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except GateError as exc:
+            if hasattr(form, "add_gate_error"):
+                form.add_gate_error(exc)
+            else:
+                form.add_error(None, exc.message)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except StateConflict as exc:
+            messages.error(request, str(exc))
+            return _item_response(request, item)
+        else:
+            messages.success(request, success)
+            return _item_response(request, item)
+    return _item_response(request, item, panel=panel, form=form)
+
+
+@login_required
+@require_POST
+def item_handoff(request, pk):
+    item = _get_item(pk)
+    handoff = item.stage.outgoing_handoff()
+    version = handoff.published() if handoff else None
+    if version is None:
+        form = forms.Form(request.POST)
+        success = ""
+    else:
+        form = HandoffGateForm(request.POST, version=version, item=item)
+        success = (
+            f"Handed off to {handoff.to_stage.name}: waiting for "
+            f"{version.effective_receiving_team} to accept."
+        )
+    return _perform(
+        request,
+        item,
+        form,
+        "handoff",
+        lambda data: transitions.handoff_submit(
+            item=item,
+            by=request.user,
+            checklist=request.POST.getlist("checklist"),
+            fields=form.submitted_fields() if version else None,
+            note=data.get("note", ""),
+            expected_stage_id=item.stage_id,
+        ),
+        success,
+    )
+
+
+@login_required
+@require_POST
+def item_accept(request, pk):
+    item = _get_item(pk)
+    return _perform(
+        request,
+        item,
+        forms.Form(request.POST),
+        "",
+        lambda data: transitions.handoff_accept(item=item, by=request.user),
+        "Accepted: the item is yours now.",
+    )
+
+
+@login_required
+@require_POST
+def item_bounce(request, pk):
+    item = _get_item(pk)
+    form = RecoveryForm(request.POST, version=item.pending_version)
+    return _perform(
+        request,
+        item,
+        form,
+        "bounce",
+        lambda data: transitions.handoff_bounce(item=item, by=request.user, **_recovery_args(data)),
+        "Bounced back with the missing input named; the recovery owner has it in their inbox.",
+    )
+
+
+@login_required
+@require_POST
+def item_block(request, pk):
+    item = _get_item(pk)
+    form = RecoveryForm(request.POST, version=item.pending_version)
+    return _perform(
+        request,
+        item,
+        form,
+        "block",
+        lambda data: transitions.item_block(item=item, by=request.user, **_recovery_args(data)),
+        "Blocked: the recovery owner has it in their inbox.",
+    )
+
+
+def _recovery_args(data):
+    return {
+        "missing_input": data["missing_input"],
+        "owner": data["owner"],
+        "next_check_at": data["next_check_at"],
+        "note": data["note"],
+    }
+
+
+@login_required
+@require_POST
+def item_unblock(request, pk):
+    item = _get_item(pk)
+    return _perform(
+        request,
+        item,
+        UnblockForm(request.POST),
+        "unblock",
+        lambda data: transitions.item_unblock(
+            item=item, by=request.user, cause=data["cause"], note=data["note"]
+        ),
+        "Unblocked: the recovery is closed and work resumes.",
+    )
+
+
+@login_required
+@require_POST
+def item_deliver(request, pk):
+    item = _get_item(pk)
+    return _perform(
+        request,
+        item,
+        forms.Form(request.POST),
+        "",
+        lambda data: transitions.item_deliver(item=item, by=request.user),
+        "Delivered. The cycle time is on the scoreboard.",
+    )
+
+
+@login_required
+@require_POST
+def item_cancel(request, pk):
+    item = _get_item(pk)
+    return _perform(
+        request,
+        item,
+        CancelForm(request.POST),
+        "cancel",
+        lambda data: transitions.item_cancel(item=item, by=request.user, reason=data["reason"]),
+        "Cancelled.",
+    )
+
+
+@login_required
+@require_POST
+def item_edit(request, pk):
+    item = _get_item(pk)
+    if not permissions.can_edit(request.user, item):
+        raise PermissionDenied("Only the team working on this item can edit it.")
+    definitions = services.workflow_field_definitions(item.workflow)
+    form = WorkItemEditForm(request.POST, item=item, definitions=definitions)
+    if form.is_valid():
+        try:
+            services.work_item_update(item=item, by=request.user, **form.changes())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except StateConflict as exc:
+            # Someone else saved first (or closed the item): a fresh form with their values.
+            messages.error(request, str(exc))
+            if not request.htmx:
+                return redirect(f"{item.get_absolute_url()}?panel=edit")
+            return _item_response(request, item, panel="edit")
+        else:
+            messages.success(request, "Details saved.")
+            return _item_response(request, item)
+    return _item_response(request, item, panel="edit", form=form)
+
+
+@login_required
+@require_POST
+def item_comment(request, pk):
+    item = _get_item(pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        services.work_item_comment(item=item, by=request.user, body=form.cleaned_data["body"])
+        form = CommentForm()
+    context = {**_item_context(request, item), "comment_form": form}
+    if request.htmx:
+        return render(request, "handoffs/workitem_detail.html#item", context)
+    return (
+        redirect(item)
+        if not form.errors
+        else render(request, "handoffs/workitem_detail.html", context, status=400)
+    )

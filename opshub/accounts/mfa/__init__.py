@@ -1,0 +1,1 @@
+"""Two-factor authentication: TOTP authenticator apps with one-time recovery codes."""

@@ -1,0 +1,71 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from scoreboard.discovery.counting import discover
+from scoreboard.discovery.readers import Columns, read_event_log
+
+
+def add_column_arguments(parser):
+    """Where the fields are; the defaults are import_events' columns (XES: the standard keys)."""
+    for name, default in (
+        ("case", "case_id"),
+        ("activity", "activity"),
+        ("timestamp", "timestamp"),
+        ("resource", "resource"),
+        ("team", "group"),
+        ("lifecycle", "lifecycle"),
+    ):
+        parser.add_argument(
+            f"--{name}-column",
+            default=default,
+            metavar="NAME",
+            help=f"CSV column or XES attribute key of the {name} (default: {default}).",
+        )
+
+
+def columns_from(options):
+    return Columns(
+        case=options["case_column"],
+        activity=options["activity_column"],
+        timestamp=options["timestamp_column"],
+        resource=options["resource_column"],
+        team=options["team_column"],
+        lifecycle=options["lifecycle_column"],
+    )
+
+
+class Command(BaseCommand):
+    help = (
+        "Discover the real map of an event log (CSV or XES, plain or gzip): directly-follows "
+        "graph with waits, start and end activities, variants, resource and team handovers."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--json", action="store_true", help="Print the map as JSON.")
+        add_column_arguments(parser)
+
+    def handle(self, *args, file, **options):
+        try:
+            log = read_event_log(file, columns_from(options))
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc}") from exc
+        if log.errors:
+            for line, message in log.errors:
+                self.stderr.write(f"{file}:{line}: {message}")
+            raise CommandError(f"{len(log.errors)} problem(s); nothing was discovered.")
+        found = discover(log.events, starts=log.starts)
+        if options["json"]:
+            self.stdout.write(json.dumps(found, ensure_ascii=False))
+            return
+        self.stdout.write(
+            f"{found['cases']} cases, {found['events']} events, "
+            f"{len(found['activities'])} activities, {found['variant_count']} variants."
+        )
+        for edge in found["dfg"][:15]:
+            self.stdout.write(
+                f"{edge['count']:>8}  {edge['from']} → {edge['to']}  "
+                f"(median wait {edge['median_wait_seconds']:.0f} s)"
+            )
