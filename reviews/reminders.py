@@ -6,7 +6,7 @@ kind, period), unique in the database: two workers or two beats running the scan
 insert the same rows, PostgreSQL lets one insert win and makes the other wait and skip,
 and the email is queued in the winner's transaction. So each reminder is queued once
 (at-most-once: a rolled-back claim queues nothing and the next scan tries again), and
-the outbox sends it at least once (handoffs/outbox.py).
+the outbox sends it at least once (handoffs/mail/outbox.py).
 """
 
 import datetime

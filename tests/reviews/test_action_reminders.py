@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.utils import timezone
-from handoffs.outbox import send_due
+from handoffs.mail.outbox import send_due
 
 from handoffs.models import EmailDelivery
 from reviews.models import ActionItem, ActionReminder
