@@ -147,6 +147,11 @@ CELERY_BEAT_SCHEDULE = {
     # Every minute: the email outbox's sweep. Sends what its per-email task did not (lost
     # enqueue, dead worker) and drives the retries of refused sends (docs/operations.md).
     "send-emails": {"task": "handoffs.tasks.send_due_emails_task", "schedule": 60.0},
+    # Every minute: the chat channels' outbox sweep, like the email one (docs/stalls.md).
+    "send-channel-deliveries": {
+        "task": "handoffs.tasks.send_channel_deliveries_task",
+        "schedule": 60.0,
+    },
     # Work whose enqueue was lost while Redis was down, re-derived from the database.
     "catch-up": {"task": "opshub.catch_up", "schedule": 120.0},
     # Outbound webhooks: new events become deliveries, due ones are sent (docs/integrations.md).

@@ -76,6 +76,13 @@ MATRIX = {
         "401 403",
     ),
     "api/v1/intake/<slug:source>/": ("intake_slug", "405 405 405 405 405 405", "401 401"),
+    "api/v1/notification-channels/": (None, "401 200 200 200 200 200", "401 403"),
+    "api/v1/notification-channels/<pk>/": ("channel", "401 404 404 404 200 200", "401 405"),
+    "api/v1/notification-channels/<pk>/send-test/": (
+        "channel",
+        "401 405 405 405 405 405",
+        "401 403",
+    ),
     "api/v1/scoreboard/": (None, "401 200 200 200 200 200", "401 405"),
     "api/v1/stalls/": (None, "401 200 200 200 200 200", "401 405"),
     "api/v1/stalls/<pk>/": ("stall", "401 200 200 200 200 200", "401 405"),
@@ -280,6 +287,7 @@ def org(db, settings):
         IntakeDelivery,
         IntakeSource,
         Notification,
+        NotificationChannel,
         StallEpisode,
         WebhookSubscription,
         Workflow,
@@ -335,6 +343,9 @@ def org(db, settings):
     review = Review.objects.order_by("-pk").first()
     link = ProjectorLink.objects.create(review=review, created_by=admin)
     token, _ = ApiToken.issue(user=lead, name="script")
+    channel = NotificationChannel.objects.create(
+        team=team, name="#team", url="json://93.184.215.14/hook", events=["stall_alert"]
+    )
     return {
         "personas": {
             "viewer": User.objects.filter(role=User.Role.VIEWER).first(),
@@ -374,6 +385,7 @@ def org(db, settings):
         "action_item": {"pk": ActionItem.objects.order_by("pk").first().pk},
         "breakage": {"pk": Breakage.objects.order_by("pk").first().pk},
         "api_token": {"pk": token.pk},
+        "channel": {"pk": channel.pk},
         "reset_link": {"uidb64": "MQ", "token": "set-password"},
         "email_delivery_token": {"token": email_preferences.token_for(lead, "digest")},
     }

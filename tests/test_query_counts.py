@@ -57,6 +57,8 @@ LIMITS = {
     "api/v1/intake-sources/": 4,
     "api/v1/intake-sources/<pk>/": 3,
     "api/v1/intake-sources/<pk>/deliveries/": 5,
+    "api/v1/notification-channels/": 4,
+    "api/v1/notification-channels/<pk>/": 4,
     "api/v1/scoreboard/": 5,
     "api/v1/stalls/": 4,
     "api/v1/stalls/<pk>/": 3,
@@ -84,7 +86,7 @@ LIMITS = {
     "integrations/webhooks/<int:pk>/edit/": 4,
     "map/": 10,
     "notifications/": 5,
-    "ops/scheduler/": 11,
+    "ops/scheduler/": 12,
     "ping/": 3,
     "protocols/<int:pk>/": 13,  # + repeats at this handoff
     "protocols/<int:pk>/draft/": 15,

@@ -56,6 +56,7 @@ class StallSerializer(serializers.ModelSerializer):
             "escalated_at",
             "acknowledged_at",
             "acknowledged_by",
+            "acknowledged_until",
             "snoozed_until",
             "snooze_reason",
             "resolved_at",

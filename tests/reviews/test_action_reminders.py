@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from django.db import connection
 from django.utils import timezone
-from handoffs.mail.outbox import send_due
 
+from handoffs.mail.outbox import send_due
 from handoffs.models import EmailDelivery
 from reviews.models import ActionItem, ActionReminder
 from reviews.reminders import send_action_reminders
