@@ -6,7 +6,8 @@ kind, period), unique in the database: two workers or two beats running the scan
 insert the same rows, PostgreSQL lets one insert win and makes the other wait and skip,
 and the email is queued in the winner's transaction. So each reminder is queued once
 (at-most-once: a rolled-back claim queues nothing and the next scan tries again), and
-the outbox sends it at least once (handoffs/mail/outbox.py).
+the outbox sends it at least once (handoffs/mail/outbox.py). Owners' personal chat channels
+that subscribe to action reminders get the same text through the channel outbox.
 """
 
 import datetime
@@ -16,7 +17,8 @@ from django.db.models import Case, DateField, Exists, F, Func, OuterRef, Value, 
 from django.utils import timezone
 
 from handoffs.mail import outbox
-from handoffs.models import EmailDelivery
+from handoffs.models import EmailDelivery, NotificationChannel
+from handoffs.stalls import channels
 from reviews.models import ActionItem, ActionReminder
 
 REMIND_BEFORE = datetime.timedelta(days=2)
@@ -88,13 +90,23 @@ def _remind_owner(actions, *, today):
     if due_soon:
         parts.append(f"{len(due_soon)} due soon")
     subject = "Your action items: " + ", ".join(parts)
-    outbox.enqueue(
+    context = {"overdue": overdue, "due_soon": due_soon, "today": today}
+    email = outbox.enqueue(
         to=owner,
         kind=EmailDelivery.Kind.NOTIFICATION,
         subject=subject,
         template="reviews/email/action_reminder",
-        context={"overdue": overdue, "due_soon": due_soon, "today": today},
+        context=context,
         html=False,
+    )
+    # The same text to the owner's own chat channels that ask for action reminders.
+    channels.enqueue_personal(
+        user=owner,
+        event=NotificationChannel.Event.ACTION_REMINDER,
+        key=f"action-reminder:{today.isoformat()}",
+        title=subject,
+        body=email.body_text,
+        now=timezone.now(),
     )
     return 1
 

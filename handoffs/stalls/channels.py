@@ -72,6 +72,20 @@ def enqueue_stall_notices(*, user, entries, now):
     return len(rows)
 
 
+def enqueue_personal(*, user, event, key, title, body, now):
+    """One notice to each of `user`'s own channels that subscribe to `event`, written in the
+    caller's transaction; the key makes a second write of the same notice a no-op."""
+    rows = [
+        _row(channel, f"{key}:u{user.pk}", title, body, now)
+        for channel in NotificationChannel.objects.filter(user=user, is_active=True)
+        if event in channel.events
+    ]
+    if rows:
+        ChannelDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        enqueue_on_commit(_send_task())
+    return len(rows)
+
+
 def _row(channel, key, title, body, now):
     return ChannelDelivery(
         channel=channel,

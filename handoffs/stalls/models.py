@@ -276,6 +276,7 @@ class NotificationChannel(models.Model):
     class Event(models.TextChoices):
         STALL_ALERT = "stall_alert", "Stall alerts, reminders and resolutions"
         STALL_ESCALATION = "stall_escalation", "Stall escalations"
+        ACTION_REMINDER = "action_reminder", "Action item reminders (personal channels)"
 
     team = models.ForeignKey(
         "handoffs.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="channels"

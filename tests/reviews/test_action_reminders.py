@@ -128,3 +128,28 @@ def test_two_workers_at_once_send_each_reminder_once(lead, member, smtp_mailers)
     assert ActionReminder.objects.count() == 2
     recipients = sorted(message_from_bytes(m.original_content)["To"] for m in smtp_mailers.messages)
     assert recipients == sorted([member.email, lead.email])
+
+
+@pytest.mark.django_db
+def test_an_owners_chat_channel_gets_the_reminder_once(old_review, member):
+    from handoffs.models import ChannelDelivery, NotificationChannel
+
+    NotificationChannel.objects.create(
+        user=member,
+        name="Phone",
+        url="json://93.184.215.14/hook",
+        events=[NotificationChannel.Event.ACTION_REMINDER],
+    )
+    NotificationChannel.objects.create(
+        user=member,
+        name="Stalls only",
+        url="json://93.184.215.14/stalls",
+        events=[NotificationChannel.Event.STALL_ALERT],
+    )
+    _action(old_review, member, MONDAY)
+    send_action_reminders(today=MONDAY)
+    send_action_reminders(today=MONDAY)
+    [post] = ChannelDelivery.objects.all()
+    assert post.channel.name == "Phone"
+    assert post.title == "Your action items: 1 due soon"
+    assert "Add a PO check to the handoff" in post.body
