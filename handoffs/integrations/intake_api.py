@@ -29,6 +29,7 @@ from opshub.api_filters import (
     schema_parameters,
 )
 from opshub.lib.cache import count_in_window
+from opshub.lib.ids import parse_int
 
 
 class IsOpshubAdmin(permissions.BasePermission):
@@ -272,8 +273,8 @@ class IntakeWebhookView(APIView):
             slug=source,
             is_active=True,
         )
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > intake.MAX_BODY_BYTES:
+        length = parse_int(request.META.get("CONTENT_LENGTH") or "0", min=0)
+        if length is None or length > intake.MAX_BODY_BYTES:
             reason = intake.log_oversized(source=source, headers=request.headers)
             return Response({"detail": reason}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         outcome = intake.intake_receive(source=source, headers=request.headers, body=request.body)

@@ -8,15 +8,15 @@ marked xfail until handoffs/views.py can be edited again (after the handoffs ref
 import pytest
 from django.urls import reverse
 
-from handoffs import services
 from handoffs.models import WorkItem
+from handoffs.work import transitions
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
 def _blocked(item, seller):
-    services.item_block(item=item, by=seller, missing_input="Signed contract")
+    transitions.item_block(item=item, by=seller, missing_input="Signed contract")
     return item
 
 
@@ -71,7 +71,7 @@ def test_a_refused_item_form_answers_400(
 
 
 def _post_editor_form(client, lead, workflow, name, data):
-    from handoffs.workflows import protocol_draft
+    from handoffs.workflows.services import protocol_draft
 
     handoff = workflow.handoffs.get()
     protocol_draft(handoff=handoff, by=lead)

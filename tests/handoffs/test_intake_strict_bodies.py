@@ -94,3 +94,22 @@ def test_an_oversized_body_is_a_logged_413(crm_source):
     assert "larger than 256 KB" in response.json()["detail"]
     delivery = IntakeDelivery.objects.get()
     assert (delivery.status, delivery.http_status, delivery.body) == ("rejected", 413, "")
+
+
+@pytest.mark.parametrize("length", ["²", "9" * 5000, "-1"])
+def test_a_content_length_that_is_no_whole_number_is_a_logged_413(crm_source, length):
+    body = json.dumps(DEAL).encode()
+    timestamp = str(int(time.time()))
+
+    response = Client().post(
+        "/api/v1/intake/crm/",
+        body,
+        content_type="application/json",
+        CONTENT_LENGTH=length,
+        HTTP_X_OPSHUB_TIMESTAMP=timestamp,
+        HTTP_X_OPSHUB_SIGNATURE=sign(SECRET, timestamp, body),
+    )
+
+    assert response.status_code == 413
+    assert not WorkItem.objects.exists()
+    assert IntakeDelivery.objects.get().http_status == 413
