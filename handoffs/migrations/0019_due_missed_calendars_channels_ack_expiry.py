@@ -13,7 +13,7 @@ import handoffs.workflows.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("handoffs", "0017_import_mapping_date_order"),
+        ("handoffs", "0018_title_trigram_index_everywhere"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
