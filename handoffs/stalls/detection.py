@@ -38,8 +38,6 @@ P85_WINDOW = datetime.timedelta(days=180)
 
 Kind = StallEpisode.Kind
 
-# Each query yields: item_id, owner_id, escalate_to_id, started_at, target, target_source,
-# escalation_delay, recovery_id. Sandbox workflows are for safe mistakes: they never stall.
 # Working seconds a wait has lasted on its team's calendar, and when twice its target (its
 # escalation) falls in working time: NULL when the team has no calendar, and calendar time
 # counts (docs/calendars.md). `c` is the team's row of the scan's `worktime` CTE.
@@ -54,6 +52,8 @@ _ESCALATE_IN_STAGE = deadline_sql(
     "c", "i.stage_entered_at", "EXTRACT(EPOCH FROM COALESCE(s.target, p.target) * 2)"
 )
 
+# Each query yields: item_id, owner_id, escalate_to_id, started_at, target, target_source,
+# escalation_delay, recovery_id. Sandbox workflows are for safe mistakes: they never stall.
 _CANDIDATES = {
     # The waiting items first, on their state index: joined directly, the planner chose a
     # merge join along pending_version_id, which every accepted item keeps too, so it read
