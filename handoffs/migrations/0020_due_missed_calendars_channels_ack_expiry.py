@@ -13,7 +13,7 @@ import handoffs.workflows.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("handoffs", "0018_title_trigram_index_everywhere"),
+        ("handoffs", "0019_event_delivery_undone_and_claimed"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
