@@ -20,11 +20,20 @@ from handoffs.models import (
     StallEpisode,
     StallNotice,
     Team,
+    TeamCalendar,
     WebhookDelivery,
     WebhookSubscription,
     Workflow,
     WorkItem,
 )
+
+
+class TeamCalendarInline(admin.StackedInline):
+    """The team's working time (docs/calendars.md); without one it counts calendar time."""
+
+    model = TeamCalendar
+    extra = 0
+    max_num = 1
 
 
 @admin.register(Team)
@@ -33,6 +42,7 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     filter_horizontal = ["members"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [TeamCalendarInline]
 
 
 class StageInline(admin.TabularInline):

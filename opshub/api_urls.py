@@ -13,6 +13,12 @@ RESOURCES = [
     ("work-items", "handoffs.work.api.WorkItemViewSet", "work-item"),
     ("workflows", "handoffs.workflows.api.WorkflowViewSet", "workflow"),
     ("decisions", "handoffs.decisions.api.DecisionViewSet", "decision"),
+    ("stalls", "handoffs.stalls.api.StallViewSet", "stall"),
+    (
+        "notification-channels",
+        "handoffs.stalls.channel_api.NotificationChannelViewSet",
+        "notification-channel",
+    ),
     ("breakages", "reviews.api.BreakageViewSet", "breakage"),
     ("action-items", "reviews.api.ActionItemViewSet", "action-item"),
     ("intake-sources", "handoffs.integrations.intake_api.IntakeSourceViewSet", "intake-source"),

@@ -147,10 +147,17 @@ CELERY_BEAT_SCHEDULE = {
     # Every minute: the email outbox's sweep. Sends what its per-email task did not (lost
     # enqueue, dead worker) and drives the retries of refused sends (docs/operations.md).
     "send-emails": {"task": "handoffs.tasks.send_due_emails_task", "schedule": 60.0},
+    # Every minute: the chat channels' outbox sweep, like the email one (docs/stalls.md).
+    "send-channel-deliveries": {
+        "task": "handoffs.tasks.send_channel_deliveries_task",
+        "schedule": 60.0,
+    },
     # Work whose enqueue was lost while Redis was down, re-derived from the database.
     "catch-up": {"task": "opshub.catch_up", "schedule": 120.0},
     # Outbound webhooks: new events become deliveries, due ones are sent (docs/integrations.md).
     "dispatch-webhooks": {"task": "handoffs.tasks.dispatch_webhooks_task", "schedule": 30.0},
+    # Hourly: action items due in two days or overdue, one email per owner (docs/reviews.md).
+    "action-reminders": {"task": "reviews.send_action_reminders", "schedule": 3600.0},
     # Nightly full scoreboard recompute (advisory-locked: two schedulers run it in turn).
     "scoreboard-rebuild": {"task": "scoreboard.rebuild", "schedule": crontab(hour=2, minute=30)},
     # Every 10 minutes: the forecast models (kept 15 minutes), so item forecasts stay warm.
@@ -344,7 +351,8 @@ OPSHUB_INTAKE_RATE_LIMIT = env_rate("OPSHUB_INTAKE_RATE_LIMIT", "600/min")
 # is sent and the page answers as usual (opshub/accounts/forms.py).
 OPSHUB_PASSWORD_RESET_RATE_PER_EMAIL = env_rate("OPSHUB_PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")
 OPSHUB_PASSWORD_RESET_RATE_PER_IP = env_rate("OPSHUB_PASSWORD_RESET_RATE_PER_IP", "10/hour")
-# Outbound webhooks may call loopback, private and link-local addresses (a receiver on this
-# host or network). Off: such a URL is refused when saved and when sent (docs/integrations.md).
+# Outbound webhooks and chat channels may call loopback, private and link-local addresses (a
+# receiver on this host or network). Off: such a URL is refused when saved and when sent
+# (docs/integrations.md).
 OPSHUB_WEBHOOK_ALLOW_PRIVATE = env_bool("OPSHUB_WEBHOOK_ALLOW_PRIVATE", False)
 OPSHUB_DEMO_PASSWORD = env_str("OPSHUB_DEMO_PASSWORD", "opshub-demo")

@@ -1,13 +1,16 @@
-"""/api/v1/breakages/ (list, read, log) and /api/v1/action-items/ (read-only)."""
+"""/api/v1/breakages/ (list, read, log) and /api/v1/action-items/ (list, read, record, update)."""
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
 
 from handoffs.models import Cause, Handoff, Stage, Workflow, WorkItem
 from opshub.api_filters import FilterForm, IdFilter, UpdatedSince, filtered, schema_parameters
 from reviews import services
-from reviews.models import ActionItem, Breakage, week_of
+from reviews.models import ActionItem, Breakage, Review, week_of
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
@@ -31,8 +34,48 @@ class ActionItemSerializer(serializers.ModelSerializer):
             "closed_at",
             "updated_at",
             "repeat_check_due",
+            "outcome",
         ]
         read_only_fields = fields
+
+
+def _active_users():
+    return get_user_model().objects.filter(is_active=True)
+
+
+class ActionItemCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    owner = serializers.PrimaryKeyRelatedField(queryset=_active_users())
+    due_date = serializers.DateField()
+    review = serializers.PrimaryKeyRelatedField(
+        queryset=Review.objects.all(),
+        required=False,
+        help_text="The review it was recorded in; this week's review when left out.",
+    )
+    breakage = serializers.PrimaryKeyRelatedField(
+        queryset=Breakage.objects.all(), required=False, allow_null=True
+    )
+    handoff = serializers.PrimaryKeyRelatedField(
+        queryset=Handoff.objects.all(), required=False, allow_null=True
+    )
+    decision_type = serializers.CharField(max_length=120, required=False, allow_blank=True)
+
+
+class ActionItemUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    owner = serializers.PrimaryKeyRelatedField(queryset=_active_users(), required=False)
+    due_date = serializers.DateField(required=False)
+    handoff = serializers.PrimaryKeyRelatedField(
+        queryset=Handoff.objects.all(), required=False, allow_null=True
+    )
+    decision_type = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=ActionItem.Status.choices, required=False)
+    outcome = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="What came of it; required when the status becomes done or dropped.",
+    )
 
 
 class BreakageSerializer(serializers.ModelSerializer):
@@ -129,14 +172,48 @@ class BreakageViewSet(
         )
 
 
-@extend_schema_view(list=extend_schema(parameters=schema_parameters(ActionItemFilters)))
-class ActionItemViewSet(viewsets.ReadOnlyModelViewSet):
-    """Action items recorded in breakage reviews: the one small change, its owner and due date."""
+@extend_schema_view(
+    list=extend_schema(parameters=schema_parameters(ActionItemFilters)),
+    create=extend_schema(request=ActionItemCreateSerializer, responses=ActionItemSerializer),
+    partial_update=extend_schema(
+        request=ActionItemUpdateSerializer, responses=ActionItemSerializer
+    ),
+)
+class ActionItemViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Action items recorded in breakage reviews: the one small change, its owner and due date.
+
+    POST records one (facilitators, leads and admins); PATCH changes it: its owner may close
+    it (`status` done or dropped, with the `outcome`) or reopen it, a facilitator may also
+    change what it is, who owns it and when it is due."""
 
     serializer_class = ActionItemSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         actions = ActionItem.objects.for_list().order_by("due_date", "pk")
         if self.action == "list":
             actions = filtered(ActionItemFilters, self.request, actions)
         return actions
+
+    def create(self, request):
+        if not services.can_facilitate(request.user):
+            raise PermissionDenied("Only a facilitator, a lead or an admin can record.")
+        body = ActionItemCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        action = services.action_item_record(by=request.user, **body.validated_data)
+        return Response(ActionItemSerializer(action).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        action = self.get_object()
+        if not services.can_update_action(request.user, action):
+            raise PermissionDenied("Only the owner or a facilitator can update this.")
+        body = ActionItemUpdateSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        action = services.action_item_update(
+            action=action, by=request.user, changes=body.validated_data
+        )
+        return Response(ActionItemSerializer(action).data)

@@ -338,6 +338,9 @@ class ActionItem(models.Model):
     repeat_check_due = models.DateField(
         null=True, blank=True, help_text="When the review asks: did the breakage repeat?"
     )
+    outcome = models.TextField(
+        blank=True, max_length=2000, help_text="What came of it, said when it is closed."
+    )
 
     objects = ActionItemQuerySet.as_manager()
 
@@ -375,6 +378,33 @@ class ActionItem(models.Model):
             .filter(occurred_at__gt=self.closed_at)
             .exclude(pk=self.breakage_id)
         )
+
+
+class ActionReminder(models.Model):
+    """One reminder about one action item, for one period: the claim that makes two workers
+    (or two beats) remind once. The unique constraint is the claim; the row is written in
+    the transaction that queues the email, so both commit or neither."""
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", "Due soon"
+        OVERDUE = "overdue", "Overdue"
+
+    action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The due date a due-soon reminder was about (a moved due date earns a new one), or the
+    # first day of the overdue week it covers (overdue reminders repeat weekly).
+    period = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "kind", "period"], name="action_reminder_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} reminder for {self.action_id} ({self.period})"
 
 
 # --- Read-only projector links ---------------------------------------------------------------

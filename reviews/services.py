@@ -598,10 +598,21 @@ def can_update_action(user, action):
 
 
 @transaction.atomic
-def action_item_set_status(*, action, by, status):
+def action_item_set_status(*, action, by, status, outcome=None):
     _require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
+    _apply_status(action, status)
+    if outcome is not None:
+        action.outcome = outcome.strip()[:2000]
+    fields = ["status", "closed_at", "repeat_check_due", "outcome", "updated_at"]
+    action.save(update_fields=fields)
+    return action
+
+
+def _apply_status(action, status):
     if status not in ActionItem.Status.values:
         raise ValidationError({"status": "Pick open, done or dropped."})
+    if status == action.status:
+        return
     now = timezone.now()
     action.status = status
     if status == ActionItem.Status.OPEN:
@@ -609,8 +620,51 @@ def action_item_set_status(*, action, by, status):
     else:
         action.closed_at = now
         action.repeat_check_due = timezone.localdate(now) + REPEAT_CHECK_DELAY
-    action.save(update_fields=["status", "closed_at", "repeat_check_due", "updated_at"])
+
+
+# What only a facilitator may change; the owner may close, reopen and say the outcome.
+FACILITATOR_FIELDS = {"title", "owner", "due_date", "handoff", "decision_type"}
+UPDATABLE_FIELDS = FACILITATOR_FIELDS | {"status", "outcome"}
+
+
+@transaction.atomic
+def action_item_update(*, action, by, changes):
+    """The API's PATCH: closing (done or dropped) says what came of it in `outcome`."""
+    _require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
+    if FACILITATOR_FIELDS & changes.keys():
+        _require(
+            can_facilitate(by, action.review),
+            "Only the facilitator, a lead or an admin can change what the action is.",
+        )
+    unknown = changes.keys() - UPDATABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in unknown})
+    for name in FACILITATOR_FIELDS & changes.keys():
+        setattr(action, name, changes[name])
+    if "handoff" in changes:
+        handoff = changes["handoff"]
+        action.protocol_version = handoff.published() if handoff else None
+    if "outcome" in changes:
+        action.outcome = (changes["outcome"] or "").strip()
+    if "status" in changes:
+        _apply_status(action, changes["status"])
+    if action.status != ActionItem.Status.OPEN and not action.outcome:
+        raise ValidationError({"outcome": "Say what came of it when you close an action item."})
+    action.title = action.title.strip()
+    action.full_clean(exclude=["review", "breakage", "created_by"])
+    if "due_date" in changes and action.review and action.due_date < action.review.week:
+        raise ValidationError({"due_date": "The due date cannot be before the review's week."})
+    action.save()
     return action
+
+
+@transaction.atomic
+def action_item_record(*, by, review=None, **fields):
+    """The API's POST: an action item on `review`, or on this week's review if none."""
+    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can record.")
+    if review is None:
+        review = review_for_week(week_of(), by=by)
+    return action_item_create(review=review, by=by, **fields)
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/links/", views.projector_link_create, name="link-create"),
     path("links/<int:pk>/revoke/", views.projector_link_revoke, name="link-revoke"),
     path("p/<str:token>/", views.projector_public, name="projector-public"),
+    path("actions/overdue/", views.action_items_overdue, name="action-overdue"),
     path("actions/<int:pk>/status/", views.action_item_status, name="action-status"),
     path("breakages/new/", views.breakage_create, name="breakage-create"),
     path("breakages/<int:pk>/", views.breakage_detail, name="breakage-detail"),

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
 from opshub.lib.ids import parse_id
-from reviews import services
+from reviews import reminders, services
 from reviews.audit import system_audit
 from reviews.forms import ActionItemForm, BreakageForm, ProjectorLinkForm, ReviewForm
 from reviews.models import ActionItem, AgendaEntry, Breakage, ProjectorLink, Review, week_of
@@ -161,13 +161,39 @@ def action_item_status(request, pk):
     action = get_object_or_404(ActionItem.objects.select_related("review"), pk=pk)
     try:
         services.action_item_set_status(
-            action=action, by=request.user, status=request.POST["status"]
+            action=action,
+            by=request.user,
+            status=request.POST["status"],
+            outcome=request.POST.get("outcome"),
         )
     except (ValidationError, KeyError):
         messages.error(request, "Pick open, done or dropped.")
     else:
         messages.success(request, f"“{action.title}” is {action.get_status_display().lower()}.")
     return redirect(_safe_next(request) or "reviews:review-list")
+
+
+@login_required
+@require_safe
+def action_items_overdue(request):
+    """The leads' list: every open action item past its due date, oldest first."""
+    actions = list(reminders.overdue_for_leads())
+    facilitates = services.can_facilitate(request.user)
+    return render(
+        request,
+        "reviews/actionitem_overdue.html",
+        {
+            **NAV,
+            "actions": actions,
+            "today": timezone.localdate(),
+            # services.can_update_action, without a query per row.
+            "closable": {
+                a.pk
+                for a in actions
+                if facilitates or (request.user.can_write and a.owner_id == request.user.pk)
+            },
+        },
+    )
 
 
 @login_required

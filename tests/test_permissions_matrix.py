@@ -54,7 +54,7 @@ MATRIX = {
     "api/schema/": (None, "200 200 200 200 200 200", "405 405"),
     "api/v1/": (None, "401 200 200 200 200 200", "401 405"),
     "api/v1/.*": (None, "404 404 404 404 404 404", "404 404"),
-    "api/v1/action-items/": (None, "401 200 200 200 200 200", "401 405"),
+    "api/v1/action-items/": (None, "401 200 200 200 200 200", "401 403"),
     "api/v1/action-items/<pk>/": ("action_item", "401 200 200 200 200 200", "401 405"),
     "api/v1/baselines/": (None, "401 403 403 200 200 200", "401 405"),
     "api/v1/baselines/<pk>/": ("baseline", "401 403 403 404 200 200", "401 405"),
@@ -78,9 +78,20 @@ MATRIX = {
         "401 403",
     ),
     "api/v1/intake/<slug:source>/": ("intake_slug", "405 405 405 405 405 405", "401 401"),
+    "api/v1/notification-channels/": (None, "401 200 200 200 200 200", "401 403"),
+    "api/v1/notification-channels/<pk>/": ("channel", "401 404 404 404 200 200", "401 405"),
+    "api/v1/notification-channels/<pk>/send-test/": (
+        "channel",
+        "401 405 405 405 405 405",
+        "401 403",
+    ),
     "api/v1/scoreboard/": (None, "401 200 200 200 200 200", "401 405"),
     # Without ?workflow= the question is incomplete: a 400 naming the field.
     "api/v1/scoreboard/forecast/": (None, "401 400 400 400 400 400", "401 405"),
+    "api/v1/stalls/": (None, "401 200 200 200 200 200", "401 405"),
+    "api/v1/stalls/<pk>/": ("stall", "401 200 200 200 200 200", "401 405"),
+    "api/v1/stalls/<pk>/acknowledge/": ("stall", "401 405 405 405 405 405", "401 403"),
+    "api/v1/stalls/<pk>/snooze/": ("stall", "401 405 405 405 405 405", "401 403"),
     "api/v1/webhook-subscriptions/": (None, "401 403 403 403 403 200", "401 403"),
     "api/v1/webhook-subscriptions/<pk>/": ("webhook", "401 403 403 403 403 200", "401 403"),
     "api/v1/webhook-subscriptions/<pk>/deliveries/": (
@@ -162,6 +173,7 @@ MATRIX = {
     "reviews/<int:pk>/entries/": ("review", "L 405 405 405 405 405", "L 403"),
     "reviews/<int:pk>/links/": ("review", "L 405 405 405 405 405", "L 403"),
     "reviews/<int:pk>/projector/": ("review", "L 200 200 200 200 200", "L 405"),
+    "reviews/actions/overdue/": (None, "L 200 200 200 200 200", "L 405"),
     "reviews/actions/<int:pk>/status/": ("action_item", "L 405 405 405 405 405", "L R"),
     "reviews/audit/": (None, "L 200 200 200 200 200", "L 405"),
     "reviews/breakages/<int:pk>/": ("breakage", "L 200 200 200 200 200", "L 405"),
@@ -287,6 +299,7 @@ def org(db, settings):
         IntakeDelivery,
         IntakeSource,
         Notification,
+        NotificationChannel,
         StallEpisode,
         WebhookSubscription,
         Workflow,
@@ -342,6 +355,9 @@ def org(db, settings):
     review = Review.objects.order_by("-pk").first()
     link = ProjectorLink.objects.create(review=review, created_by=admin)
     token, _ = ApiToken.issue(user=lead, name="script")
+    channel = NotificationChannel.objects.create(
+        team=team, name="#team", url="json://93.184.215.14/hook", events=["stall_alert"]
+    )
     return {
         "personas": {
             "viewer": User.objects.filter(role=User.Role.VIEWER).first(),
@@ -381,6 +397,7 @@ def org(db, settings):
         "action_item": {"pk": ActionItem.objects.order_by("pk").first().pk},
         "breakage": {"pk": Breakage.objects.order_by("pk").first().pk},
         "api_token": {"pk": token.pk},
+        "channel": {"pk": channel.pk},
         "reset_link": {"uidb64": "MQ", "token": "set-password"},
         "email_delivery_token": {"token": email_preferences.token_for(lead, "digest")},
     }

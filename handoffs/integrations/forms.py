@@ -37,6 +37,12 @@ class IntakeSourceForm(forms.ModelForm):
         required=False,
         help_text="ISO 8601 or Unix seconds; empty: when the webhook arrives.",
     )
+    due_date_path = forms.CharField(
+        label="Due date",
+        max_length=200,
+        required=False,
+        help_text="An ISO date (2026-12-24) or date-time; empty: no due date.",
+    )
     field_paths = forms.CharField(
         label="Protocol fields",
         required=False,
@@ -59,6 +65,7 @@ class IntakeSourceForm(forms.ModelForm):
         self.initial.setdefault("title_path", mapping.get("title", ""))
         self.initial.setdefault("external_ref_path", mapping.get("external_ref", ""))
         self.initial.setdefault("requested_at_path", mapping.get("requested_at", ""))
+        self.initial.setdefault("due_date_path", mapping.get("due_date", ""))
         lines = [f"{key} = {path}" for key, path in (mapping.get("fields") or {}).items()]
         self.initial.setdefault("field_paths", "\n".join(lines))
 
@@ -79,7 +86,7 @@ class IntakeSourceForm(forms.ModelForm):
         if stage is None or self.errors:
             return data
         mapping = {"title": data.get("title_path", "")}
-        for target in ("external_ref", "requested_at"):
+        for target in ("external_ref", "requested_at", "due_date"):
             if data.get(f"{target}_path"):
                 mapping[target] = data[f"{target}_path"]
         if data.get("field_paths"):

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 from handoffs.integrations.models import IntakeDelivery, IntakeSource
 from handoffs.work.models import WorkItem
@@ -28,12 +28,12 @@ from handoffs.work.services import work_item_create, workflow_field_definitions
 from handoffs.workflows.fields import printable, unstorable
 from opshub.accounts.models import AuditEntry
 from opshub.lib import jsonbody
-from opshub.lib.dates import requested_at_problem
+from opshub.lib.dates import due_date_problem, requested_at_problem
 from opshub.lib.ids import parse_int
 from opshub.lib.signing import new_secret, signature_digest, verify
 
 MAX_BODY_BYTES = 256 * 1024
-CORE_TARGETS = ("title", "external_ref", "requested_at")
+CORE_TARGETS = ("title", "external_ref", "requested_at", "due_date")
 _MISSING = object()
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
@@ -94,6 +94,7 @@ class Mapped:
     title: str = ""
     external_ref: str = ""
     requested_at: datetime.datetime | None = None
+    due_date: datetime.date | None = None
     fields: dict = field(default_factory=dict)
     event_id: str = ""
     missing: list = field(default_factory=list)  # human-readable: "title (deal.name)"
@@ -116,6 +117,20 @@ def parse_timestamp(value):
     if parsed is None:
         return None
     return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=datetime.UTC)
+
+
+def parse_day(value):
+    """An ISO date ("2026-12-24"), or the date of an ISO 8601 date-time; None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        day = parse_date(value.strip())
+    except ValueError:
+        return None
+    if day is not None:
+        return day
+    moment = parse_timestamp(value)
+    return moment.date() if moment else None
 
 
 def map_payload(mapping, payload, *, event_id_path=""):
@@ -151,6 +166,12 @@ def _map_core(mapped, target, spec, payload):
         if mapped.requested_at is None:
             mapped.errors[target] = f"“{_as_text(value)[:40]}” is not a date-time."
         elif problem := requested_at_problem(mapped.requested_at):
+            mapped.errors[target] = problem
+    elif target == "due_date":
+        mapped.due_date = parse_day(value)
+        if mapped.due_date is None:
+            mapped.errors[target] = f"“{_as_text(value)[:40]}” is not a date."
+        elif problem := due_date_problem(mapped.due_date):
             mapped.errors[target] = problem
     else:
         text, limit = _as_text(value).strip(), _TEXT_LIMITS[target]
@@ -443,6 +464,7 @@ def intake_receive(*, source, headers, body, now=None):
                     title=mapped.title,
                     by=None,
                     requested_at=mapped.requested_at,
+                    due_date=mapped.due_date,
                     external_ref=mapped.external_ref,
                     source=source.item_source,
                     fields=mapped.fields,

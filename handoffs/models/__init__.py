@@ -27,6 +27,8 @@ from handoffs.scheduler.models import (
     Heartbeat,
 )
 from handoffs.stalls.models import (
+    ChannelDelivery,
+    NotificationChannel,
     StallEpisode,
     StallEpisodeQuerySet,
     StallNotice,
@@ -48,6 +50,7 @@ from handoffs.workflows.models import (
     ProtocolVersion,
     Stage,
     Team,
+    TeamCalendar,
     TeamQuerySet,
     Workflow,
     WorkflowQuerySet,
@@ -59,6 +62,9 @@ __all__ = [
     "Cause",
     "TeamQuerySet",
     "Team",
+    "TeamCalendar",
+    "NotificationChannel",
+    "ChannelDelivery",
     "team_ids_of",
     "led_team_ids_of",
     "WorkflowQuerySet",

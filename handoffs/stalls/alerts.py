@@ -14,15 +14,16 @@ import datetime
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models import DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Coalesce, Least, Power
 from django.urls import reverse
 from django.utils import timezone
 
 from handoffs.mail import outbox
 from handoffs.mail import preferences as email_preferences
 from handoffs.mail.models import EmailDelivery
-from handoffs.stalls.models import StallEpisode, StallNotice
+from handoffs.stalls import channels
+from handoffs.stalls.models import REMINDER_BACKOFF_CAP, StallEpisode, StallNotice
 from opshub.accounts.models import User
 from opshub.lib.durations import spoken_duration
 from opshub.lib.timezones import zone_or_utc
@@ -40,6 +41,7 @@ _WHAT = {
     StallEpisode.Kind.STAGE_OVER_TARGET: "over its stage target",
     StallEpisode.Kind.RECOVERY_OVERDUE: "recovery past its check time",
     StallEpisode.Kind.DECISION_UNANSWERED: "red decision unanswered",
+    StallEpisode.Kind.DUE_MISSED: "past its due date",
 }
 
 
@@ -89,7 +91,7 @@ def _due(now):
             "owner",
         ),
         Notice.ESCALATION: (
-            open_.filter(alerted_at__isnull=False, escalated_at=None)
+            open_.filter(escalated_at=None)
             .quiet_until_now(now)
             .alias(escalate_at=F("started_at") + F("escalation_delay"))
             .filter(escalate_at__lte=now),
@@ -98,8 +100,16 @@ def _due(now):
         Notice.REMINDER: (
             open_.filter(alerted_at__isnull=False)
             .quiet_until_now(now)
-            .alias(reminded=Coalesce("last_reminded_at", "alerted_at"))
-            .filter(reminded__lte=now - interval),
+            .alias(
+                reminded=Coalesce("last_reminded_at", "alerted_at"),
+                # 1×, 2×, 4× the interval, capped: a stall nobody moves stops shouting.
+                wait=ExpressionWrapper(
+                    Value(interval)
+                    * Least(Power(2, F("reminder_count")), Value(REMINDER_BACKOFF_CAP)),
+                    output_field=DurationField(),
+                ),
+            )
+            .filter(reminded__lte=Value(now) - F("wait")),
             "owner",
         ),
         Notice.RESOLVED: (
@@ -130,7 +140,7 @@ def _claim(kind, episode, now):
     if kind == Notice.REMINDER:
         return (
             rows.filter(resolved_at=None, last_reminded_at=episode.last_reminded_at).update(
-                last_reminded_at=now
+                last_reminded_at=now, reminder_count=F("reminder_count") + 1
             )
             == 1
         )
@@ -238,6 +248,9 @@ def _queue_for(user, notices, now):
             created_at=now,
         )
         for kind, episode in claimed
+    )
+    channels.enqueue_stall_notices(
+        user=user, entries=[_entry(user, kind, episode, now) for kind, episode in claimed], now=now
     )
     return delivery
 

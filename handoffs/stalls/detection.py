@@ -9,6 +9,7 @@ The time is always passed in from Python (never the database's now()) so tests c
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
@@ -20,6 +21,8 @@ from handoffs.scheduler.models import Heartbeat
 from handoffs.stalls.alerts import queue_due_emails
 from handoffs.stalls.models import StallEpisode
 from handoffs.work.models import Event
+from handoffs.workflows.models import TeamCalendar
+from opshub.lib.worktime_sql import between_sql, cte, deadline_sql
 
 logger = logging.getLogger(__name__)
 
@@ -35,28 +38,46 @@ P85_WINDOW = datetime.timedelta(days=180)
 
 Kind = StallEpisode.Kind
 
+# Working seconds a wait has lasted on its team's calendar, and when twice its target (its
+# escalation) falls in working time: NULL when the team has no calendar, and calendar time
+# counts (docs/calendars.md). `c` is the team's row of the scan's `worktime` CTE.
+_WAITED_SINCE_HANDOFF = between_sql("c", "i.state_changed_at", "%(now)s")
+_ESCALATE_AFTER_HANDOFF = deadline_sql(
+    "c",
+    "i.state_changed_at",
+    "EXTRACT(EPOCH FROM COALESCE(v.escalation_delay, v.acceptance_target * 2))",
+)
+_WAITED_IN_STAGE = between_sql("c", "i.stage_entered_at", "%(now)s")
+_ESCALATE_IN_STAGE = deadline_sql(
+    "c", "i.stage_entered_at", "EXTRACT(EPOCH FROM COALESCE(s.target, p.target) * 2)"
+)
+
 # Each query yields: item_id, owner_id, escalate_to_id, started_at, target, target_source,
 # escalation_delay, recovery_id. Sandbox workflows are for safe mistakes: they never stall.
 _CANDIDATES = {
     # The waiting items first, on their state index: joined directly, the planner chose a
     # merge join along pending_version_id, which every accepted item keeps too, so it read
     # all 100,000 items for ≈2,200 waiting ones (45 ms against 12 ms, `make bench`).
-    Kind.HANDOFF_UNACCEPTED: """
+    Kind.HANDOFF_UNACCEPTED: f"""
         WITH waiting AS MATERIALIZED (
             SELECT id, workflow_id, stage_id, pending_version_id, assignee_id, state_changed_at
             FROM handoffs_workitem WHERE state = 'waiting_acceptance'
         )
         SELECT i.id, COALESCE(i.assignee_id, t.lead_id), t.lead_id, i.state_changed_at,
                v.acceptance_target, 'protocol',
-               COALESCE(v.escalation_delay, v.acceptance_target * 2), NULL::bigint
+               COALESCE({_ESCALATE_AFTER_HANDOFF} - i.state_changed_at,
+                        v.escalation_delay, v.acceptance_target * 2), NULL::bigint
         FROM waiting i
         JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
         JOIN handoffs_protocolversion v ON v.id = i.pending_version_id
         JOIN handoffs_stage s ON s.id = i.stage_id
         JOIN handoffs_team t ON t.id = COALESCE(v.receiving_team_id, s.team_id)
+        LEFT JOIN worktime c ON c.key = t.id
         WHERE i.state_changed_at + v.acceptance_target <= %(now)s
-    """,
-    Kind.STAGE_OVER_TARGET: """
+          AND COALESCE({_WAITED_SINCE_HANDOFF}, EXTRACT(EPOCH FROM v.acceptance_target))
+              >= EXTRACT(EPOCH FROM v.acceptance_target)
+    """,  # noqa: S608 - only the fixed SQL above is formatted in
+    Kind.STAGE_OVER_TARGET: f"""
         WITH moves AS (
             SELECT e.to_stage_id AS stage_id, e.at,
                    LEAD(e.at) OVER (PARTITION BY e.item_id ORDER BY e.at, e.id) AS left_at
@@ -80,16 +101,20 @@ _CANDIDATES = {
         SELECT i.id, COALESCE(i.assignee_id, t.lead_id), t.lead_id, i.stage_entered_at,
                COALESCE(s.target, p.target),
                CASE WHEN s.target IS NULL THEN 'p85' ELSE 'stage' END,
-               COALESCE(s.target, p.target) * 2, NULL::bigint
+               COALESCE({_ESCALATE_IN_STAGE} - i.stage_entered_at,
+                        COALESCE(s.target, p.target) * 2), NULL::bigint
         FROM handoffs_workitem i
         JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
         JOIN handoffs_stage s ON s.id = i.stage_id
         JOIN handoffs_team t ON t.id = s.team_id
         LEFT JOIN p85 p ON p.stage_id = s.id AND s.target IS NULL
+        LEFT JOIN worktime c ON c.key = t.id
         WHERE i.state = 'in_progress'
           AND COALESCE(s.target, p.target) > interval '0'
           AND i.stage_entered_at + COALESCE(s.target, p.target) <= %(now)s
-    """,
+          AND COALESCE({_WAITED_IN_STAGE}, EXTRACT(EPOCH FROM COALESCE(s.target, p.target)))
+              >= EXTRACT(EPOCH FROM COALESCE(s.target, p.target))
+    """,  # noqa: S608 - only the fixed SQL above is formatted in
     Kind.RECOVERY_OVERDUE: """
         SELECT i.id, COALESCE(r.owner_id, t.lead_id), t.lead_id, r.opened_at,
                r.next_check_at - r.opened_at, 'recovery',
@@ -112,10 +137,27 @@ _CANDIDATES = {
         WHERE d.status = 'pending' AND i.state = 'awaiting_decision'
           AND d.requested_at + %(decision_target)s <= %(now)s
     """,
+    # The promise is kept through the due date: it is missed at the midnight after it, in
+    # the site's time zone. On the item_open_due_date partial index.
+    Kind.DUE_MISSED: """
+        SELECT i.id, COALESCE(i.assignee_id, t.lead_id),
+               t.lead_id,
+               (i.due_date + 1)::timestamp AT TIME ZONE %(site_tz)s, interval '0', 'due_date',
+               interval '1 day', NULL::bigint
+        FROM handoffs_workitem i
+        JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
+        JOIN handoffs_stage s ON s.id = i.stage_id
+        JOIN handoffs_team t ON t.id = s.team_id
+        WHERE i.due_date IS NOT NULL AND i.state NOT IN ('done', 'cancelled')
+          AND i.due_date < (%(now)s AT TIME ZONE %(site_tz)s)::date
+    """,
 }
 
+# The kinds whose targets count the owning team's working time (docs/calendars.md).
+_WORKING_TIME_KINDS = (Kind.HANDOFF_UNACCEPTED, Kind.STAGE_OVER_TARGET)
+
 _OPEN_SQL = """
-    WITH candidates AS (
+    WITH {worktime}candidates AS (
         SELECT * FROM ({candidates}) AS c(item_id, owner_id, escalate_to_id, started_at, target,
                                            target_source, escalation_delay, recovery_id)
         WHERE NOT EXISTS (
@@ -130,9 +172,16 @@ _OPEN_SQL = """
         item_id, kind, owner_id, escalate_to_id, started_at, target, target_source,
         escalation_delay, recovery_id, detected_at, snooze_reason
     )
-    SELECT item_id, %(kind)s, owner_id, escalate_to_id, started_at, target, target_source,
-           escalation_delay, recovery_id, %(now)s, ''
-    FROM candidates
+    SELECT c.item_id, %(kind)s, c.owner_id,
+           -- The next level that is not the holder: the lead, the workflow's owner, an admin.
+           COALESCE(NULLIF(c.escalate_to_id, c.owner_id), NULLIF(wf.created_by_id, c.owner_id),
+                    (SELECT min(u.id) FROM accounts_user u WHERE u.role = 'admin'
+                     AND u.is_active AND u.id IS DISTINCT FROM c.owner_id)),
+           c.started_at, c.target, c.target_source, c.escalation_delay, c.recovery_id,
+           %(now)s, ''
+    FROM candidates c
+    JOIN handoffs_workitem wi ON wi.id = c.item_id
+    JOIN handoffs_workflow wf ON wf.id = wi.workflow_id
     ON CONFLICT (item_id, kind) WHERE resolved_at IS NULL DO NOTHING
     RETURNING id, item_id, owner_id, target
 """
@@ -176,6 +225,12 @@ _RESOLVE_SQL = """
                 JOIN handoffs_decision d ON d.item_id = i.id AND d.status = 'pending'
                 WHERE i.id = s.item_id AND i.state = 'awaiting_decision'
                   AND d.requested_at = s.started_at)
+            UNION ALL
+            SELECT s.id FROM handoffs_stallepisode s
+            WHERE s.resolved_at IS NULL AND s.kind = 'due_missed' AND NOT EXISTS (
+                SELECT 1 FROM handoffs_workitem i
+                WHERE i.id = s.item_id AND i.state NOT IN ('done', 'cancelled')
+                  AND (i.due_date + 1)::timestamp AT TIME ZONE %(site_tz)s = s.started_at)
         )
         ORDER BY e2.id
         LIMIT %(batch)s
@@ -218,6 +273,7 @@ def _params(now, **extra):
         "history_since": now - P85_WINDOW,
         "min_samples": P85_MIN_SAMPLES,
         "decision_target": DECISION_TARGET,
+        "site_tz": settings.TIME_ZONE,
         # None: every item and episode; a list: only those (from _UNMATCHED_SQL).
         "items": None,
         "episodes": None,
@@ -232,6 +288,7 @@ def open_episodes(*, now, items=None):
     `items`: {kind: item ids}, the only items that can be newly stalled in the item-state
     kinds (see unmatched())."""
     opened = []
+    worktime, worktime_params = cte(TeamCalendar.table(now))
     with connection.cursor() as cursor:
         cursor.execute(_NO_JIT)
         for kind, candidates in _CANDIDATES.items():
@@ -239,8 +296,12 @@ def open_episodes(*, now, items=None):
             if items is not None and kind in _ITEM_STATE_KINDS:
                 scoped = items.get(kind.value, [])
             cursor.execute(
-                _OPEN_SQL.format(candidates=candidates),
-                _params(now, kind=kind.value, items=scoped),
+                _OPEN_SQL.format(
+                    candidates=candidates,
+                    worktime=f"{worktime}, " if kind in _WORKING_TIME_KINDS else "",
+                ),
+                _params(now, kind=kind.value, items=scoped)
+                | (worktime_params if kind in _WORKING_TIME_KINDS else {}),
             )
             opened += [(kind, *row) for row in cursor.fetchall()]
     if not opened:

@@ -1,4 +1,7 @@
+import datetime
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
@@ -7,9 +10,16 @@ from django.utils import timezone
 
 from handoffs.mail.models import EmailDelivery
 from handoffs.work.models import Recovery, WorkItem
-from handoffs.workflows.models import team_ids_of
+from handoffs.workflows.models import TeamCalendar, team_ids_of
+from opshub.lib import chat
 
 User = settings.AUTH_USER_MODEL
+
+
+# How long an acknowledgement keeps a stall quiet, in the team's working time.
+ACKNOWLEDGE_FOR = datetime.timedelta(hours=24)
+# Reminders wait 1×, 2×, 4× the reminder interval, then 4× for as long as it stays open.
+REMINDER_BACKOFF_CAP = 4
 
 
 class StallEpisodeQuerySet(models.QuerySet):
@@ -22,8 +32,9 @@ class StallEpisodeQuerySet(models.QuerySet):
         )
 
     def quiet_until_now(self, now):
-        """Neither acknowledged nor snoozed past now: reminders and escalation may go out."""
-        return self.filter(acknowledged_at=None).filter(
+        """Not acknowledged (or the acknowledgement has expired) and not snoozed past now:
+        reminders and escalation may go out."""
+        return self.filter(Q(acknowledged_at=None) | Q(acknowledged_until__lte=now)).filter(
             Q(snoozed_until=None) | Q(snoozed_until__lte=now)
         )
 
@@ -40,6 +51,7 @@ class StallEpisode(models.Model):
         STAGE_OVER_TARGET = "stage_over_target", "Stage over target"
         RECOVERY_OVERDUE = "recovery_overdue", "Recovery past its check time"
         DECISION_UNANSWERED = "decision_unanswered", "Decision unanswered"
+        DUE_MISSED = "due_missed", "Due date missed"
 
     item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="stall_episodes")
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -65,6 +77,10 @@ class StallEpisode(models.Model):
     acknowledged_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Quiet until then (ACKNOWLEDGE_FOR of the team's working time); reminders resume after.
+    acknowledged_until = models.DateTimeField(null=True, blank=True)
+    # Reminders since the alert or the last acknowledgement: each waits twice as long.
+    reminder_count = models.PositiveIntegerField(default=0, db_default=0)
     snoozed_until = models.DateTimeField(null=True, blank=True)
     snooze_reason = models.CharField(max_length=200, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -168,15 +184,35 @@ class StallEpisode(models.Model):
             or self.item.stage.team_id in team_ids_of(user)
         )
 
-    def acknowledge(self, *, by):
-        """Returns False when someone acknowledged (or it resolved) first."""
+    def acknowledge(self, *, by, hours=None):
+        """Quiet for `hours` (default ACKNOWLEDGE_FOR) of the item's team's working time;
+        then reminders resume, backing off from the first interval again. Returns False
+        when someone acknowledged first (and it has not expired) or it resolved."""
         now = timezone.now()
-        done = StallEpisode.objects.filter(
-            pk=self.pk, resolved_at=None, acknowledged_at=None
-        ).update(acknowledged_at=now, acknowledged_by=by)
+        seconds = (hours or ACKNOWLEDGE_FOR.total_seconds() / 3600) * 3600
+        calendar = TeamCalendar.objects.filter(team_id=self.item.stage.team_id).first()
+        until = (
+            calendar.as_work_calendar().add(now, seconds)
+            if calendar
+            else now + datetime.timedelta(seconds=seconds)
+        )
+        done = (
+            StallEpisode.objects.filter(pk=self.pk, resolved_at=None)
+            .filter(Q(acknowledged_at=None) | Q(acknowledged_until__lte=now))
+            .update(
+                acknowledged_at=now, acknowledged_by=by, acknowledged_until=until, reminder_count=0
+            )
+        )
         if done:
             self.acknowledged_at, self.acknowledged_by = now, by
+            self.acknowledged_until, self.reminder_count = until, 0
         return bool(done)
+
+    @property
+    def is_acknowledged(self):
+        return self.acknowledged_at is not None and (
+            self.acknowledged_until is None or self.acknowledged_until > timezone.now()
+        )
 
     def snooze(self, *, until, reason):
         StallEpisode.objects.filter(pk=self.pk, resolved_at=None).update(
@@ -230,3 +266,99 @@ class StallNotice(models.Model):
 
 
 # --- Integrations: intake webhooks, outbound webhooks, spreadsheet imports (docs/integrations.md)
+
+
+class NotificationChannel(models.Model):
+    """A chat or push destination (an Apprise URL) for a team or one person (docs/channels.md).
+
+    The URL carries the service's token: it is shown once, when saved, then masked."""
+
+    class Event(models.TextChoices):
+        STALL_ALERT = "stall_alert", "Stall alerts, reminders and resolutions"
+        STALL_ESCALATION = "stall_escalation", "Stall escalations"
+        ACTION_REMINDER = "action_reminder", "Action item reminders (personal channels)"
+
+    team = models.ForeignKey(
+        "handoffs.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="channels"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="channels",
+    )
+    name = models.CharField(max_length=100)
+    url = models.CharField(max_length=2000)
+    events = ArrayField(models.CharField(max_length=30, choices=Event.choices), default=list)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(team__isnull=True, user__isnull=False)
+                | models.Q(team__isnull=False, user__isnull=True),
+                name="channel_team_xor_user",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def masked_url(self):
+        return chat.masked(self.url)
+
+    @property
+    def service(self):
+        return chat.label(self.url)
+
+
+class ChannelDelivery(models.Model):
+    """One notice to one channel: the chat side of the outbox (handoffs.channels).
+
+    The unique key is the claim that a notice is written once per channel (two scanners,
+    an owner's and a lead's email about the same stall); sending claims the row with a
+    lease like an email, so two workers never post it twice at once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        REFUSED = "refused", "Refused"
+
+    channel = models.ForeignKey(
+        NotificationChannel, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    key = models.CharField(max_length=200)
+    title = models.CharField(max_length=250)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "channel deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "key"], name="channel_delivery_once"),
+        ]
+        indexes = [
+            # Sender pass: rows to post whose attempt (or expired lease) is due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=["pending", "sending"]),
+                name="channel_delivery_due",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} → {self.channel} ({self.status})"

@@ -4,7 +4,7 @@ first module's path so queued tasks and beat still find them."""
 from celery import shared_task
 
 from handoffs.scheduler.models import Heartbeat
-from handoffs.stalls import digest
+from handoffs.stalls import channels, digest
 from handoffs.stalls.detection import run_scan
 
 
@@ -25,3 +25,13 @@ def send_notification_digest_task():
     queued = digest.send_digests()
     Heartbeat.beat("notification_digest", sent=queued)
     return queued
+
+
+@shared_task(name="handoffs.tasks.send_channel_deliveries_task")
+def send_channel_deliveries_task(delivery_id=None):
+    """One channel post after the commit that wrote it, or (no id: every minute from
+    CELERY_BEAT_SCHEDULE) every due one; safe to run twice: each row is claimed."""
+    if delivery_id is not None:
+        return channels.send_one(delivery_id)
+    sent, failed = channels.send_due()
+    return {"sent": sent, "failed": failed}

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from handoffs.mail.models import EmailDelivery
 from handoffs.scheduler.health import SCAN_HEARTBEAT, scheduler_health
 from handoffs.scheduler.models import Heartbeat
+from handoffs.stalls import channels
 from handoffs.stalls.alerts import queue_test_alert, user_from_token
 from handoffs.stalls.models import StallEpisode
 from opshub.lib.timezones import zone_or_utc
@@ -118,7 +119,8 @@ def stall_acknowledge(request, pk):
     if not episode.can_act(actor):
         raise PermissionDenied("Only the owner, the team or its lead can acknowledge this stall.")
     if episode.acknowledge(by=actor):
-        messages.success(request, "Acknowledged: no more reminders or escalation for this stall.")
+        until = timezone.localtime(episode.acknowledged_until).strftime("%d %b, %H:%M")
+        messages.success(request, f"Acknowledged: no reminders or escalation until {until}.")
     else:
         messages.info(request, "This stall was already acknowledged or has resolved.")
     if request.htmx:
@@ -166,7 +168,7 @@ def scheduler(request):
         total=Count("pk"),
         unalerted=Count("pk", filter=Q(alerted_at=None)),
         escalated=Count("pk", filter=Q(escalated_at__isnull=False)),
-        acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)),
+        acknowledged=Count("pk", filter=Q(acknowledged_until__gt=timezone.now())),
         snoozed=Count("pk", filter=Q(snoozed_until__gt=timezone.now())),
     )
     context = {
@@ -190,6 +192,7 @@ def scheduler(request):
             .order_by("next_attempt_at")[:20]
         ),
         "recent": list(deliveries.order_by("-created_at", "-pk")[:15]),
+        "channel_recent": channels.recent(),
         "nav_active": "admin",
     }
     if request.htmx:

@@ -25,6 +25,17 @@ def _html(template_string, *values):
     return mark_safe(template_string.format(*escaped))  # noqa: S308 - every value escaped
 
 
+_DUE_MARKERS = {
+    "overdue": mark_safe(' <span class="stalled">Overdue</span>'),
+    "due_soon": mark_safe(' <span class="badge state-awaiting_decision">Due soon</span>'),
+}
+
+
+def due_marker(item):
+    """ " Overdue" / " Due soon" for an open item with a due date (WorkItem.due_status)."""
+    return _DUE_MARKERS.get(item.due_status, "")
+
+
 def short_duration(value):
     """The two largest units of a timedelta: "3d 4h", "5h 12m", "7m"."""
     return format_duration(value, units=2)
@@ -96,7 +107,7 @@ def board_card(item, sandbox=False):
     return _html(
         '<article class="{}"><h3 class="card-title"><a href="{}">{}</a></h3>'
         '<p class="card-meta">{} old · in stage {} · {}</p>'
-        '<div class="card-footer"><span class="badge state-{}">{}</span>{}'
+        '<div class="card-footer"><span class="badge state-{}">{}</span>{}{}'
         # Filled by the scoreboard's at-risk markers after the board loads (htmx, out of band).
         '<span id="risk-{}"></span></div></article>',
         classes,
@@ -108,6 +119,7 @@ def board_card(item, sandbox=False):
         item.state,
         STATE_LABELS[item.state],
         stalled,
+        due_marker(item),
         item.pk,
     )
 
@@ -120,7 +132,7 @@ def item_row(item):
     ref = _html(' <span class="muted small">{}</span>', item.external_ref)
     age = duration(item.cycle_time) if item.delivered_at else since(item.requested_at)
     return _html(
-        '<tr{}><td><a href="{}">{}</a>{}{}</td><td>{} › {}</td><td>{}</td>'
+        '<tr{}><td><a href="{}">{}</a>{}{}{}</td><td>{} › {}</td><td>{}</td>'
         '<td><span class="badge state-{}">{}</span></td><td>{}</td>'
         '<td class="num nowrap">{}</td><td class="nowrap">{}</td></tr>',
         mark_safe(' class="is-stalled"') if stalled else "",
@@ -128,6 +140,7 @@ def item_row(item):
         item.title,
         ref if item.external_ref else "",
         mark_safe(' <span class="stalled">Stalled</span>') if stalled else "",
+        due_marker(item),
         item.workflow_name,
         item.stage_name,
         item.team_name,

@@ -36,7 +36,7 @@ class WorkItemQuerySet(models.QuerySet):
         """A row of the work list: the item's own columns and the names it shows as
         annotations, so a page builds one object per row instead of five (`make bench`)."""
         return self.only(
-            "id", "title", "external_ref", "state", "requested_at", "delivered_at"
+            "id", "title", "external_ref", "state", "requested_at", "delivered_at", "due_date"
         ).annotate(
             workflow_name=F("workflow__name"),
             stage_name=F("stage__name"),
@@ -69,7 +69,7 @@ class WorkItemQuerySet(models.QuerySet):
     # What a board card shows: loading only these skips decoding each item's field values
     # (JSON) and five timestamps per card, a third of the board's time (`make bench`).
     CARD_FIELDS = (
-        "id", "stage_id", "state", "title", "requested_at", "stage_entered_at",
+        "id", "stage_id", "state", "title", "requested_at", "stage_entered_at", "due_date",
         "assignee__full_name", "assignee__email",
     )  # fmt: skip
 
@@ -108,6 +108,10 @@ class WorkItemQuerySet(models.QuerySet):
             }
             for i, stage in enumerate(stages)
         ]
+
+
+# How close a due date must be for the "due soon" marker and filter.
+DUE_SOON_DAYS = 2
 
 
 class WorkItem(models.Model):
@@ -186,6 +190,12 @@ class WorkItem(models.Model):
                 condition=~Q(state__in=["done", "cancelled"]),
                 name="item_open_state_age",
             ),
+            # The due-date stall scan and the overdue filter: open items with a due date.
+            models.Index(
+                fields=["due_date"],
+                condition=~Q(state__in=["done", "cancelled"]) & Q(due_date__isnull=False),
+                name="item_open_due_date",
+            ),
             # The board: a workflow's open items per stage, longest in the stage first (its
             # counts and cards read only these entries, not the workflow's whole history).
             models.Index(
@@ -220,6 +230,19 @@ class WorkItem(models.Model):
     @property
     def is_open(self):
         return self.state not in (self.State.DONE, self.State.CANCELLED)
+
+    @property
+    def due_status(self):
+        """ "overdue" once the due date has passed (the due_missed stall's rule, in the site's
+        time zone), "due_soon" within DUE_SOON_DAYS of it, else "" (and for closed items)."""
+        if self.due_date is None or not self.is_open:
+            return ""
+        today = timezone.localdate()
+        if self.due_date < today:
+            return "overdue"
+        if self.due_date <= today + datetime.timedelta(days=DUE_SOON_DAYS):
+            return "due_soon"
+        return ""
 
     @property
     def age(self):

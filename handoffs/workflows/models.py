@@ -1,6 +1,8 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -8,6 +10,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from handoffs.workflows.fields import validate_definition
+from opshub.lib.workcalendar import CalendarError, WorkCalendar
+from opshub.lib.worktime_sql import WorkTable
 
 User = settings.AUTH_USER_MODEL
 
@@ -55,6 +59,67 @@ class Team(models.Model):
 
     def has_member(self, user):
         return self.lead_id == user.pk or self.members.filter(pk=user.pk).exists()
+
+
+def _monday_to_friday():
+    return [0, 1, 2, 3, 4]
+
+
+def _site_time_zone():
+    return settings.TIME_ZONE
+
+
+class TeamCalendar(models.Model):
+    """When a team works (docs/calendars.md): stall targets and escalation delays of the
+    waits it owns count only this time. A team without one counts calendar time."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="calendar")
+    time_zone = models.CharField(max_length=64, default=_site_time_zone)
+    working_days = ArrayField(
+        models.PositiveSmallIntegerField(),
+        default=_monday_to_friday,
+        help_text="Weekdays, 0 = Monday … 6 = Sunday.",
+    )
+    day_start = models.TimeField(default=datetime.time(9))
+    day_end = models.TimeField(default=datetime.time(17))
+    country = models.CharField(
+        max_length=3, blank=True, help_text="Public holidays of this country (ISO code, e.g. DE)."
+    )
+    subdivision = models.CharField(
+        max_length=10, blank=True, help_text="And of this state or region (e.g. BY)."
+    )
+    closures = ArrayField(
+        models.DateField(), default=list, blank=True, help_text="The team's own closed days."
+    )
+
+    def __str__(self):
+        return f"{self.team} calendar"
+
+    def as_work_calendar(self):
+        return WorkCalendar(
+            time_zone=self.time_zone,
+            working_days=frozenset(self.working_days),
+            day_start=self.day_start,
+            day_end=self.day_end,
+            country=self.country,
+            subdivision=self.subdivision,
+            closures=frozenset(self.closures),
+        )
+
+    def clean(self):
+        try:
+            self.as_work_calendar()
+        except CalendarError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise ValidationError({field: message}) from None
+
+    @classmethod
+    def table(cls, now, *, back=datetime.timedelta(days=60), ahead=datetime.timedelta(days=30)):
+        """Every team calendar's working days around `now`, for the scan's SQL. A wait
+        that began before the window counts from its start: sixty days hold about 40
+        working days, past any target a stall scan measures."""
+        calendars = {c.team_id: c.as_work_calendar() for c in cls.objects.all()}
+        return WorkTable(calendars, now - back, now + ahead)
 
 
 def team_ids_of(user):

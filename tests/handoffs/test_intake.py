@@ -272,3 +272,12 @@ def test_source_api_lists_deliveries_with_their_payload(crm_source, admin_user):
 
     assert [d["status"] for d in response.json()["results"]] == ["rejected", "accepted"]
     assert response.json()["results"][1]["payload"] == DEAL
+
+
+def test_a_mapped_due_date_reaches_the_item(crm_source):
+    crm_source.mapping = {**crm_source.mapping, "due_date": "deal.due"}
+    crm_source.save(update_fields=["mapping"])
+    payload = {**DEAL, "deal": {**DEAL["deal"], "due": "2026-12-24"}}
+    response = post_signed(payload)
+    assert response.status_code == 201, response.content
+    assert WorkItem.objects.get(pk=response.json()["item"]).due_date.isoformat() == "2026-12-24"

@@ -168,3 +168,24 @@ def test_a_mapping_applied_to_a_payload_gives_exactly_this(
     mapping, payload, event_id_path, expected
 ):
     assert map_payload(mapping, payload, event_id_path=event_id_path) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "due", "error"),
+    [
+        ("2026-12-24", datetime.date(2026, 12, 24), None),
+        ("2026-12-24T17:00:00+01:00", datetime.date(2026, 12, 24), None),
+        ("soon", None, "“soon” is not a date."),
+        (20261224, None, "“20261224” is not a date."),
+        ("9999-01-01", datetime.date(9999, 1, 1), "The due date must be between"),
+    ],
+)
+def test_a_mapped_due_date_is_read_as_a_date(value, due, error):
+    mapped = map_payload(
+        {"title": "deal.name", "due_date": "deal.due"}, {"deal": {"name": "A", "due": value}}
+    )
+    assert mapped.due_date == due
+    if error:
+        assert mapped.errors["due_date"].startswith(error)
+    else:
+        assert "due_date" not in mapped.errors

@@ -38,7 +38,7 @@ def test_the_lead_acknowledges_a_stall_without_a_reload(
     page.wait_for_url(f"**/stalls/{episode.pk}/")
     screenshot("stalls-detail")
     page.get_by_role("button", name="Acknowledge").click()
-    page.get_by_text("Acknowledged: no more reminders").wait_for()
+    page.get_by_text("Acknowledged: no reminders or escalation until").wait_for()
     episode.refresh_from_db()
     assert episode.acknowledged_by == lead
     page.goto(f"{live_server.url}/stalls/")
