@@ -212,8 +212,8 @@ def decision_create(request, pk):
     return response
 
 
-def _panel(request, item, form, status=200):
-    context = {"item": item, "decision_form": form, "nav_active": "work"}
+def _panel(request, item, form, status=200, answer=None):
+    context = {"item": item, "decision_form": form, "answer": answer, "nav_active": "work"}
     template = "handoffs/decision_form.html" if request.htmx else "handoffs/decision_create.html"
     return render(request, template, context, status=status)
 
@@ -233,7 +233,7 @@ def _recorded_message(decision):
 def decision_answer(request, pk):
     decision = get_object_or_404(Decision.objects.for_list(), pk=pk)
     form = DecisionAnswerForm(request.POST)
-    error = ""
+    error, comment_error = "", ""
     if not form.is_valid():
         error = "Choose approve or deny."
     else:
@@ -247,18 +247,38 @@ def decision_answer(request, pk):
                 decision=decision, by=request.user, comment=form.cleaned_data["comment"]
             )
         except ValidationError as exc:
-            error = " ".join(exc.messages)
+            comment_error = " ".join(exc.message_dict.get("comment", []))
+            error = " ".join(m for m in exc.messages if m != comment_error)
         except services.StateConflict as exc:
             error = str(exc)
     if request.htmx and request.POST.get("from") == "inbox":
         decision.refresh_from_db()
-        context = {"decision": decision, "error": error, "user": request.user}
+        context = {
+            "decision": decision,
+            "error": " ".join(filter(None, [error, comment_error])),
+            "user": request.user,
+        }
         return render(request, "handoffs/inbox_decisions.html#row", context)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, f"{decision.get_status_display()}: the item has resumed.")
+    if error or comment_error:
+        return _answer_refused(request, decision, error, comment_error, form)
+    messages.success(request, f"{decision.get_status_display()}: the item has resumed.")
     return redirect(decision.item)
+
+
+def _answer_refused(request, decision, error, comment_error, form):
+    """The decision panel again, with the refusal at the Comment field (or above the buttons)."""
+    item = get_object_or_404(WorkItem.objects.for_list(), pk=decision.item_id)
+    answer = {
+        "error": error,
+        "comment_error": comment_error,
+        "comment": form.data.get("comment", ""),
+    }
+    response = _panel(request, item, None, status=400, answer=answer)
+    if request.htmx:
+        response = reselect(
+            retarget(reswap(response, "outerHTML"), "#decision-panel"), "#decision-panel"
+        )
+    return response
 
 
 # --- Notifications -----------------------------------------------------------------------------

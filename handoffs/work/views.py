@@ -219,10 +219,12 @@ def _item_response(request, item, *, panel="", form=None):
     """The fresh item: its whole region for htmx, else a redirect (or the page with errors)."""
     item = _get_item(item.pk)
     context = _item_context(request, item, panel, form)
+    # A refused form answers 400 with its messages; the layout's htmx config swaps 400 in place.
+    status = 400 if form is not None and form.errors else 200
     if request.htmx:
-        return render(request, "handoffs/workitem_detail.html#item", context)
-    if form is not None and form.errors:
-        return render(request, "handoffs/workitem_detail.html", context, status=400)
+        return render(request, "handoffs/workitem_detail.html#item", context, status=status)
+    if status == 400:
+        return render(request, "handoffs/workitem_detail.html", context, status=status)
     return redirect(item)
 
 
@@ -411,7 +413,8 @@ def item_comment(request, pk):
         form = CommentForm()
     context = {**_item_context(request, item), "comment_form": form}
     if request.htmx:
-        return render(request, "handoffs/workitem_detail.html#item", context)
+        status = 400 if form.errors else 200
+        return render(request, "handoffs/workitem_detail.html#item", context, status=status)
     return (
         redirect(item)
         if not form.errors

@@ -12,8 +12,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from handoffs import services
+from handoffs.decisions import services as decision_services
 from handoffs.models import DecisionType, StallEpisode, WorkItem
+from handoffs.work import transitions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +45,7 @@ def assert_not_reloaded(page):
 
 
 def submitted_item(item, seller):
-    services.handoff_submit(
+    transitions.handoff_submit(
         item=item, by=seller, checklist=["signed"], fields={"po_number": "PO-1", "amount": "120"}
     )
     return item
@@ -121,7 +122,7 @@ def test_an_empty_bounce_asks_for_the_missing_input(item, seller, lead, open_pag
 
 
 def test_an_empty_unblock_asks_for_the_cause(item, seller, open_page):
-    services.item_block(item=item, by=seller, missing_input="Signed contract")
+    transitions.item_block(item=item, by=seller, missing_input="Signed contract")
     page = open_page(seller, item.get_absolute_url())
     page.get_by_role("link", name="Input supplied: unblock").click()
     panel = page.locator("form.inline-panel")
@@ -172,7 +173,7 @@ def denied_without_comment(item, seller, teams, workflow, open_page):
     red = DecisionType.objects.create(
         workflow=workflow, key="terms", name="Change contract terms", default_level="red"
     )
-    services.decision_record(item=item, by=seller, decision_type=red, summary="Net 60")
+    decision_services.decision_record(item=item, by=seller, decision_type=red, summary="Net 60")
     page = open_page(teams["sales"].lead, item.get_absolute_url())
     page.locator(".decision-pending").get_by_role("button", name="Deny").click()
     return page
@@ -187,11 +188,6 @@ def test_denying_a_red_request_without_a_comment_says_why_on_the_item(item, deni
     assert item.decisions.get().status == "pending"
 
 
-@pytest.mark.xfail(
-    reason="handoffs/decision_views.py answers a refused approve/deny on the item page with a "
-    "flash and a redirect, not the panel with the message at Comment; fix after the refactor",
-    strict=True,
-)
 def test_denying_without_a_comment_marks_the_comment_field(denied_without_comment):
     page = denied_without_comment
     expect(page.locator(".decision-pending .field.has-error")).to_be_visible(timeout=3000)
