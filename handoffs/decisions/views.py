@@ -8,9 +8,10 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reselect, reswap, retarget
 
+from handoffs.decisions import links
 from handoffs.decisions import rules as rights
 from handoffs.decisions import services as decision_services
 from handoffs.decisions.forms import (
@@ -279,6 +280,48 @@ def _answer_refused(request, decision, error, comment_error, form):
             retarget(reswap(response, "outerHTML"), "#decision-panel"), "#decision-panel"
         )
     return response
+
+
+# --- Answering from the email (handoffs/decisions/links.py) ---------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def decision_email_answer(request, pk):
+    """The page an approval email's Approve or Deny link opens: no sign-in, the signed link
+    says who answers. GET shows the request; only the POST answers it."""
+    decision = get_object_or_404(Decision.objects.for_list(), pk=pk)
+    token = request.POST.get("t") or request.GET.get("t") or ""
+    context = {"decision": decision, "token": token, "nav_active": "work"}
+    try:
+        approver = links.approver_from_link(token, decision)
+    except links.LinkRefused as exc:
+        return _link_page(request, {**context, "refused": str(exc)}, status=410)
+    context["approver"] = approver
+    if why := links.why_not_answerable(decision, approver):
+        return _link_page(request, {**context, "refused": why}, status=409)
+    form = DecisionAnswerForm(request.POST or None, initial={"answer": request.GET.get("answer")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        answer = (
+            decision_services.decision_approve
+            if data["answer"] == "approve"
+            else decision_services.decision_deny
+        )
+        try:
+            decision = answer(decision=decision, by=approver, comment=data["comment"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except (services.StateConflict, PermissionDenied) as exc:
+            decision.refresh_from_db()
+            return _link_page(request, {**context, "refused": str(exc)}, status=409)
+        else:
+            return _link_page(request, {**context, "decision": decision, "answered": True})
+    status = 400 if form.errors else 200
+    return _link_page(request, {**context, "form": form}, status=status)
+
+
+def _link_page(request, context, status=200):
+    return render(request, "handoffs/decision_email_answer.html", context, status=status)
 
 
 # --- Notifications -----------------------------------------------------------------------------
