@@ -3,6 +3,7 @@ work items, the decision audit list, and the notification list."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -291,6 +292,10 @@ def decision_email_answer(request, pk):
     says who answers. GET shows the request; only the POST answers it."""
     decision = get_object_or_404(Decision.objects.for_list(), pk=pk)
     token = request.POST.get("t") or request.GET.get("t") or ""
+    if not token:  # not from an email: the item page answers (after signing in)
+        if request.user.is_authenticated:
+            return redirect(decision.get_absolute_url())
+        return redirect_to_login(decision.get_absolute_url())
     context = {"decision": decision, "token": token, "nav_active": "work"}
     try:
         approver = links.approver_from_link(token, decision)
