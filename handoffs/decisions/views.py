@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from django_htmx.http import reselect, reswap, retarget
+from django_htmx.http import HttpResponseClientRedirect, reselect, reswap, retarget
 
 from handoffs.decisions import links
 from handoffs.decisions import rules as rights
@@ -268,8 +268,15 @@ def decision_answer(request, pk):
 
 
 def _answer_refused(request, decision, error, comment_error, form):
-    """The decision panel again, with the refusal at the Comment field (or above the buttons)."""
+    """The decision panel again, with the refusal at the Comment field (or above the buttons);
+    a request no longer pending (answered, or its item cancelled) has no panel to show it:
+    the item page says it instead."""
     item = get_object_or_404(WorkItem.objects.for_list(), pk=decision.item_id)
+    if not Decision.objects.filter(pk=decision.pk, status=Decision.Status.PENDING).exists():
+        messages.error(request, " ".join(filter(None, [error, comment_error])))
+        if request.htmx:
+            return HttpResponseClientRedirect(item.get_absolute_url())
+        return redirect(item)
     answer = {
         "error": error,
         "comment_error": comment_error,
