@@ -149,3 +149,22 @@ def test_the_boards_queries_do_not_grow_with_its_cards(
     _board(client, workflow, show)
     with django_assert_max_num_queries(9):
         assert _board(client, workflow, show).status_code == 200
+
+
+def test_my_teams_shows_nothing_to_someone_in_no_team_of_the_workflow(
+    client, workflow, outsider, cards
+):
+    client.force_login(outsider)
+    response = _board(client, workflow, "team")
+    assert response.status_code == 200
+    assert _titles(response) == set()
+    assert "None that match." in response.content.decode()
+
+
+def test_a_viewer_sees_the_board_without_card_actions(client, workflow, viewer, seller, item):
+    transitions.handoff_submit(item=item, by=seller, **GATE)
+    services.work_item_create(workflow=workflow, title="Still in Qualify", by=seller)
+    client.force_login(viewer)
+    body = _board(client, workflow).content.decode()
+    assert "ACME order #1" in body and "Still in Qualify" in body
+    assert ">Accept<" not in body and "Hand off to" not in body and "draggable" not in body
