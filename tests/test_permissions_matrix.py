@@ -118,6 +118,8 @@ MATRIX = {
     "api/v1/workflows/": (None, "401 200 200 200 200 200", "401 403"),
     "api/v1/workflows/<pk>/": ("workflow", "401 200 200 200 200 200", "401 405"),
     "decisions/<int:pk>/answer/": ("decision", "L 405 405 405 405 405", "L R"),
+    # The emailed Approve/Deny link: without its signed token, the item page (signed in).
+    "decisions/<int:pk>/answer/email/": ("decision", "L R R R R R", "L R"),
     "discovery/": (None, "L 403 403 200 200 200", "L 403"),
     "discovery/<str:pk>/": ("baseline", "L 403 403 404 200 200", "L 405"),
     "discovery/<str:pk>/teams/": ("baseline", "L 405 405 405 405 405", "L 403"),

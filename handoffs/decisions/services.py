@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from handoffs.decisions import links
 from handoffs.decisions import rules as rights
 from handoffs.decisions.models import Decision, DecisionLevel
 from handoffs.mail import notifications
@@ -208,8 +209,14 @@ def _decision_request(decision, item, cell, by, now):
         body=_decision_email_body(
             decision,
             by=by,
-            lead_in=f"{by} asks for your approval. The work item is paused until you answer.",
+            lead_in=f"{by} asks for your approval. The work item is paused until you answer.\n"
+            "Approve or Deny below opens a page where you confirm; the link works once, "
+            f"only for you, for {links.LINK_MAX_AGE.days} days.",
         ),
+        actions=lambda user: [
+            ("Approve", links.answer_url(decision, user, "approve")),
+            ("Deny", links.answer_url(decision, user, "deny")),
+        ],
     )
     return decision
 

@@ -28,6 +28,11 @@ urlpatterns = [
     ),
     path("work/<int:pk>/decisions/", views.decision_create, name="decision-create"),
     path("decisions/<int:pk>/answer/", views.decision_answer, name="decision-answer"),
+    path(
+        "decisions/<int:pk>/answer/email/",
+        views.decision_email_answer,
+        name="decision-email-answer",
+    ),
     path("notifications/", views.notification_list, name="notification-list"),
     path(
         "notifications/<int:pk>/read/",

@@ -3,14 +3,16 @@ work items, the decision audit list, and the notification list."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
-from django_htmx.http import reselect, reswap, retarget
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect, reselect, reswap, retarget
 
+from handoffs.decisions import links
 from handoffs.decisions import rules as rights
 from handoffs.decisions import services as decision_services
 from handoffs.decisions.forms import (
@@ -212,8 +214,8 @@ def decision_create(request, pk):
     return response
 
 
-def _panel(request, item, form, status=200):
-    context = {"item": item, "decision_form": form, "nav_active": "work"}
+def _panel(request, item, form, status=200, answer=None):
+    context = {"item": item, "decision_form": form, "answer": answer, "nav_active": "work"}
     template = "handoffs/decision_form.html" if request.htmx else "handoffs/decision_create.html"
     return render(request, template, context, status=status)
 
@@ -233,7 +235,7 @@ def _recorded_message(decision):
 def decision_answer(request, pk):
     decision = get_object_or_404(Decision.objects.for_list(), pk=pk)
     form = DecisionAnswerForm(request.POST)
-    error = ""
+    error, comment_error = "", ""
     if not form.is_valid():
         error = "Choose approve or deny."
     else:
@@ -247,18 +249,91 @@ def decision_answer(request, pk):
                 decision=decision, by=request.user, comment=form.cleaned_data["comment"]
             )
         except ValidationError as exc:
-            error = " ".join(exc.messages)
+            comment_error = " ".join(exc.message_dict.get("comment", []))
+            error = " ".join(m for m in exc.messages if m != comment_error)
         except services.StateConflict as exc:
             error = str(exc)
     if request.htmx and request.POST.get("from") == "inbox":
         decision.refresh_from_db()
-        context = {"decision": decision, "error": error, "user": request.user}
+        context = {
+            "decision": decision,
+            "error": " ".join(filter(None, [error, comment_error])),
+            "user": request.user,
+        }
         return render(request, "handoffs/inbox_decisions.html#row", context)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, f"{decision.get_status_display()}: the item has resumed.")
+    if error or comment_error:
+        return _answer_refused(request, decision, error, comment_error, form)
+    messages.success(request, f"{decision.get_status_display()}: the item has resumed.")
     return redirect(decision.item)
+
+
+def _answer_refused(request, decision, error, comment_error, form):
+    """The decision panel again, with the refusal at the Comment field (or above the buttons);
+    a request no longer pending (answered, or its item cancelled) has no panel to show it:
+    the item page says it instead."""
+    item = get_object_or_404(WorkItem.objects.for_list(), pk=decision.item_id)
+    if not Decision.objects.filter(pk=decision.pk, status=Decision.Status.PENDING).exists():
+        messages.error(request, " ".join(filter(None, [error, comment_error])))
+        if request.htmx:
+            return HttpResponseClientRedirect(item.get_absolute_url())
+        return redirect(item)
+    answer = {
+        "error": error,
+        "comment_error": comment_error,
+        "comment": form.data.get("comment", ""),
+    }
+    response = _panel(request, item, None, status=400, answer=answer)
+    if request.htmx:
+        response = reselect(
+            retarget(reswap(response, "outerHTML"), "#decision-panel"), "#decision-panel"
+        )
+    return response
+
+
+# --- Answering from the email (handoffs/decisions/links.py) ---------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def decision_email_answer(request, pk):
+    """The page an approval email's Approve or Deny link opens: no sign-in, the signed link
+    says who answers. GET shows the request; only the POST answers it."""
+    decision = get_object_or_404(Decision.objects.for_list(), pk=pk)
+    token = request.POST.get("t") or request.GET.get("t") or ""
+    if not token:  # not from an email: the item page answers (after signing in)
+        if request.user.is_authenticated:
+            return redirect(decision.get_absolute_url())
+        return redirect_to_login(decision.get_absolute_url())
+    context = {"decision": decision, "token": token, "nav_active": "work"}
+    try:
+        approver = links.approver_from_link(token, decision)
+    except links.LinkRefused as exc:
+        return _link_page(request, {**context, "refused": str(exc)}, status=410)
+    context["approver"] = approver
+    if why := links.why_not_answerable(decision, approver):
+        return _link_page(request, {**context, "refused": why}, status=409)
+    form = DecisionAnswerForm(request.POST or None, initial={"answer": request.GET.get("answer")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        answer = (
+            decision_services.decision_approve
+            if data["answer"] == "approve"
+            else decision_services.decision_deny
+        )
+        try:
+            decision = answer(decision=decision, by=approver, comment=data["comment"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except (services.StateConflict, PermissionDenied) as exc:
+            decision.refresh_from_db()
+            return _link_page(request, {**context, "refused": str(exc)}, status=409)
+        else:
+            return _link_page(request, {**context, "decision": decision, "answered": True})
+    status = 400 if form.errors else 200
+    return _link_page(request, {**context, "form": form}, status=status)
+
+
+def _link_page(request, context, status=200):
+    return render(request, "handoffs/decision_email_answer.html", context, status=status)
 
 
 # --- Notifications -----------------------------------------------------------------------------

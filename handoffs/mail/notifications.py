@@ -11,8 +11,10 @@ from handoffs.mail.models import EmailDelivery, Notification
 from opshub.accounts.models import User
 
 
-def notify(users, *, message, item=None, url="", subject, body=""):
-    """One notification (and its email) per distinct, active user. Returns the notifications."""
+def notify(users, *, message, item=None, url="", subject, body="", actions=None):
+    """One notification (and its email) per distinct, active user. Returns the notifications.
+    `actions(user)` gives the email's buttons for that user: (label, path) pairs, e.g. the
+    signed Approve and Deny links of a red request."""
     people = {u.pk: u for u in users if u is not None and u.is_active}
     notes = []
     for user in people.values():
@@ -29,6 +31,10 @@ def notify(users, *, message, item=None, url="", subject, body=""):
                     "body": body,
                     "subject": subject[:200],
                     "link": outbox.absolute_url(url) if url else "",
+                    "actions": [
+                        (label, outbox.absolute_url(path))
+                        for label, path in (actions(user) if actions else [])
+                    ],
                 },
             )
         notes.append(

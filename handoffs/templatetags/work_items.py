@@ -4,6 +4,7 @@ import datetime
 import html
 
 from django import forms, template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html, format_html_join
@@ -98,19 +99,28 @@ def _choices(field):
 
 
 @register.simple_tag
-def board_card(item, sandbox=False):
+def board_card(item, sandbox=False, csrf_token="", back="", next_stage=None):
     """One board card, built in one pass: a board shows up to a hundred of them, and the
     template language spent a third of the board's time on their dozen lookups each
-    (`make bench`: board p95 within 5× the trivial page)."""
+    (`make bench`: board p95 within 5× the trivial page). A card the user may hand off is
+    draggable onto the next column, which opens the gate (static/js/board.js)."""
     classes = "card" + (" is-stalled" if item.stalled else "") + (" is-sandbox" if sandbox else "")
     stalled = mark_safe('<span class="stalled">Stalled</span>') if item.stalled else ""
+    gate = f"{item.url}?panel=handoff"
+    drag = (
+        _html(' draggable="true" data-handoff="{}"', gate)
+        if getattr(item, "can_hand_off", False)
+        else ""
+    )
     return _html(
-        '<article class="{}"><h3 class="card-title"><a href="{}">{}</a></h3>'
+        '<article class="{}" id="card-{}"{}><h3 class="card-title"><a href="{}">{}</a></h3>'
         '<p class="card-meta">{} old · in stage {} · {}</p>'
         '<div class="card-footer"><span class="badge state-{}">{}</span>{}{}'
         # Filled by the scoreboard's at-risk markers after the board loads (htmx, out of band).
-        '<span id="risk-{}"></span></div></article>',
+        '<span id="risk-{}"></span></div>{}</article>',
         classes,
+        item.pk,
+        mark_safe(drag),  # noqa: S308 - built by _html above, every value escaped
         item.url,
         item.title,
         since(item.requested_at),
@@ -121,7 +131,33 @@ def board_card(item, sandbox=False):
         stalled,
         due_marker(item),
         item.pk,
+        _card_actions(item, csrf_token, back, next_stage, gate),
     )
+
+
+def _card_actions(item, csrf_token, back, next_stage, gate):
+    """Accept (in place, back to this board) and Hand off (the gate on the item page)."""
+    if getattr(item, "can_accept", False):
+        url = reverse("handoffs:item-accept", args=[item.pk])
+        return _html(
+            '<form class="card-actions" method="post" action="{}" hx-post="{}" '
+            'hx-target="#board" hx-select="#board" hx-swap="outerHTML" hx-select-oob="#messages">'
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            '<input type="hidden" name="next" value="{}">'
+            '<button type="submit" class="btn btn-primary btn-sm">Accept</button></form>',
+            url,
+            url,
+            csrf_token,
+            back,
+        )
+    if getattr(item, "can_hand_off", False) and next_stage is not None:
+        return _html(
+            '<p class="card-actions"><a class="btn btn-secondary btn-sm" href="{}">'
+            "Hand off to {}</a></p>",
+            gate,
+            next_stage.name,
+        )
+    return ""
 
 
 @register.simple_tag

@@ -20,6 +20,14 @@ User = settings.AUTH_USER_MODEL
 # enough to notice a slip, short enough that the scoreboard is not kept guessing.
 UNDO_DELIVERY_WINDOW = datetime.timedelta(minutes=10)
 
+# Each stage's longest-waiting open items, with the board filter's condition at {filter}.
+_BOARD_PER_STAGE = """SELECT c.id FROM handoffs_stage s CROSS JOIN LATERAL (
+       SELECT i.id FROM handoffs_workitem i
+       WHERE i.workflow_id = s.workflow_id AND i.stage_id = s.id
+         AND NOT (i.state IN ('done', 'cancelled')) {filter}
+       ORDER BY i.stage_entered_at, i.id LIMIT %s) c
+   WHERE s.workflow_id = %s"""
+
 
 class WorkItemQuerySet(models.QuerySet):
     def open(self):
@@ -70,25 +78,22 @@ class WorkItemQuerySet(models.QuerySet):
     # (JSON) and five timestamps per card, a third of the board's time (`make bench`).
     CARD_FIELDS = (
         "id", "stage_id", "state", "title", "requested_at", "stage_entered_at", "due_date",
-        "assignee__full_name", "assignee__email",
+        "pending_version_id", "assignee__full_name", "assignee__email",
     )  # fmt: skip
 
-    def board_columns(self, workflow, *, per_column):
-        """One column per stage: its open-item count and its longest-waiting cards."""
+    def board_columns(self, workflow, *, per_column, only=None):
+        """One column per stage: its open-item count and its longest-waiting cards, of the
+        items the board filter `only` (a BoardFilter) keeps."""
+        only = only or BoardFilter()
         stages = list(workflow.stages.select_related("team").order_by("position"))
-        items = self.open().filter(workflow=workflow)
+        items = self.open().filter(workflow=workflow).filter(only.q)
         counts = dict(items.values_list("stage").annotate(n=Count("pk")).order_by())
         # Each stage's longest-waiting items: one short range of the item_open_board index per
-        # stage, not a window over all the workflow's open items.
-        first = RawSQL(
-            """SELECT c.id FROM handoffs_stage s CROSS JOIN LATERAL (
-                   SELECT i.id FROM handoffs_workitem i
-                   WHERE i.workflow_id = s.workflow_id AND i.stage_id = s.id
-                     AND NOT (i.state IN ('done', 'cancelled'))
-                   ORDER BY i.stage_entered_at, i.id LIMIT %s) c
-               WHERE s.workflow_id = %s""",
-            [per_column, workflow.pk],
-        )
+        # stage, not a window over all the workflow's open items. The filter's condition is
+        # the same as `only.q`, written for this statement.
+        # `only.sql` is one of BoardFilter's fixed fragments; its values travel as params.
+        per_stage = _BOARD_PER_STAGE.replace("{filter}", only.sql)
+        first = RawSQL(per_stage, [*only.params, per_column, workflow.pk])  # noqa: S611
         cards = {}
         # A card shows its owner; the stage, team and workflow are the column's and the page's.
         cards_qs = (
@@ -97,7 +102,9 @@ class WorkItemQuerySet(models.QuerySet):
             .only(*self.CARD_FIELDS)
             .with_stall_flag()
         )
+        by_pk = {stage.pk: stage for stage in stages}
         for item in cards_qs.order_by("stage_entered_at", "pk"):
+            item.stage = by_pk[item.stage_id]  # the column's stage: no query per card
             cards.setdefault(item.stage_id, []).append(item)
         return [
             {
@@ -105,13 +112,53 @@ class WorkItemQuerySet(models.QuerySet):
                 "count": counts.get(stage.pk, 0),
                 "items": cards.get(stage.pk, []),
                 "collision": i > 0 and stages[i - 1].team_id != stage.team_id,
+                "next": stages[i + 1] if i + 1 < len(stages) else None,
             }
             for i, stage in enumerate(stages)
         ]
 
 
-# How close a due date must be for the "due soon" marker and filter.
-DUE_SOON_DAYS = 2
+# How close a due date must be for the "due soon" marker and the board's filter.
+DUE_SOON_DAYS = 3
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    """One of the board's filters, as a Q for counting and as a fragment of the board's
+    per-stage statement (aliases `i` for the item, `s` for the stage)."""
+
+    q: Q = Q()
+    sql: str = ""
+    params: tuple = ()
+
+    CHOICES = (
+        ("", "All open work"),
+        ("mine", "Mine"),
+        ("team", "My teams"),
+        ("stalled", "Stalled"),
+        ("due", "Due soon"),
+    )
+
+    @classmethod
+    def named(cls, name, *, user, team_ids, today):
+        if name == "mine":
+            return cls(Q(assignee=user.pk), "AND i.assignee_id = %s", (user.pk,))
+        if name == "team":
+            ids = sorted(team_ids)
+            return cls(Q(stage__team__in=ids), "AND s.team_id = ANY(%s)", (ids,))
+        if name == "stalled":
+            # By name: stall episodes live in the stalls area, above this one.
+            episodes = apps.get_model("handoffs", "StallEpisode")
+            open_episode = episodes.objects.filter(item=models.OuterRef("pk"), resolved_at=None)
+            return cls(
+                Q(models.Exists(open_episode)),
+                "AND EXISTS (SELECT 1 FROM handoffs_stallepisode e"
+                " WHERE e.item_id = i.id AND e.resolved_at IS NULL)",
+            )
+        if name == "due":
+            soon = today + datetime.timedelta(days=DUE_SOON_DAYS)
+            return cls(Q(due_date__lte=soon), "AND i.due_date <= %s", (soon,))
+        return cls()
 
 
 class WorkItem(models.Model):

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from handoffs.stalls.models import StallEpisode
@@ -19,9 +20,9 @@ from handoffs.work.forms import (
     WorkItemEditForm,
     WorkItemFilterForm,
 )
-from handoffs.work.models import UNDO_DELIVERY_WINDOW, Recovery, WorkItem
+from handoffs.work.models import UNDO_DELIVERY_WINDOW, BoardFilter, Recovery, WorkItem
 from handoffs.work.services import GateError, StateConflict
-from handoffs.workflows.models import Team, Workflow, team_ids_of
+from handoffs.workflows.models import ProtocolVersion, Team, Workflow, team_ids_of
 from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
 from opshub.lib.paginator import CappedPaginator
@@ -109,10 +110,43 @@ def item_board(request, workflow_pk=None):
         return redirect("handoffs:item-board-workflow", workflow_pk=workflows[0].pk)
     workflow = next((w for w in workflows if w.pk == workflow_pk), None)
     workflow = workflow or get_object_or_404(Workflow, pk=workflow_pk)
-    columns = WorkItem.objects.board_columns(workflow, per_column=CARDS_PER_COLUMN)
+    show = request.GET.get("show", "")
+    if show not in dict(BoardFilter.CHOICES):
+        show = ""
+    only = BoardFilter.named(
+        show, user=request.user, team_ids=team_ids_of(request.user), today=timezone.localdate()
+    )
+    columns = WorkItem.objects.board_columns(workflow, per_column=CARDS_PER_COLUMN, only=only)
     _link_items(item for column in columns for item in column["items"])
-    context = {"workflow": workflow, "workflows": workflows, "columns": columns}
+    _offer_card_actions(request.user, columns)
+    context = {
+        "workflow": workflow,
+        "workflows": workflows,
+        "columns": columns,
+        "show": show,
+        "filters": BoardFilter.CHOICES,
+        "board_url": request.get_full_path(),
+    }
     return render(request, "handoffs/board.html", {**context, "nav_active": "work"})
+
+
+def _offer_card_actions(user, columns):
+    """Sets `can_accept` and `can_hand_off` on each card from the same rules as the item page,
+    with the pending protocol versions loaded in one query for the whole board."""
+    cards = [(column, item) for column in columns for item in column["items"]]
+    pending = {item.pending_version_id for _, item in cards if item.pending_version_id}
+    versions = ProtocolVersion.objects.select_related("receiving_team", "handoff").in_bulk(pending)
+    # A handoff's next stage is the next column: known here, so not asked per card.
+    following = {column["stage"].pk: column["next"] for column in columns}
+    for version in versions.values():
+        version.handoff._to_stage = following.get(version.handoff.from_stage_id)
+    for column, item in cards:
+        if item.pending_version_id:
+            item.pending_version = versions[item.pending_version_id]
+        waiting = item.state == WorkItem.State.WAITING_ACCEPTANCE
+        item.can_accept = waiting and permissions.can_receive(user, item)
+        moving = item.state == WorkItem.State.IN_PROGRESS and column["next"] is not None
+        item.can_hand_off = moving and permissions.can_work_on(user, item)
 
 
 @login_required
@@ -251,10 +285,12 @@ def _item_response(request, item, *, panel="", form=None):
     """The fresh item: its whole region for htmx, else a redirect (or the page with errors)."""
     item = _get_item(item.pk)
     context = _item_context(request, item, panel, form)
+    # A refused form answers 400 with its messages; the layout's htmx config swaps 400 in place.
+    status = 400 if form is not None and form.errors else 200
     if request.htmx:
-        return render(request, "handoffs/workitem_detail.html#item", context)
-    if form is not None and form.errors:
-        return render(request, "handoffs/workitem_detail.html", context, status=400)
+        return render(request, "handoffs/workitem_detail.html#item", context, status=status)
+    if status == 400:
+        return render(request, "handoffs/workitem_detail.html", context, status=status)
     return redirect(item)
 
 
@@ -327,7 +363,27 @@ def item_handoff(request, pk):
 @login_required
 @require_POST
 def item_accept(request, pk):
+    back = _back_to(request)
+    if back:
+        # From a board card: the answer is that board again, with the outcome as a flash.
+        item = _get_item(pk)
+        try:
+            transitions.handoff_accept(item=item, by=request.user)
+        except (StateConflict, PermissionDenied) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Accepted “{item.title}”: it is yours now.")
+        return redirect(back)
     return _one_click(request, pk, transitions.handoff_accept, "Accepted: the item is yours now.")
+
+
+def _back_to(request):
+    """The page of this site a card action returns to (`next`), or "" when none or foreign."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and safe else ""
 
 
 @login_required
@@ -463,7 +519,8 @@ def item_comment(request, pk):
         form = CommentForm()
     context = {**_item_context(request, item), "comment_form": form}
     if request.htmx:
-        return render(request, "handoffs/workitem_detail.html#item", context)
+        status = 400 if form.errors else 200
+        return render(request, "handoffs/workitem_detail.html#item", context, status=status)
     return (
         redirect(item)
         if not form.errors

@@ -56,7 +56,7 @@ def _workflow_context(request, workflow, **extra):
 def _render_stages(request, workflow, status=200, **extra):
     context = _workflow_context(request, workflow, **extra)
     if request.htmx:
-        return render(request, "handoffs/workflow_detail.html#stages", context)
+        return render(request, "handoffs/workflow_detail.html#stages", context, status=status)
     return render(request, "handoffs/workflow_detail.html", context, status=status)
 
 
@@ -243,7 +243,7 @@ def _render_editor(request, draft, partial, status=200, **extra):
     """One section of the editor for htmx (which also refreshes the publish panel)."""
     context = _editor_context(request, draft, **extra)
     if request.htmx:
-        response = render(request, f"handoffs/protocol_edit.html#{partial}", context)
+        response = render(request, f"handoffs/protocol_edit.html#{partial}", context, status=status)
         return trigger_client_event(response, "protocolChanged")
     return render(request, "handoffs/protocol_edit.html", context, status=status)
 

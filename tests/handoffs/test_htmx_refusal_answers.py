@@ -1,15 +1,15 @@
 """What the htmx forms of items, stages and protocol drafts answer when refused: the swapped
 region again, with per-field messages, and nothing changed.
 
-They answer 200 today; the layout's htmx config also swaps 400 and 422, so moving them to 400
-(like snooze, decisions and action items) changes nothing on screen. The status check is
-marked xfail until handoffs/views.py can be edited again (after the handoffs refactor)."""
+They answer 400, like snooze, decisions and action items: the layout's htmx config swaps 400
+and 422 in place, so the messages show where the form was."""
 
 import pytest
 from django.urls import reverse
 
 from handoffs.models import WorkItem
 from handoffs.work import transitions
+from handoffs.workflows.services import protocol_draft
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -58,10 +58,6 @@ def test_a_refused_item_form_answers_the_item_region_with_its_messages(
         assert WorkItem.objects.get(pk=item.pk).state == state
 
 
-@pytest.mark.xfail(
-    reason="handoffs/views.py answers refused htmx forms with 200; answer 400 after the refactor",
-    strict=True,
-)
 @pytest.mark.parametrize(("name", "persona", "prepare", "data", "message"), ITEM_FORMS)
 def test_a_refused_item_form_answers_400(
     client, request, item, name, persona, prepare, data, message
@@ -71,8 +67,6 @@ def test_a_refused_item_form_answers_400(
 
 
 def _post_editor_form(client, lead, workflow, name, data):
-    from handoffs.workflows.services import protocol_draft
-
     handoff = workflow.handoffs.get()
     protocol_draft(handoff=handoff, by=lead)
     client.force_login(lead)
@@ -104,10 +98,6 @@ def test_a_refused_editor_form_answers_its_section_with_its_messages(
     assert workflow.stages.filter(name="Ship").exists()
 
 
-@pytest.mark.xfail(
-    reason="handoffs/views.py answers refused htmx forms with 200; answer 400 after the refactor",
-    strict=True,
-)
 @pytest.mark.parametrize(("name", "data", "region"), EDITOR_FORMS)
 def test_a_refused_editor_form_answers_400(client, lead, workflow, name, data, region):
     assert _post_editor_form(client, lead, workflow, name, data).status_code == 400

@@ -305,7 +305,7 @@ def test_bad_values_show_on_their_fields_and_save_nothing(client, item, seller):
     assert 'value="lots"' in html  # what was typed stays in the form
     assert _snapshot(item) == before and item.events.count() == 1
     partial = client.post(_url(item), data, **HTMX)
-    assert partial.status_code == 200 and b"Amount must be a number." in partial.content
+    assert partial.status_code == 400 and b"Amount must be a number." in partial.content
 
 
 def test_a_concurrent_edit_says_so_and_shows_the_current_details(client, item, seller, member):

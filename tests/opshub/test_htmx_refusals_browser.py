@@ -188,11 +188,6 @@ def test_denying_a_red_request_without_a_comment_says_why_on_the_item(item, deni
     assert item.decisions.get().status == "pending"
 
 
-@pytest.mark.xfail(
-    reason="handoffs/decision_views.py answers a refused approve/deny on the item page with a "
-    "flash and a redirect, not the panel with the message at Comment; fix after the refactor",
-    strict=True,
-)
 def test_denying_without_a_comment_marks_the_comment_field(denied_without_comment):
     page = denied_without_comment
     expect(page.locator(".decision-pending .field.has-error")).to_be_visible(timeout=3000)
