@@ -287,7 +287,7 @@ def invitation_accept(request, token):
         return render(
             request, "handoffs/invitation_accept.html", {"problem": str(problem)}, status=410
         )
-    form = SetPasswordForm(person, request.POST or None)
+    form = SetPasswordForm(person, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.invitation_accept(person=person, password=form.cleaned_data["new_password1"])
