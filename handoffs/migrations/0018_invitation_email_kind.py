@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('handoffs', '0017_import_mapping_date_order'),
+        ("handoffs", "0017_import_mapping_date_order"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='emaildelivery',
-            name='kind',
-            field=models.CharField(choices=[('stall', 'Stall alert'), ('digest', 'Daily digest'), ('notification', 'Notification'), ('review_summary', 'Review summary'), ('test', 'Test alert'), ('invitation', 'Invitation')], default='stall', max_length=16),
+            model_name="emaildelivery",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("stall", "Stall alert"),
+                    ("digest", "Daily digest"),
+                    ("notification", "Notification"),
+                    ("review_summary", "Review summary"),
+                    ("test", "Test alert"),
+                    ("invitation", "Invitation"),
+                ],
+                default="stall",
+                max_length=16,
+            ),
         ),
     ]
