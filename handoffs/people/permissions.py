@@ -20,22 +20,24 @@ ADMINS_ONLY = "Only admins create, rename and remove teams or choose their lead.
 LEADS_ONLY = "Only admins and the team's lead manage its members."
 
 
-def _writer(user: User | AnonymousUser) -> bool:
-    return user.is_authenticated and user.can_write
-
-
 def can_manage_teams(user: User | AnonymousUser) -> bool:
     """Create, rename, delete teams and choose their lead."""
-    return _writer(user) and user.is_admin
+    if not user.is_authenticated or not user.can_write:
+        return False
+    return user.is_admin
 
 
 def can_manage_members(user: User | AnonymousUser, team: Team) -> bool:
-    return _writer(user) and (user.is_admin or team.pk in led_team_ids_of(user))
+    if not user.is_authenticated or not user.can_write:
+        return False
+    return user.is_admin or team.pk in led_team_ids_of(user)
 
 
 def can_see_people(user: User | AnonymousUser) -> bool:
     """The people list: admins, and leads (who pick new members from it)."""
-    return _writer(user) and (user.is_admin or bool(led_team_ids_of(user)))
+    if not user.is_authenticated or not user.can_write:
+        return False
+    return user.is_admin or bool(led_team_ids_of(user))
 
 
 def can_invite(user: User | AnonymousUser) -> bool:
@@ -44,7 +46,7 @@ def can_invite(user: User | AnonymousUser) -> bool:
 
 def can_manage_person(user: User | AnonymousUser, person: User) -> bool:
     """Set the role of, resend an invitation to, or deactivate `person`."""
-    if not _writer(user) or person.pk == user.pk:
+    if not user.is_authenticated or not user.can_write or person.pk == user.pk:
         return False
     if user.is_admin:
         return True

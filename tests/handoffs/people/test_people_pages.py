@@ -125,3 +125,15 @@ def test_closed_items_keep_their_assignee(client, admin_user, member, seller, it
     client.post(f"/people/{member.pk}/deactivate/", {})
     item.refresh_from_db()
     assert item.assignee == member
+
+
+def test_a_deactivated_persons_open_session_stops_working(client, admin_user, member):
+    from django.test import Client
+
+    theirs = Client()
+    theirs.force_login(member)
+    assert theirs.get("/work/").status_code == 200
+    client.force_login(admin_user)
+    client.post(f"/people/{member.pk}/deactivate/", {})
+    response = theirs.get("/work/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
