@@ -29,6 +29,18 @@ def _refused(form, error):
         form.add_error(None, error.messages)
 
 
+def _submitted(form, service, **arguments):
+    """Runs `service` with a valid form's data: its result, or None when the form or the
+    service refused (the refusal is then on the form, per field)."""
+    if not form.is_valid():
+        return None
+    try:
+        return service(**arguments, **form.cleaned_data)
+    except ValidationError as error:
+        _refused(form, error)
+        return None
+
+
 def _require(allowed, message):
     if not allowed:
         raise PermissionDenied(message)
@@ -49,14 +61,10 @@ def team_list(request):
 def team_create(request):
     _require(rules.can_manage_teams(request.user), rules.ADMINS_ONLY)
     form = TeamForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            team = services.team_create(by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _refused(form, error)
-        else:
-            messages.success(request, f"Created the team “{team.name}”.")
-            return redirect("handoffs:team-detail", team.pk)
+    team = request.method == "POST" and _submitted(form, services.team_create, by=request.user)
+    if team:
+        messages.success(request, f"Created the team “{team.name}”.")
+        return redirect("handoffs:team-detail", team.pk)
     return render(request, "handoffs/team_form.html", _context(form=form))
 
 
@@ -87,14 +95,11 @@ def team_edit(request, pk):
     team = get_object_or_404(Team, pk=pk)
     initial = {"name": team.name, "description": team.description, "lead": team.lead_id}
     form = TeamForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.team_update(team=team, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _refused(form, error)
-        else:
-            messages.success(request, f"Saved “{team.name}”.")
-            return redirect("handoffs:team-detail", team.pk)
+    if request.method == "POST" and _submitted(
+        form, services.team_update, team=team, by=request.user
+    ):
+        messages.success(request, f"Saved “{team.name}”.")
+        return redirect("handoffs:team-detail", team.pk)
     context = _context(form=form, team=team, problem=services.team_removal_problem(team))
     return render(request, "handoffs/team_form.html", context)
 
@@ -119,12 +124,7 @@ def team_member_add(request, pk):
     team = get_object_or_404(Team.objects.select_related("lead"), pk=pk)
     _require(rules.can_manage_members(request.user, team), rules.LEADS_ONLY)
     form = MemberAddForm(request.POST)
-    if form.is_valid():
-        try:
-            services.team_member_add(team=team, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _refused(form, error)
-    if form.errors:
+    if not _submitted(form, services.team_member_add, team=team, by=request.user):
         context = _team_context(request, team, add_form=form)
         return render(request, "handoffs/team_detail.html", context, status=400)
     messages.success(request, f"Added {form.cleaned_data['person']} to {team.name}.")
@@ -171,19 +171,11 @@ def person_list(request):
 def person_invite(request):
     _require(rules.can_invite(request.user), "Only admins and team leads invite people.")
     form = InviteForm(request.POST or None, by=request.user, initial=request.GET.dict())
-    if request.method == "POST" and form.is_valid():
-        try:
-            person = services.person_invite(by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _refused(form, error)
-        else:
-            messages.success(
-                request, f"Invited {person.email}: the link in the email lasts 7 days."
-            )
-            team = form.cleaned_data["team"]
-            return (
-                redirect("handoffs:team-detail", team.pk) if team else redirect(person_page(person))
-            )
+    person = request.method == "POST" and _submitted(form, services.person_invite, by=request.user)
+    if person:
+        messages.success(request, f"Invited {person.email}: the link in the email lasts 7 days.")
+        team = form.cleaned_data["team"]
+        return redirect("handoffs:team-detail", team.pk) if team else redirect(person_page(person))
     return render(request, "handoffs/person_invite.html", _context(form=form))
 
 
@@ -225,12 +217,7 @@ def person_role(request, pk):
     person = _person_for(request, pk)
     _require(rules.can_manage_person(request.user, person), "You cannot change this role.")
     form = RoleForm(request.POST, by=request.user)
-    if form.is_valid():
-        try:
-            services.person_set_role(person=person, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _refused(form, error)
-    if form.errors:
+    if not _submitted(form, services.person_set_role, person=person, by=request.user):
         context = _person_context(request, person, role_form=form)
         return render(request, "handoffs/person_detail.html", context, status=400)
     messages.success(request, f"{person} is now {person.get_role_display().lower()}.")
@@ -259,12 +246,8 @@ def person_deactivate(request, pk):
     person = _person_for(request, pk)
     _require(rules.can_manage_person(request.user, person), "You cannot deactivate this person.")
     form = DeactivateForm(request.POST, person=person)
-    if form.is_valid():
-        try:
-            done = services.person_deactivate(person=person, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _refused(form, error)
-    if form.errors:
+    done = _submitted(form, services.person_deactivate, person=person, by=request.user)
+    if not done:
         context = _person_context(request, person, deactivate_form=form)
         return render(request, "handoffs/person_detail.html", context, status=400)
     to = form.cleaned_data["reassign_to"] or "nobody"
