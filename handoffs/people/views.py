@@ -53,7 +53,11 @@ def _require(allowed, message):
 @require_safe
 def team_list(request):
     teams = Team.objects.select_related("lead").annotate(member_count=Count("members"))
-    context = _context(teams=teams, can_create=rules.can_manage_teams(request.user))
+    context = _context(
+        teams=teams,
+        can_create=rules.can_manage_teams(request.user),
+        can_see_people=rules.can_see_people(request.user),
+    )
     return render(request, "handoffs/team_list.html", context)
 
 

@@ -18,6 +18,11 @@ def test_everyone_signed_in_sees_the_teams_and_their_leads(client, member):
     assert response.status_code == 200
     assert "Fulfilment" in response.text and "Sales" in response.text
     assert "New team" not in response.text
+    assert 'href="/people/"' not in response.text  # the people list is for admins and leads
+
+
+def test_a_lead_finds_the_people_list_from_the_teams_page(client, lead):
+    assert 'href="/people/"' in _as(client, lead).get("/teams/").text
 
 
 def test_an_admin_creates_a_team_with_a_lead_who_becomes_a_member(client, admin_user, lead):
