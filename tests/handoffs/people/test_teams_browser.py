@@ -42,3 +42,10 @@ def test_a_lead_adds_a_colleague_and_invites_a_hire_from_the_team_page(
     # Nothing wider than the window: no sideways scrolling at this width.
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     screenshot(f"team-page-{width}", full_page=True)
+
+    # The member's page: their role, and deactivation that says what happens to their work.
+    members.get_by_role("link", name="Member", exact=True).click()
+    expect(page.get_by_role("heading", name="Deactivate")).to_be_visible()
+    expect(page.get_by_label("Give their open work to")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(f"person-page-{width}", full_page=True)
