@@ -114,7 +114,7 @@ LIMITS = {
     "stalls/": 5,
     "stalls/<int:pk>/": 6,
     "styleguide/": 3,
-    "teams/": 4,
+    "teams/": 5,  # with the one query that says whether the People link shows
     "teams/<int:pk>/": 7,
     "teams/<int:pk>/edit/": 6,
     "teams/new/": 4,
