@@ -149,3 +149,15 @@ def test_members_and_viewers_cannot_invite(client, persona, request, teams):
     assert client.get("/people/invite/").status_code == 403
     assert _invite(client, user, teams["fulfilment"]).status_code == 403
     assert not User.objects.filter(email="new.hire@example.com").exists()
+
+
+def test_an_admin_invites_without_a_team_and_lands_on_the_persons_page(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(
+        "/people/invite/", {"email": "Consultant@Example.com", "role": "viewer", "team": ""}
+    )
+    person = User.objects.get(email="consultant@example.com")
+    assert response.status_code == 302 and response["Location"] == f"/people/{person.pk}/"
+    assert person.role == "viewer" and person.is_invited and not person.teams.exists()
+    page = client.get(response["Location"])
+    assert "not accepted yet" in page.text and "Send a new invitation" in page.text
