@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("handoffs", "0017_import_mapping_date_order"),
+        ("handoffs", "0020_due_missed_calendars_channels_ack_expiry"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_audit_trail"),
+        ("accounts", "0003_user_home_preference"),
     ]
 
     operations = [
