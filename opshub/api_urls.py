@@ -27,6 +27,8 @@ RESOURCES = [
         "handoffs.integrations.webhook_api.WebhookSubscriptionViewSet",
         "webhook-subscription",
     ),
+    ("teams", "handoffs.people.api.TeamViewSet", "team"),
+    ("users", "handoffs.people.api.UserViewSet", "user"),
     ("scoreboard", "scoreboard.api.ScoreboardViewSet", "scoreboard"),
     ("baselines", "scoreboard.discovery.api.BaselineViewSet", "baseline"),
 ]

@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
         "StageKindEnum": "handoffs.models.Stage.Kind",
         "EventKindEnum": "handoffs.models.Event.Kind",
         "CauseEnum": "handoffs.models.Cause",
+        "RoleEnum": "handoffs.models.DecisionRole",
+        "UserRoleEnum": "opshub.accounts.models.User.Role",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

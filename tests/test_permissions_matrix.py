@@ -92,6 +92,14 @@ MATRIX = {
     "api/v1/stalls/<pk>/": ("stall", "401 200 200 200 200 200", "401 405"),
     "api/v1/stalls/<pk>/acknowledge/": ("stall", "401 405 405 405 405 405", "401 403"),
     "api/v1/stalls/<pk>/snooze/": ("stall", "401 405 405 405 405 405", "401 403"),
+    "api/v1/teams/": (None, "401 200 200 200 200 200", "401 403"),
+    "api/v1/teams/<pk>/": ("team", "401 200 200 200 200 200", "401 405"),
+    "api/v1/teams/<pk>/add-member/": ("team", "401 405 405 405 405 405", "401 403"),
+    "api/v1/teams/<pk>/remove-member/": ("team", "401 405 405 405 405 405", "401 403"),
+    "api/v1/users/": (None, "401 403 403 200 200 200", "401 403"),
+    "api/v1/users/<pk>/": ("person", "401 403 403 200 200 200", "401 403"),
+    "api/v1/users/<pk>/deactivate/": ("person", "401 403 403 405 405 405", "401 403"),
+    "api/v1/users/<pk>/resend-invitation/": ("person", "401 403 403 405 405 405", "401 403"),
     "api/v1/webhook-subscriptions/": (None, "401 403 403 403 403 200", "401 403"),
     "api/v1/webhook-subscriptions/<pk>/": ("webhook", "401 403 403 403 403 200", "401 403"),
     "api/v1/webhook-subscriptions/<pk>/deliveries/": (
@@ -144,6 +152,7 @@ MATRIX = {
     "integrations/webhooks/<int:pk>/edit/": ("webhook", "L 403 403 403 403 200", "L 403"),
     "integrations/webhooks/<int:pk>/rotate/": ("webhook", "L 405 405 405 405 405", "L 403"),
     "integrations/webhooks/<int:pk>/delete/": ("webhook", "L 403 403 403 403 200", "L 403"),
+    "invitations/<str:token>/": ("invitation_token", "200 200 200 200 200 200", "400 400"),
     "map/": (None, "L 200 200 200 200 200", "L 405"),
     "notifications/": (None, "L 200 200 200 200 200", "L 405"),
     "notifications/<int:pk>/read/": ("notification", "L 405 405 405 405 405", "L 404"),
@@ -152,6 +161,12 @@ MATRIX = {
     # Single sign-on is off here (no OIDC_ISSUER): both ends are absent.
     "oidc/authenticate/": (None, "404 404 404 404 404 404", "405 405"),
     "oidc/callback/": (None, "404 404 404 404 404 404", "405 405"),
+    "people/": (None, "L 403 403 200 200 200", "L 405"),
+    "people/<int:pk>/": ("person", "L 403 403 200 200 200", "L 405"),
+    "people/<int:pk>/deactivate/": ("person", "L 405 405 405 405 405", "L 403"),
+    "people/<int:pk>/resend/": ("person", "L 405 405 405 405 405", "L 403"),
+    "people/<int:pk>/role/": ("person", "L 405 405 405 405 405", "L 403"),
+    "people/invite/": (None, "L 403 403 200 200 200", "L 403"),
     "ping/": (None, "L 200 200 200 200 200", "L 405"),
     "ops/scheduler/": (None, "L 403 403 403 403 200", "L 405"),
     "ops/scheduler/test-alert/": (None, "L 405 405 405 405 405", "L 403"),
@@ -198,6 +213,17 @@ MATRIX = {
     "stalls/<int:pk>/acknowledge/": ("stall", "405 405 405 405 405 405", "L 403"),
     "stalls/<int:pk>/snooze/": ("stall", "405 405 405 405 405 405", "L 403"),
     "styleguide/": (None, "L 403 403 403 403 200", "L 405"),
+    "teams/": (None, "L 200 200 200 200 200", "L 405"),
+    "teams/<int:pk>/": ("team", "L 200 200 200 200 200", "L 405"),
+    "teams/<int:pk>/delete/": ("team", "L 405 405 405 405 405", "L 403"),
+    "teams/<int:pk>/edit/": ("team", "L 403 403 403 403 200", "L 403"),
+    "teams/<int:pk>/members/": ("team", "L 405 405 405 405 405", "L 403"),
+    "teams/<int:pk>/members/<int:user_pk>/remove/": (
+        "team_member",
+        "L 405 405 405 405 405",
+        "L 403",
+    ),
+    "teams/new/": (None, "L 403 403 403 403 200", "L 403"),
     "work/": (None, "L 200 200 200 200 200", "L 200"),
     "work/<int:pk>/": ("item", "L 200 200 200 200 200", "L 405"),
     "work/<int:pk>/accept/": ("item", "L 405 405 405 405 405", "L R"),
@@ -257,6 +283,7 @@ PUBLIC = {
     "api/docs/",
     "api/v1/intake/<slug:source>/",
     "reviews/p/<str:token>/",
+    "invitations/<str:token>/",
     "email/delivery/<str:token>/",
     "email/delivery/<str:token>/one-click/",
 }
@@ -306,6 +333,7 @@ def org(db, settings):
         WebhookSubscription,
         Workflow,
     )
+    from handoffs.people import services as people
     from handoffs.work import services
     from handoffs.workflows import services as wf
     from opshub.accounts.models import ApiToken, User
@@ -360,6 +388,7 @@ def org(db, settings):
     channel = NotificationChannel.objects.create(
         team=team, name="#team", url="json://93.184.215.14/hook", events=["stall_alert"]
     )
+    invited = people.person_invite(by=admin, email="invited@example.com", team=team)
     return {
         "personas": {
             "viewer": User.objects.filter(role=User.Role.VIEWER).first(),
@@ -400,6 +429,10 @@ def org(db, settings):
         "breakage": {"pk": Breakage.objects.order_by("pk").first().pk},
         "api_token": {"pk": token.pk},
         "channel": {"pk": channel.pk},
+        "team": {"pk": team.pk},
+        "team_member": {"pk": team.pk, "user_pk": member.pk},
+        "person": {"pk": member.pk},
+        "invitation_token": {"token": people.invitation_token(invited)},
         "reset_link": {"uidb64": "MQ", "token": "set-password"},
         "email_delivery_token": {"token": email_preferences.token_for(lead, "digest")},
     }

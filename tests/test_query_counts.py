@@ -62,6 +62,10 @@ LIMITS = {
     "api/v1/scoreboard/": 5,
     "api/v1/stalls/": 4,
     "api/v1/stalls/<pk>/": 3,
+    "api/v1/teams/": 5,
+    "api/v1/teams/<pk>/": 4,
+    "api/v1/users/": 6,
+    "api/v1/users/<pk>/": 5,
     "api/v1/webhook-subscriptions/": 4,
     "api/v1/webhook-subscriptions/<pk>/": 3,
     "api/v1/webhook-subscriptions/<pk>/deliveries/": 4,
@@ -86,9 +90,15 @@ LIMITS = {
     "integrations/webhooks/<int:pk>/": 5,
     "integrations/webhooks/<int:pk>/delete/": 5,
     "integrations/webhooks/<int:pk>/edit/": 4,
+    "invitations/<str:token>/": 4,
     "map/": 10,
     "notifications/": 5,
     "ops/scheduler/": 12,
+    "people/": 6,
+    # The person, their teams, open items and recoveries (counts and the first 20), the
+    # teams they lead and the reassignment choices: a fixed set, not per row.
+    "people/<int:pk>/": 12,
+    "people/invite/": 5,
     "ping/": 3,
     "protocols/<int:pk>/": 13,  # + repeats at this handoff
     "protocols/<int:pk>/draft/": 15,
@@ -111,6 +121,10 @@ LIMITS = {
     "stalls/": 5,
     "stalls/<int:pk>/": 6,
     "styleguide/": 3,
+    "teams/": 5,  # with the one query that says whether the People link shows
+    "teams/<int:pk>/": 7,
+    "teams/<int:pk>/edit/": 6,
+    "teams/new/": 4,
     "work/": 10,
     "work/<int:pk>/": 23,
     "work/<int:pk>/decisions/": 14,

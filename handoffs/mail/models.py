@@ -76,6 +76,7 @@ class EmailDelivery(models.Model):
         NOTIFICATION = "notification", "Notification"
         REVIEW_SUMMARY = "review_summary", "Review summary"
         TEST = "test", "Test alert"
+        INVITATION = "invitation", "Invitation"
 
     recipient = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -59,6 +59,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_delivery = models.CharField(
         max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE
     )
+    # An invited account stays inactive until its invitation is accepted (docs/teams.md);
+    # a deactivated one keeps its rows, so the history still names who did what.
+    invited_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invited_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
 
     # Where signing in lands (accounts.views.home): a lead may prefer the scoreboard.
     home = models.CharField(max_length=12, choices=Home.choices, default=Home.MY_WORK)
@@ -88,6 +95,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_viewer(self):
         return self.role == self.Role.VIEWER and not self.is_superuser
+
+    @property
+    def is_invited(self):
+        """Invited and not yet accepted: the invitation link is still the way in."""
+        return not self.is_active and self.invited_at is not None and self.deactivated_at is None
+
+    @property
+    def status(self):
+        if self.is_active:
+            return "active"
+        return "invited" if self.is_invited else "deactivated"
 
     @property
     def can_write(self):

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from handoffs.people import views
+
+urlpatterns = [
+    path("teams/", views.team_list, name="team-list"),
+    path("teams/new/", views.team_create, name="team-create"),
+    path("teams/<int:pk>/", views.team_detail, name="team-detail"),
+    path("teams/<int:pk>/edit/", views.team_edit, name="team-edit"),
+    path("teams/<int:pk>/delete/", views.team_delete, name="team-delete"),
+    path("teams/<int:pk>/members/", views.team_member_add, name="team-member-add"),
+    path(
+        "teams/<int:pk>/members/<int:user_pk>/remove/",
+        views.team_member_remove,
+        name="team-member-remove",
+    ),
+    path("people/", views.person_list, name="person-list"),
+    path("people/invite/", views.person_invite, name="person-invite"),
+    path("people/<int:pk>/", views.person_detail, name="person-detail"),
+    path("people/<int:pk>/role/", views.person_role, name="person-role"),
+    path("people/<int:pk>/resend/", views.person_resend, name="person-resend"),
+    path("people/<int:pk>/deactivate/", views.person_deactivate, name="person-deactivate"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
+]
