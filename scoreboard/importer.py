@@ -5,10 +5,11 @@ Columns: case_id, activity, timestamp[, resource, group]. Activities become stag
 delivered work item: its first event is the request, its last event the delivery.
 Timestamps are ISO-8601; their UTC offsets are respected (a timestamp without one is
 read as UTC). Events of a case are ordered by timestamp, ties by line number, so a
-re-import gives the same history. The log's rows go into a temporary staging table with
-one COPY; the work items and their events are then written from it by two set-based
-statements, so no history row is formatted in Python. One transaction: an error anywhere
-leaves nothing behind.
+re-import gives the same history. The items and the log's rows go in with one COPY each
+(the rows into a temporary table), with primary keys reserved up front; the events and the
+scoreboard facts are then written from that table by set-based statements, so no history
+row is formatted in Python and the event log is not read back. One transaction: an error
+anywhere leaves nothing behind.
 """
 
 import csv
@@ -368,15 +369,13 @@ SELECT e.* FROM scoreboard_import_row r CROSS JOIN LATERAL (
 # row's stage holds the item from the row's time to the next row's (working time: the
 # submitted → accepted step takes no time), every later row is one first-pass handoff
 # without wait, and the item's events are all up to its delivery.
-_SECONDS = "EXTRACT(EPOCH FROM COALESCE(r.next_at, r.at) - r.at)::float8"
-
-_INSERT_STAGE_FACTS = f"""
+_INSERT_STAGE_FACTS = """
 INSERT INTO scoreboard_stagetimefact
     (item_id, stage_id, workflow_id, delivered_at, total_seconds, working_seconds,
      waiting_seconds, blocked_seconds, decision_seconds)
-SELECT r.item_id, r.stage_id, %(workflow)s, r.delivered_at, SUM({_SECONDS}), SUM({_SECONDS}),
-       0, 0, 0
-FROM scoreboard_import_row r
+SELECT r.item_id, r.stage_id, %(workflow)s, r.delivered_at, SUM(r.seconds), SUM(r.seconds), 0, 0, 0
+FROM (SELECT r.*, EXTRACT(EPOCH FROM COALESCE(r.next_at, r.at) - r.at)::float8 AS seconds
+      FROM scoreboard_import_row r) r
 GROUP BY r.item_id, r.stage_id, r.delivered_at
 """
 
@@ -391,7 +390,7 @@ WHERE r.n > 1
 GROUP BY r.item_id, r.previous_stage_id, r.stage_id, r.delivered_at
 """
 
-_INSERT_ITEM_FACTS = f"""
+_INSERT_ITEM_FACTS = """
 INSERT INTO scoreboard_delivereditemfact
     (item_id, workflow_id, requested_at, delivered_at, delivered_on, cycle_seconds,
      working_seconds, active_seconds, waiting_seconds, blocked_seconds, decision_seconds,
@@ -399,9 +398,10 @@ INSERT INTO scoreboard_delivereditemfact
 SELECT r.item_id, %(workflow)s, r.first_at, r.delivered_at,
        (r.delivered_at AT TIME ZONE 'UTC')::date,
        EXTRACT(EPOCH FROM r.delivered_at - r.first_at)::float8,
-       SUM({_SECONDS}), COALESCE(SUM({_SECONDS}) FILTER (WHERE s.kind = 'active'), 0),
+       SUM(r.seconds), COALESCE(SUM(r.seconds) FILTER (WHERE s.kind = 'active'), 0),
        0, 0, 0, COUNT(*) FILTER (WHERE r.n > 1), 0, now(), 2 * COUNT(*), MAX(r.delivered_id)
-FROM scoreboard_import_row r
+FROM (SELECT r.*, EXTRACT(EPOCH FROM COALESCE(r.next_at, r.at) - r.at)::float8 AS seconds
+      FROM scoreboard_import_row r) r
 JOIN handoffs_stage s ON s.id = r.stage_id
 GROUP BY r.item_id, r.first_at, r.delivered_at
 """
