@@ -5,10 +5,11 @@ Columns: case_id, activity, timestamp[, resource, group]. Activities become stag
 delivered work item: its first event is the request, its last event the delivery.
 Timestamps are ISO-8601; their UTC offsets are respected (a timestamp without one is
 read as UTC). Events of a case are ordered by timestamp, ties by line number, so a
-re-import gives the same history. The log's rows go into a temporary staging table with
-one COPY; the work items and their events are then written from it by two set-based
-statements, so no history row is formatted in Python. One transaction: an error anywhere
-leaves nothing behind.
+re-import gives the same history. The items and the log's rows go in with one COPY each
+(the rows into a temporary table), with primary keys reserved up front; the events and the
+scoreboard facts are then written from that table by set-based statements, so no history
+row is formatted in Python and the event log is not read back. One transaction: an error
+anywhere leaves nothing behind.
 """
 
 import csv
@@ -23,7 +24,8 @@ from django.utils.text import slugify
 
 from handoffs.models import Event, Stage, Team, Workflow, WorkItem
 from opshub.lib.dates import requested_at_problem
-from scoreboard import board_cache, metrics
+from scoreboard import board_cache
+from scoreboard.metrics import LOCK_ALL, LOCK_NAMESPACE
 
 REQUIRED_COLUMNS = ("case_id", "activity", "timestamp")
 OPTIONAL_COLUMNS = ("resource", "group")
@@ -227,106 +229,180 @@ def event_log_import(*, parsed, workflow_name, by=None):
 
 def history_import(*, workflow, rows, stages, by=None):
     """Writes each case of `rows` as a delivered work item of `workflow` with its history
-    (`stages`: {activity: Stage}), then its scoreboard facts. Call inside a transaction."""
-    source = f"import:{workflow.pk}"
+    (`stages`: {activity: Stage}), then its scoreboard facts. Call inside a transaction.
+
+    The primary keys are reserved from the tables' sequences up front, so the items go in
+    with one COPY and the log's rows with another (into a temporary table, each row with
+    its item, its place in the case and the ids of the events it becomes); the events and
+    the three fact tables are then written from that table by set-based statements that
+    read it once each. The facts are what `rebuild_item_facts` derives from these events
+    (an imported history has no blocks, bounces, decisions or handoff waits), without
+    reading the event log back."""
+    cases = _cases_in_order(rows)
     with connection.cursor() as cursor:
-        cursor.execute(_STAGING)
-        with cursor.connection.cursor().copy(
-            "COPY scoreboard_import_row (line, case_id, activity, at, resource, stage_id) "
-            "FROM STDIN"
-        ) as copy:
-            for row in rows:
+        # A full recompute must not interleave with the new facts (as in rebuild_item_facts);
+        # the new items are invisible to everyone else, so they need no lock of their own.
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [LOCK_NAMESPACE, LOCK_ALL])
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SELECT now()")
+        (now,) = cursor.fetchone()
+        item_ids = _reserve_ids(cursor, "handoffs_workitem", len(cases))
+        event_ids = iter(_reserve_ids(cursor, "handoffs_event", 2 * len(rows)))
+        raw = cursor.connection.cursor()
+        source = f"import:{workflow.pk}"
+        with raw.copy(f"COPY handoffs_workitem ({_ITEM_COLUMNS}) FROM STDIN") as copy:
+            for item_id, case in zip(item_ids, cases, strict=True):
+                first, last = case[0], case[-1]
                 copy.write_row(
-                    (row.line, row.case_id, row.activity, row.at, row.resource,
-                     stages[row.activity].pk)
+                    (item_id, workflow.pk, stages[last.activity].pk, WorkItem.State.DONE,
+                     first.case_id[:200], WorkItem.Priority.NORMAL, source, first.case_id,
+                     first.at, last.at, "{}", "", last.at, last.at, now, now,
+                     by.pk if by else None)
                 )  # fmt: skip
-        cursor.execute("ANALYZE scoreboard_import_row")
-        params = {
-            "workflow": workflow.pk,
-            "source": source,
-            "by": by.pk if by else None,
-            "done": WorkItem.State.DONE,
-            "normal": WorkItem.Priority.NORMAL,
-        }
-        cursor.execute(_INSERT_ITEMS, params)
-        cursor.execute(_INSERT_EVENTS, {**params, **_EVENT_KINDS})
-        cursor.execute("SELECT id FROM handoffs_workitem WHERE source = %s", [source])
-        item_ids = [pk for (pk,) in cursor.fetchall()]
-        # Fresh statistics, or the planner takes the just-filled tables for tiny ones and
-        # the fact queries below pick nested loops over the whole log (measured: 10×).
-        cursor.execute("ANALYZE handoffs_workitem")
-        cursor.execute("ANALYZE handoffs_event")
+        cursor.execute(_STAGING)
+        with raw.copy(f"COPY scoreboard_import_row ({_STAGING_COLUMNS}) FROM STDIN") as copy:
+            for item_id, case in zip(item_ids, cases, strict=True):
+                first, last = case[0], case[-1]
+                previous = None
+                for n, row in enumerate(case, start=1):
+                    stage = stages[row.activity].pk
+                    copy.write_row(
+                        (item_id, n, row.at, case[n].at if n < len(case) else None,
+                         first.at, last.at, stage, previous, row.activity, row.resource,
+                         row.case_id if n == 1 else None, next(event_ids),
+                         next(event_ids) if n > 1 else None,
+                         next(event_ids) if n == len(case) else None)
+                    )  # fmt: skip
+                    previous = stage
+        params = {"workflow": workflow.pk, "by": by.pk if by else None, **_EVENT_KINDS}
+        cursor.execute(_INSERT_EVENTS, params)
+        cursor.execute(_INSERT_STAGE_FACTS, params)
+        cursor.execute(_INSERT_HANDOFF_FACTS, params)
+        cursor.execute(_INSERT_ITEM_FACTS, params)
         cursor.execute("DROP TABLE scoreboard_import_row")
-    metrics.rebuild_item_facts(item_ids)
     board_cache.invalidate_on_commit()
     return len(item_ids)
 
 
+def _cases_in_order(rows):
+    """[[rows of a case, by timestamp then line]], cases in the order they first appear."""
+    cases = defaultdict(list)
+    for row in rows:
+        cases[row.case_id].append(row)
+    ordered = sorted(cases.values(), key=lambda case: min(row.line for row in case))
+    for case in ordered:
+        case.sort(key=lambda row: (row.at, row.line))
+    return ordered
+
+
+def _reserve_ids(cursor, table, count):
+    """`count` primary keys from the table's identity sequence (ascending, maybe with gaps
+    where another writer took one meanwhile)."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        [table, count],
+    )
+    return [pk for (pk,) in cursor.fetchall()]
+
+
+_ITEM_COLUMNS = (
+    "id, workflow_id, stage_id, state, title, priority, source, external_ref, requested_at, "
+    "delivered_at, fields, resume_state, stage_entered_at, state_changed_at, created_at, "
+    "updated_at, created_by_id"
+)
+
+# One row per log row: its item, its place in the case (n), when the case moves on
+# (next_at: NULL on the case's last row), the stage it came from, and the ids of the events
+# it becomes (created or submitted; accepted; delivered).
 _STAGING = """
 CREATE TEMPORARY TABLE scoreboard_import_row (
-    line integer NOT NULL,
-    case_id text NOT NULL,
-    activity text NOT NULL,
+    item_id bigint NOT NULL,
+    n integer NOT NULL,
     at timestamptz NOT NULL,
+    next_at timestamptz,
+    first_at timestamptz NOT NULL,
+    delivered_at timestamptz NOT NULL,
+    stage_id bigint NOT NULL,
+    previous_stage_id bigint,
+    activity text NOT NULL,
     resource text NOT NULL,
-    stage_id bigint NOT NULL
+    title text,
+    event_id bigint NOT NULL,
+    accepted_id bigint,
+    delivered_id bigint
 ) ON COMMIT DROP
 """
-
-# One delivered item per case, in the order cases first appear in the file; it sits in the
-# stage of its last event (ties on time: the later line).
-_INSERT_ITEMS = """
-INSERT INTO handoffs_workitem (workflow_id, stage_id, state, title, priority, source,
-    external_ref, requested_at, delivered_at, fields, resume_state, stage_entered_at,
-    state_changed_at, created_at, updated_at, created_by_id)
-SELECT %(workflow)s, c.stage_id, %(done)s, left(c.case_id, 200), %(normal)s, %(source)s,
-       c.case_id, c.first_at, c.at, '{}', '', c.at, c.at, now(), now(), %(by)s
-FROM (
-    SELECT DISTINCT ON (case_id) case_id, stage_id, at,
-           MIN(at) OVER (PARTITION BY case_id) AS first_at,
-           MIN(line) OVER (PARTITION BY case_id) AS first_line
-    FROM scoreboard_import_row
-    ORDER BY case_id, at DESC, line DESC
-) c
-ORDER BY c.first_line
-"""
+_STAGING_COLUMNS = (
+    "item_id, n, at, next_at, first_at, delivered_at, stage_id, previous_stage_id, activity, "
+    "resource, title, event_id, accepted_id, delivered_id"
+)
 
 # Per case: created → (handoff submitted + accepted at the same instant) per later row →
 # delivered. Submitted and accepted share the row's timestamp because the log does not say
-# how long the item waited: the import claims no handoff wait it cannot know. Rows are
-# inserted in item, then history order, so event ids follow the history as `at` ties do.
+# how long the item waited: the import claims no handoff wait it cannot know. Event ids
+# follow the history (reserved in that order), as `at` ties do; the rows go in id order.
 _INSERT_EVENTS = """
-WITH ordered AS (
-    SELECT i.id AS item_id, r.case_id, r.activity, r.at, r.resource, r.stage_id,
-           ROW_NUMBER() OVER w AS n,
-           COUNT(*) OVER (PARTITION BY r.case_id) AS total,
-           LAG(r.stage_id) OVER w AS previous_stage,
-           FIRST_VALUE(r.at) OVER w AS first_at
-    FROM scoreboard_import_row r
-    JOIN handoffs_workitem i ON i.source = %(source)s AND i.external_ref = r.case_id
-    WINDOW w AS (PARTITION BY r.case_id ORDER BY r.at, r.line)
-)
-INSERT INTO handoffs_event (item_id, kind, at, actor_id, from_stage_id, to_stage_id, payload)
-SELECT item_id, kind, at, %(by)s, from_stage, to_stage, payload FROM (
-    SELECT item_id, n, 0 AS step, %(created)s AS kind, at, NULL::bigint AS from_stage,
-           stage_id AS to_stage,
-           jsonb_build_object('imported', true, 'activity', activity, 'resource', resource,
-                              'title', case_id) AS payload
-    FROM ordered WHERE n = 1
+INSERT INTO handoffs_event (id, item_id, kind, at, actor_id, from_stage_id, to_stage_id, payload)
+SELECT e.* FROM scoreboard_import_row r CROSS JOIN LATERAL (
+    SELECT r.event_id, r.item_id, %(created)s, r.at, %(by)s::bigint, NULL::bigint, r.stage_id,
+           jsonb_build_object('imported', true, 'activity', r.activity,
+                              'resource', r.resource, 'title', r.title)
+    WHERE r.n = 1
     UNION ALL
-    SELECT item_id, n, step.number, step.kind, at,
-           CASE WHEN step.number = 1 THEN previous_stage END, stage_id,
-           jsonb_build_object('imported', true, 'activity', activity, 'resource', resource)
-    FROM ordered
-    CROSS JOIN (VALUES (1, %(submitted)s), (2, %(accepted)s)) AS step (number, kind)
-    WHERE n > 1
+    SELECT r.event_id, r.item_id, %(submitted)s, r.at, %(by)s, r.previous_stage_id, r.stage_id,
+           jsonb_build_object('imported', true, 'activity', r.activity, 'resource', r.resource)
+    WHERE r.n > 1
     UNION ALL
-    SELECT item_id, n, 3, %(delivered)s, at, stage_id, NULL,
+    SELECT r.accepted_id, r.item_id, %(accepted)s, r.at, %(by)s, NULL, r.stage_id,
+           jsonb_build_object('imported', true, 'activity', r.activity, 'resource', r.resource)
+    WHERE r.n > 1
+    UNION ALL
+    SELECT r.delivered_id, r.item_id, %(delivered)s, r.at, %(by)s, r.stage_id, NULL,
            jsonb_build_object('imported', true,
-                              'cycle_seconds', EXTRACT(EPOCH FROM at - first_at)::float8)
-    FROM ordered WHERE n = total
-) history
-ORDER BY item_id, n, step
+                              'cycle_seconds', EXTRACT(EPOCH FROM r.at - r.first_at)::float8)
+    WHERE r.next_at IS NULL
+) e
+"""
+
+# The facts `rebuild_item_facts` derives from those events (scoreboard/metrics.py): each
+# row's stage holds the item from the row's time to the next row's (working time: the
+# submitted → accepted step takes no time), every later row is one first-pass handoff
+# without wait, and the item's events are all up to its delivery.
+_INSERT_STAGE_FACTS = """
+INSERT INTO scoreboard_stagetimefact
+    (item_id, stage_id, workflow_id, delivered_at, total_seconds, working_seconds,
+     waiting_seconds, blocked_seconds, decision_seconds)
+SELECT r.item_id, r.stage_id, %(workflow)s, r.delivered_at, SUM(r.seconds), SUM(r.seconds), 0, 0, 0
+FROM (SELECT r.*, EXTRACT(EPOCH FROM COALESCE(r.next_at, r.at) - r.at)::float8 AS seconds
+      FROM scoreboard_import_row r) r
+GROUP BY r.item_id, r.stage_id, r.delivered_at
+"""
+
+_INSERT_HANDOFF_FACTS = """
+INSERT INTO scoreboard_handofffact
+    (item_id, from_stage_id, to_stage_id, workflow_id, delivered_at, submissions, bounces,
+     wait_seconds, first_pass)
+SELECT r.item_id, r.previous_stage_id, r.stage_id, %(workflow)s, r.delivered_at, COUNT(*), 0,
+       0, TRUE
+FROM scoreboard_import_row r
+WHERE r.n > 1
+GROUP BY r.item_id, r.previous_stage_id, r.stage_id, r.delivered_at
+"""
+
+_INSERT_ITEM_FACTS = """
+INSERT INTO scoreboard_delivereditemfact
+    (item_id, workflow_id, requested_at, delivered_at, delivered_on, cycle_seconds,
+     working_seconds, active_seconds, waiting_seconds, blocked_seconds, decision_seconds,
+     handoffs, bounces, computed_at, event_count, last_event_id)
+SELECT r.item_id, %(workflow)s, r.first_at, r.delivered_at,
+       (r.delivered_at AT TIME ZONE 'UTC')::date,
+       EXTRACT(EPOCH FROM r.delivered_at - r.first_at)::float8,
+       SUM(r.seconds), COALESCE(SUM(r.seconds) FILTER (WHERE s.kind = 'active'), 0),
+       0, 0, 0, COUNT(*) FILTER (WHERE r.n > 1), 0, now(), 2 * COUNT(*), MAX(r.delivered_id)
+FROM (SELECT r.*, EXTRACT(EPOCH FROM COALESCE(r.next_at, r.at) - r.at)::float8 AS seconds
+      FROM scoreboard_import_row r) r
+JOIN handoffs_stage s ON s.id = r.stage_id
+GROUP BY r.item_id, r.first_at, r.delivered_at
 """
 
 _EVENT_KINDS = {

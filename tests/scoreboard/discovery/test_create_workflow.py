@@ -121,12 +121,11 @@ def test_a_refused_draft_creates_nothing(baseline, lead, teams, name, stages, fi
 
 
 def test_a_failure_half_way_leaves_no_workflow_behind(baseline, lead, teams, monkeypatch):
-    def boom(ids):
+    def boom():
         raise RuntimeError("disk full")
 
-    # Wherever the importer takes it from (a module-level import or the metrics module).
-    monkeypatch.setattr("scoreboard.metrics.rebuild_item_facts", boom)
-    monkeypatch.setattr("scoreboard.importer.rebuild_item_facts", boom, raising=False)
+    # The import's last step, after the items, their events and facts are written.
+    monkeypatch.setattr("scoreboard.board_cache.invalidate_on_commit", boom)
     with pytest.raises(RuntimeError):
         workflow_from_baseline(
             baseline=baseline,
