@@ -28,6 +28,7 @@ def test_a_lead_uploads_an_export_and_reads_the_real_map(
 ):
     page.set_viewport_size(LAPTOP)
     login(lead)
+    page.goto(f"{live_server.url}/")  # a lead lands on My work; the scoreboard links discovery
     page.get_by_role("link", name="Discover the real map").click()
     expect(page.get_by_role("heading", name="Discover the real map")).to_be_visible()
     page.get_by_label("Event log").set_input_files(str(LOGS / "helpdesk.xes.gz"))
