@@ -302,6 +302,7 @@ SPECTACULAR_SETTINGS = {
         "CauseEnum": "handoffs.models.Cause",
         "RoleEnum": "handoffs.models.DecisionRole",
         "UserRoleEnum": "opshub.accounts.models.User.Role",
+        "ActionItemStatusEnum": "reviews.models.ActionItem.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

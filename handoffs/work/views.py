@@ -383,7 +383,8 @@ def _back_to(request):
     safe = url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return target if target and safe else ""
+    # A path only: redirect() reads a bare word ("²") as a URL name and fails (a 500).
+    return target if safe and target.startswith("/") else ""
 
 
 @login_required
