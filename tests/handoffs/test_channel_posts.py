@@ -128,3 +128,16 @@ def test_a_red_request_goes_to_the_approving_team_named_by_the_right(
     send_due()
     assert len(chat_receiver.messages("legal")) == 1
     assert chat_receiver.messages("sales") == []
+
+
+def test_the_scheduler_page_lists_the_posts_with_their_status(
+    chat_receiver, client, admin_user, item, seller, teams, red_type
+):
+    _channel(chat_receiver, "sales", [Event.DECISION_REQUEST], team=teams["sales"])
+    decision_services.decision_record(
+        item=item, by=seller, decision_type=red_type, summary="Net 60 for ACME"
+    )
+    send_due()
+    client.force_login(admin_user)
+    page = client.get("/ops/scheduler/").text
+    assert "Approval needed: Net 60 for ACME" in page and "Sent" in page
