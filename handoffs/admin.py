@@ -21,6 +21,7 @@ from handoffs.models import (
     StallNotice,
     Team,
     TeamCalendar,
+    TeamClosure,
     WebhookDelivery,
     WebhookSubscription,
     Workflow,
@@ -34,6 +35,19 @@ class TeamCalendarInline(admin.StackedInline):
     model = TeamCalendar
     extra = 0
     max_num = 1
+
+
+class TeamClosureInline(admin.TabularInline):
+    model = TeamClosure
+    extra = 0
+
+
+@admin.register(TeamCalendar)
+class TeamCalendarAdmin(admin.ModelAdmin):
+    """Also on the team's calendar page (/teams/<id>/calendar/); here for the closed days."""
+
+    list_display = ["team", "time_zone", "country", "subdivision"]
+    inlines = [TeamClosureInline]
 
 
 @admin.register(Team)

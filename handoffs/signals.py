@@ -7,3 +7,12 @@ from django.dispatch import Signal
 # undo window, with `item_ids`; a receiver that enqueues work does so on commit
 # (opshub.lib.tasks.enqueue_on_commit).
 items_delivered = Signal()
+
+# Sent inside the transaction that asked for a red decision, with `decision` and `team` (the
+# team that approves it); the stalls area posts it to the chat channels that subscribe
+# (handoffs/stalls/posts.py, connected in handoffs/apps.py).
+decision_requested = Signal()
+
+# Sent inside the transaction of a handoff, with `item` (now waiting for its receiving team to
+# accept it) and `event` (the handoff's event); posted to that team's channels the same way.
+handoff_waiting = Signal()

@@ -13,6 +13,7 @@ POST by an anonymous visitor or a viewer writes a row (PostgreSQL's per-transact
 counters, pg_stat_xact_user_tables, must not move).
 """
 
+import datetime
 import io
 import os
 import re
@@ -38,6 +39,7 @@ MATRIX = {
     "account/2fa/recovery-codes/": (None, "L 405 405 405 405 405", "L 400"),
     "account/2fa/setup/": (None, "L 200 200 200 200 200", "L 200"),
     "account/2fa/verify/": (None, "L 200 200 200 200 200", "L 200"),
+    "account/channels/": (None, "L 200 200 200 200 200", "L 403"),
     "account/home/": (None, "L R R R R R", "L R"),
     "account/home/choose/": (None, "L 405 405 405 405 405", "L 403"),
     "account/settings/": (None, "L 200 200 200 200 200", "L 200"),
@@ -125,6 +127,8 @@ MATRIX = {
     "api/v1/work-items/<pk>/unblock/": ("item", "401 405 405 405 405 405", "401 403"),
     "api/v1/workflows/": (None, "401 200 200 200 200 200", "401 403"),
     "api/v1/workflows/<pk>/": ("workflow", "401 200 200 200 200 200", "401 405"),
+    "channels/<int:pk>/delete/": ("channel", "L 405 405 405 405 405", "L 403"),
+    "channels/<int:pk>/test/": ("channel", "L 405 405 405 405 405", "L 403"),
     "decisions/<int:pk>/answer/": ("decision", "L 405 405 405 405 405", "L R"),
     # The emailed Approve/Deny link: without its signed token, the item page (signed in).
     "decisions/<int:pk>/answer/email/": ("decision", "L R R R R R", "L R"),
@@ -215,6 +219,14 @@ MATRIX = {
     "styleguide/": (None, "L 403 403 403 403 200", "L 405"),
     "teams/": (None, "L 200 200 200 200 200", "L 405"),
     "teams/<int:pk>/": ("team", "L 200 200 200 200 200", "L 405"),
+    "teams/<int:pk>/calendar/": ("team", "L 200 200 200 200 200", "L 403"),
+    "teams/<int:pk>/calendar/closures/": ("team", "L 405 405 405 405 405", "L 403"),
+    "teams/<int:pk>/calendar/closures/<int:closure_pk>/remove/": (
+        "closure",
+        "L 405 405 405 405 405",
+        "L 403",
+    ),
+    "teams/<int:pk>/channels/": ("team", "L 403 403 403 200 200", "L 403"),
     "teams/<int:pk>/delete/": ("team", "L 405 405 405 405 405", "L 403"),
     "teams/<int:pk>/edit/": ("team", "L 403 403 403 403 200", "L 403"),
     "teams/<int:pk>/members/": ("team", "L 405 405 405 405 405", "L 403"),
@@ -330,6 +342,8 @@ def org(db, settings):
         Notification,
         NotificationChannel,
         StallEpisode,
+        TeamCalendar,
+        TeamClosure,
         WebhookSubscription,
         Workflow,
     )
@@ -388,6 +402,10 @@ def org(db, settings):
     channel = NotificationChannel.objects.create(
         team=team, name="#team", url="json://93.184.215.14/hook", events=["stall_alert"]
     )
+    calendar, _ = TeamCalendar.objects.get_or_create(team=team)
+    closure = TeamClosure.objects.create(
+        calendar=calendar, date=datetime.date(2030, 1, 2), reason="Inventory"
+    )
     invited = people.person_invite(by=admin, email="invited@example.com", team=team)
     return {
         "personas": {
@@ -430,6 +448,7 @@ def org(db, settings):
         "api_token": {"pk": token.pk},
         "channel": {"pk": channel.pk},
         "team": {"pk": team.pk},
+        "closure": {"pk": team.pk, "closure_pk": closure.pk},
         "team_member": {"pk": team.pk, "user_pk": member.pk},
         "person": {"pk": member.pk},
         "invitation_token": {"token": people.invitation_token(invited)},

@@ -34,6 +34,7 @@ LIMITS = {
     "account/2fa/": 4,
     "account/2fa/setup/": 4,
     "account/2fa/verify/": 3,
+    "account/channels/": 4,
     "account/settings/": 4,
     "accounts/login/": 3,
     "accounts/password_change/": 3,
@@ -123,6 +124,8 @@ LIMITS = {
     "styleguide/": 3,
     "teams/": 5,  # with the one query that says whether the People link shows
     "teams/<int:pk>/": 7,
+    "teams/<int:pk>/calendar/": 7,  # with the calendar's closed days in one prefetch
+    "teams/<int:pk>/channels/": 5,
     "teams/<int:pk>/edit/": 6,
     "teams/new/": 4,
     "work/": 10,

@@ -144,6 +144,14 @@ def approver_for(right, item, requester):
     )
 
 
+def approving_team(right, item):
+    """The team whose channels hear of a red request: the right's approver team, else the
+    team working on the item (whose lead approves when nobody else is named)."""
+    if right is not None and right.approver_team_id:
+        return right.approver_team
+    return item.stage.team
+
+
 # --- The matrix and its change log -----------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from handoffs.decisions import links
 from handoffs.decisions import rules as rights
 from handoffs.decisions.models import Decision, DecisionLevel
 from handoffs.mail import notifications
+from handoffs.signals import decision_requested
 from handoffs.work.models import Event, WorkItem
 from handoffs.work.permissions import can_work_on
 from handoffs.work.services import StateConflict, lock_item, require, set_state
@@ -217,6 +218,9 @@ def _decision_request(decision, item, cell, by, now):
             ("Approve", links.answer_url(decision, user, "approve")),
             ("Deny", links.answer_url(decision, user, "deny")),
         ],
+    )
+    decision_requested.send(
+        sender=Decision, decision=decision, team=rights.approving_team(cell.right, item)
     )
     return decision
 

@@ -16,7 +16,7 @@ from handoffs.mail import outbox
 from handoffs.mail.models import EmailDelivery
 from handoffs.people import permissions as rules
 from handoffs.work.models import Event, Recovery, WorkItem
-from handoffs.workflows.models import Team
+from handoffs.workflows.models import Team, TeamCalendar
 from opshub.accounts.models import AuditEntry, User
 
 INVITE_SALT = "opshub.people.invitation"
@@ -39,6 +39,8 @@ def team_create(*, by, name, description="", lead=None):
     if Team.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": "A team with this name already exists."})
     team = Team.objects.create(name=name, description=description, lead=lead)
+    # The default working calendar (docs/calendars.md); its lead adjusts it on the team page.
+    TeamCalendar.objects.create(team=team)
     if lead is not None:
         team.members.add(lead)
     AuditEntry.objects.record(

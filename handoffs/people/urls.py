@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoffs.people import views
+from handoffs.people import calendar_views, channel_views, views
 
 urlpatterns = [
     path("teams/", views.team_list, name="team-list"),
@@ -14,6 +14,21 @@ urlpatterns = [
         views.team_member_remove,
         name="team-member-remove",
     ),
+    path("teams/<int:pk>/calendar/", calendar_views.team_calendar, name="team-calendar"),
+    path(
+        "teams/<int:pk>/calendar/closures/",
+        calendar_views.team_closure_add,
+        name="team-closure-add",
+    ),
+    path(
+        "teams/<int:pk>/calendar/closures/<int:closure_pk>/remove/",
+        calendar_views.team_closure_remove,
+        name="team-closure-remove",
+    ),
+    path("teams/<int:pk>/channels/", channel_views.team_channels, name="team-channels"),
+    path("account/channels/", channel_views.my_channels, name="my-channels"),
+    path("channels/<int:pk>/delete/", channel_views.channel_delete, name="channel-delete"),
+    path("channels/<int:pk>/test/", channel_views.channel_test, name="channel-test"),
     path("people/", views.person_list, name="person-list"),
     path("people/invite/", views.person_invite, name="person-invite"),
     path("people/<int:pk>/", views.person_detail, name="person-detail"),

@@ -7,6 +7,7 @@ manages their own channels; a team's channels are its lead's and the admins'. PO
 """
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -17,7 +18,14 @@ from rest_framework.response import Response
 from handoffs.stalls import channels
 from handoffs.stalls.models import NotificationChannel
 from handoffs.workflows.models import Team
-from opshub.lib import chat
+
+
+def _checked(clean, value, field):
+    """A value through the channel service's own check (the pages use the same one)."""
+    try:
+        return clean(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict[field]) from None
 
 
 class ChannelSerializer(serializers.ModelSerializer):
@@ -49,14 +57,10 @@ class ChannelSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "masked_url", "service", "created_at"]
 
     def validate_url(self, url):
-        try:
-            chat.check_url(url.strip())
-        except chat.ChannelError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-        return url.strip()
+        return _checked(channels.clean_url, url, "url")
 
     def validate_events(self, events):
-        return list(dict.fromkeys(events))
+        return _checked(channels.clean_events, events, "events")
 
     def validate(self, data):
         team = data.get("team", getattr(self.instance, "team", None))
@@ -73,14 +77,6 @@ class ChannelWithUrlSerializer(ChannelSerializer):
 
     class Meta(ChannelSerializer.Meta):
         fields = [*ChannelSerializer.Meta.fields, "shown_url"]
-
-
-def _may_manage(user, *, team=None, person=None):
-    if user.is_admin:
-        return True
-    if team is not None:
-        return team.lead_id == user.pk
-    return person is not None and person.pk == user.pk
 
 
 class NotificationChannelViewSet(
@@ -109,14 +105,16 @@ class NotificationChannelViewSet(
         data = serializer.validated_data
         team = data.get("team", getattr(instance, "team", None))
         person = data.get("user", getattr(instance, "user", None))
-        if not _may_manage(self.request.user, team=team, person=person):
-            raise PermissionDenied("Only the person, the team's lead or an admin manages this.")
+        if not channels.may_manage(self.request.user, team=team, person=person):
+            raise PermissionDenied(channels.MANAGERS_ONLY)
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        self._check(serializer)
-        channel = serializer.save(created_by=request.user)
+        try:
+            channel = channels.channel_create(by=request.user, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
         return Response(ChannelWithUrlSerializer(channel).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):

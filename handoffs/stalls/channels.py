@@ -14,6 +14,7 @@ retried; a failing service is retried with backoff: 1, 2, 4 … minutes, capped 
 import datetime
 import logging
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -80,6 +81,16 @@ def enqueue_personal(*, user, event, key, title, body, now):
         for channel in NotificationChannel.objects.filter(user=user, is_active=True)
         if event in channel.events
     ]
+    if rows:
+        ChannelDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        enqueue_on_commit(_send_task())
+    return len(rows)
+
+
+def enqueue(*, posts, now):
+    """Writes [(channel, key, title, body)] in the caller's transaction, each once (a second
+    write of the same key to the same channel is a no-op), posted after the commit."""
+    rows = [_row(channel, key, title, body, now) for channel, key, title, body in posts]
     if rows:
         ChannelDelivery.objects.bulk_create(rows, ignore_conflicts=True)
         enqueue_on_commit(_send_task())
@@ -160,6 +171,74 @@ def send_one(pk, *, now=None):
 
 def _finish(pk, **fields):
     ChannelDelivery.objects.filter(pk=pk, status=Status.SENDING).update(**fields)
+
+
+# --- Managing channels: the one path of the pages and /api/v1/notification-channels/ ------------
+
+MANAGERS_ONLY = "Only the person, the team's lead or an admin manages this channel."
+# What each kind of channel can hear: a handoff waits for a team, an action item is a person's.
+TEAM_EVENTS = [e for e in Event if e != Event.ACTION_REMINDER]
+PERSONAL_EVENTS = [e for e in Event if e != Event.HANDOFF_WAITING]
+
+
+def may_manage(user, *, team=None, person=None):
+    """A person manages their own channels; a team's are its lead's; an admin's are all."""
+    if not user.is_authenticated or not user.can_write:
+        return False
+    if user.is_admin:
+        return True
+    if team is not None:
+        return team.lead_id == user.pk
+    return person is not None and person.pk == user.pk
+
+
+def clean_url(url):
+    """The stripped Apprise URL, or ValidationError on `url` saying why opshub will not send
+    to it (an unsupported service, a malformed URL, a private address)."""
+    url = (url or "").strip()
+    try:
+        chat.check_url(url)
+    except chat.ChannelError as exc:
+        raise ValidationError({"url": str(exc)}) from None
+    return url
+
+
+def clean_events(events):
+    events = list(dict.fromkeys(events or []))
+    if not events:
+        raise ValidationError({"events": "Pick at least one event to post."})
+    unknown = [event for event in events if event not in Event.values]
+    if unknown:
+        raise ValidationError({"events": f"Unknown event: {unknown[0]}."})
+    return events
+
+
+@transaction.atomic
+def channel_create(*, by, name, url, events, team=None, user=None, is_active=True):
+    """A new channel of `team` or of `user`. PermissionDenied when `by` may not manage it;
+    ValidationError per field otherwise, and nothing is written."""
+    if (team is None) == (user is None):
+        raise ValidationError({"team": "Name either a team or a user, not both."})
+    if not may_manage(by, team=team, person=user):
+        raise PermissionDenied(MANAGERS_ONLY)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the channel a name, e.g. #fulfilment or My phone."})
+    return NotificationChannel.objects.create(
+        team=team,
+        user=user,
+        name=name[:100],
+        url=clean_url(url),
+        events=clean_events(events),
+        is_active=is_active,
+        created_by=by,
+    )
+
+
+def channel_delete(*, channel, by):
+    if not may_manage(by, team=channel.team, person=channel.user):
+        raise PermissionDenied(MANAGERS_ONLY)
+    channel.delete()
 
 
 @transaction.atomic

@@ -277,6 +277,8 @@ class NotificationChannel(models.Model):
         STALL_ALERT = "stall_alert", "Stall alerts, reminders and resolutions"
         STALL_ESCALATION = "stall_escalation", "Stall escalations"
         ACTION_REMINDER = "action_reminder", "Action item reminders (personal channels)"
+        DECISION_REQUEST = "decision_request", "Red decisions waiting for an answer"
+        HANDOFF_WAITING = "handoff_waiting", "Handoffs waiting for the team to accept"
 
     team = models.ForeignKey(
         "handoffs.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="channels"
@@ -317,6 +319,10 @@ class NotificationChannel(models.Model):
     @property
     def service(self):
         return chat.label(self.url)
+
+    @property
+    def event_labels(self):
+        return [self.Event(event).label for event in self.events if event in self.Event.values]
 
 
 class ChannelDelivery(models.Model):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from handoffs.decisions import rules as rights
 from handoffs.decisions.models import Decision
-from handoffs.signals import items_delivered
+from handoffs.signals import handoff_waiting, items_delivered
 from handoffs.work.models import Event, Recovery, WorkItem
 
 # --- The handoff gate --------------------------------------------------------------------
@@ -103,7 +103,7 @@ def handoff_submit(*, item, by, checklist=(), fields=None, note="", expected_sta
     item.assignee = version.default_assignee
     set_state(item, WorkItem.State.WAITING_ACCEPTANCE, now)
     item.save()
-    Event.objects.create(
+    event = Event.objects.create(
         item=item,
         kind=Event.Kind.HANDOFF_SUBMITTED,
         at=now,
@@ -120,6 +120,7 @@ def handoff_submit(*, item, by, checklist=(), fields=None, note="", expected_sta
         },
     )
     rights.consume_checklist_overrides(item=item, version=version)
+    handoff_waiting.send(sender=WorkItem, item=item, event=event)
     return item
 
 

@@ -88,14 +88,12 @@ class TeamCalendar(models.Model):
     subdivision = models.CharField(
         max_length=10, blank=True, help_text="And of this state or region (e.g. BY)."
     )
-    closures = ArrayField(
-        models.DateField(), default=list, blank=True, help_text="The team's own closed days."
-    )
 
     def __str__(self):
         return f"{self.team} calendar"
 
     def as_work_calendar(self):
+        # .all() so that a prefetch (the scan's table) answers without a query per team.
         return WorkCalendar(
             time_zone=self.time_zone,
             working_days=frozenset(self.working_days),
@@ -103,8 +101,13 @@ class TeamCalendar(models.Model):
             day_end=self.day_end,
             country=self.country,
             subdivision=self.subdivision,
-            closures=frozenset(self.closures),
+            closures=self.closure_dates(),
         )
+
+    def closure_dates(self):
+        if self.pk is None:  # a default calendar not saved yet has no closed days
+            return frozenset()
+        return frozenset(closure.date for closure in self.closed_days.all())
 
     def clean(self):
         try:
@@ -118,8 +121,27 @@ class TeamCalendar(models.Model):
         """Every team calendar's working days around `now`, for the scan's SQL. A wait
         that began before the window counts from its start: sixty days hold about 40
         working days, past any target a stall scan measures."""
-        calendars = {c.team_id: c.as_work_calendar() for c in cls.objects.all()}
+        calendars = {
+            c.team_id: c.as_work_calendar() for c in cls.objects.prefetch_related("closed_days")
+        }
         return WorkTable(calendars, now - back, now + ahead)
+
+
+class TeamClosure(models.Model):
+    """A day the team is closed (an inventory day, a company shutdown), with why."""
+
+    calendar = models.ForeignKey(TeamCalendar, on_delete=models.CASCADE, related_name="closed_days")
+    date = models.DateField()
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="team_closure_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.calendar.team} closed on {self.date}: {self.reason}"
 
 
 def team_ids_of(user):

@@ -87,6 +87,19 @@ class WorkCalendar:
     def is_holiday(self, day):
         return day in _public_holidays(self.country, self.subdivision, day.year)
 
+    def holiday_names(self, first, last):
+        """[(date, name)] of the public holidays from `first` to `last`, both included."""
+        if not self.country:
+            return []
+        # English names where the package has them (it falls back to the country's own).
+        names = holidays.country_holidays(
+            self.country,
+            subdiv=self.subdivision or None,
+            years=range(first.year, last.year + 1),
+            language="en_US",
+        )
+        return sorted((day, name) for day, name in names.items() if first <= day <= last)
+
     def is_working_day(self, day):
         return (
             day.weekday() in self.working_days

@@ -20,7 +20,17 @@ from django.utils import timezone
 from handoffs.decisions import rules as rights
 from handoffs.decisions import services as decision_services
 from handoffs.mail.outbox import send_due
-from handoffs.models import DecisionType, EmailDelivery, Handoff, Stage, StallEpisode
+from handoffs.models import (
+    DecisionType,
+    EmailDelivery,
+    Handoff,
+    NotificationChannel,
+    Stage,
+    StallEpisode,
+    Team,
+    TeamCalendar,
+    TeamClosure,
+)
 from handoffs.stalls.detection import run_scan
 from handoffs.work import services, transitions
 from handoffs.work.forms import _gate_field
@@ -145,6 +155,17 @@ def hostile(workflow, teams, seller, lead, admin_user):
         items=[bounced],
         handoff=handoff,
     )
+    fulfilment = teams["fulfilment"]
+    calendar = TeamCalendar.objects.create(team=fulfilment)
+    TeamClosure.objects.create(
+        calendar=calendar, date=timezone.localdate() + datetime.timedelta(days=7), reason=HOSTILE
+    )
+    NotificationChannel.objects.create(
+        team=fulfilment,
+        name=f"#ops {HOSTILE}",
+        url="json://93.184.215.14/x",
+        events=["stall_alert"],
+    )
     review = Review.objects.create(week=week_of(), facilitator=lead)
     review_services.review_update(
         review=review, by=lead, facilitator=lead, attendees=[lead], notes=f"Notes {HOSTILE}"
@@ -206,7 +227,12 @@ def _pages(world):
         "/reviews/breakages/new/",
         "/reviews/patterns/",
         "/reviews/audit/",
+        *(f"/teams/{team}/{page}/" for team in _fulfilment() for page in ("calendar", "channels")),
     ]
+
+
+def _fulfilment():
+    return Team.objects.filter(name__startswith="Fulfilment").values_list("pk", flat=True)
 
 
 # The receiving lead's own pages: what waits for Fulfilment, what they were told.
