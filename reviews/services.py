@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import (
     Avg,
@@ -28,16 +28,17 @@ from django.db.models.functions import Coalesce, Greatest
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from handoffs.mail import outbox
 from handoffs.models import EmailDelivery, Recovery, Stage, WorkItem, led_team_ids_of
+from opshub.lib.aggregates import PercentileCont
+from opshub.lib.guards import require
 from opshub.lib.ids import parse_id
+from opshub.mail import outbox
 from reviews.models import (
     REPEAT_CHECK_DELAY,
     REPEAT_WINDOW,
     ActionItem,
     AgendaEntry,
     Breakage,
-    PercentileCont,
     ProjectorLink,
     Review,
     week_bounds,
@@ -86,11 +87,6 @@ def can_facilitate(user, review=None):
     return bool(led) and Stage.objects.filter(workflow__is_sandbox=False, team__in=led).exists()
 
 
-def _require(allowed, message):
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 # --- Breakages -----------------------------------------------------------------------------
 
 
@@ -133,7 +129,7 @@ def breakage_log(
     source_key="",
     occurred_at=None,
 ):
-    _require(can_log_breakage(by), "Viewers cannot log breakages.")
+    require(can_log_breakage(by), "Viewers cannot log breakages.")
     occurred_at = occurred_at or timezone.now()
     breakage = Breakage(
         title=(title or "").strip(),
@@ -539,7 +535,7 @@ def review_for_week(week, *, by):
     review = Review.objects.filter(week=week).first()
     if review is not None:
         return review
-    _require(can_facilitate(by), "Only a lead or an admin can open a review.")
+    require(can_facilitate(by), "Only a lead or an admin can open a review.")
     review, _ = Review.objects.get_or_create(week=week, defaults={"facilitator": by})
     return review
 
@@ -551,7 +547,7 @@ def _require_open(review):
 
 @transaction.atomic
 def agenda_entry_mark(*, review, by, key, state):
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can mark.")
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can mark.")
     _require_open(review)
     if state not in AgendaEntry.State.values:
         raise ValidationError({"state": "Pick reviewed or dismissed."})
@@ -569,7 +565,7 @@ def agenda_entry_mark(*, review, by, key, state):
 def action_item_create(
     *, review, by, title, owner, due_date, breakage=None, handoff=None, decision_type=""
 ):
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can record.")
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can record.")
     _require_open(review)
     if handoff is None and breakage is not None:
         handoff = breakage.handoff
@@ -599,7 +595,7 @@ def can_update_action(user, action):
 
 @transaction.atomic
 def action_item_set_status(*, action, by, status, outcome=None):
-    _require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
+    require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
     _apply_status(action, status)
     if outcome is not None:
         action.outcome = outcome.strip()[:2000]
@@ -630,9 +626,9 @@ UPDATABLE_FIELDS = FACILITATOR_FIELDS | {"status", "outcome"}
 @transaction.atomic
 def action_item_update(*, action, by, changes):
     """The API's PATCH: closing (done or dropped) says what came of it in `outcome`."""
-    _require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
+    require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
     if FACILITATOR_FIELDS & changes.keys():
-        _require(
+        require(
             can_facilitate(by, action.review),
             "Only the facilitator, a lead or an admin can change what the action is.",
         )
@@ -661,7 +657,7 @@ def action_item_update(*, action, by, changes):
 @transaction.atomic
 def action_item_record(*, by, review=None, **fields):
     """The API's POST: an action item on `review`, or on this week's review if none."""
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can record.")
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can record.")
     if review is None:
         review = review_for_week(week_of(), by=by)
     return action_item_create(review=review, by=by, **fields)
@@ -669,7 +665,7 @@ def action_item_record(*, by, review=None, **fields):
 
 @transaction.atomic
 def review_update(*, review, by, facilitator, attendees, notes=""):
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can edit.")
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can edit.")
     review.facilitator = facilitator
     review.notes = notes
     review.save(update_fields=["facilitator", "notes"])
@@ -685,7 +681,7 @@ def undiscussed_entries(review):
 @transaction.atomic
 def review_close(*, review, by):
     """Close the review; the summary email goes to the attendees once the commit lands."""
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can close.")
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can close.")
     closed = Review.objects.filter(pk=review.pk, status=Review.Status.OPEN).update(
         status=Review.Status.CLOSED, closed_at=timezone.now(), closed_by=by
     )
@@ -746,7 +742,7 @@ def summary_context(review):
 
 @transaction.atomic
 def projector_link_create(*, review, by, days=ProjectorLink.DEFAULT_DAYS):
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can share.")
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can share.")
     if days not in ProjectorLink.LIFETIME_DAYS:
         choices = ", ".join(ProjectorLink.LIFETIME_DAYS.values())
         raise ValidationError({"days": f"Pick how long the link works: {choices}."})
@@ -756,7 +752,7 @@ def projector_link_create(*, review, by, days=ProjectorLink.DEFAULT_DAYS):
 
 @transaction.atomic
 def projector_link_revoke(*, link, by):
-    _require(can_facilitate(by, link.review), "Only a facilitator can revoke links.")
+    require(can_facilitate(by, link.review), "Only a facilitator can revoke links.")
     ProjectorLink.objects.filter(pk=link.pk, revoked_at=None).update(
         revoked_at=timezone.now(), revoked_by=by
     )

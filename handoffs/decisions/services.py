@@ -15,12 +15,13 @@ from django.utils.timesince import timesince
 from handoffs.decisions import links
 from handoffs.decisions import rules as rights
 from handoffs.decisions.models import Decision, DecisionLevel
-from handoffs.mail import notifications
 from handoffs.signals import decision_requested
 from handoffs.work.models import Event, WorkItem
 from handoffs.work.permissions import can_work_on
-from handoffs.work.services import StateConflict, lock_item, require, set_state
+from handoffs.work.services import StateConflict, lock_item, set_state
 from opshub.lib.dates import due_date_problem
+from opshub.lib.guards import require
+from opshub.mail import notifications
 
 # --- Decisions ---------------------------------------------------------------------------
 

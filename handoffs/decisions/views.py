@@ -23,13 +23,13 @@ from handoffs.decisions.forms import (
     DecisionTypeForm,
 )
 from handoffs.decisions.models import Decision, DecisionMatrixChange, DecisionRole, DecisionType
-from handoffs.mail.models import Notification
 from handoffs.work import services
 from handoffs.work.models import WorkItem
 from handoffs.workflows.models import Team, Workflow
 from opshub.accounts.models import User
 from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
+from opshub.mail.models import Notification
 
 # --- The matrix -------------------------------------------------------------------------------
 

@@ -7,27 +7,23 @@ name where one applies) for "not this"."""
 import hashlib
 
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.mail import outbox
-from handoffs.mail.models import EmailDelivery
 from handoffs.people import permissions as rules
 from handoffs.work.models import Event, Recovery, WorkItem
 from handoffs.workflows.models import Team, TeamCalendar
 from opshub.accounts.models import AuditEntry, User
+from opshub.lib.guards import require as _require
+from opshub.mail import outbox
+from opshub.mail.models import EmailDelivery
 
 INVITE_SALT = "opshub.people.invitation"
 # A week: long enough for a new hire who starts on Monday, short enough that a forwarded
 # link does not open an account months later.
 INVITE_MAX_AGE = 7 * 24 * 3600
-
-
-def _require(allowed, message):
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 # --- Teams -----------------------------------------------------------------------------------

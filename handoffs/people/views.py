@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +14,7 @@ from handoffs.people import services
 from handoffs.people.forms import DeactivateForm, InviteForm, MemberAddForm, RoleForm, TeamForm
 from handoffs.workflows.models import Team
 from opshub.accounts.models import User
+from opshub.lib.guards import require as _require
 
 
 def _context(**extra):
@@ -39,11 +40,6 @@ def _submitted(form, service, **arguments):
     except ValidationError as error:
         _refused(form, error)
         return None
-
-
-def _require(allowed, message):
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 # --- Teams -----------------------------------------------------------------------------------

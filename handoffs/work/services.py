@@ -18,6 +18,7 @@ from handoffs.work.permissions import can_edit, can_work_on
 from handoffs.workflows.fields import clean_value, printable
 from handoffs.workflows.models import ProtocolVersion
 from opshub.lib.dates import due_date_problem, requested_at_problem
+from opshub.lib.guards import require
 
 
 class StateConflict(Exception):
@@ -41,11 +42,6 @@ class GateError(Exception):
             "missing_fields": self.missing_fields,
             "field_errors": self.field_errors,
         }
-
-
-def require(allowed, message):
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 def lock_item(item):

@@ -30,10 +30,10 @@ from handoffs.work.services import (
     StateConflict,
     clean_fields,
     lock_item,
-    require,
     set_state,
 )
 from handoffs.workflows.models import Cause, Stage
+from opshub.lib.guards import require
 
 
 def gate_check(*, item, version, checklist, fields, overridden=()):
