@@ -90,7 +90,7 @@ def team_detail(request, pk):
 
 
 @login_required
-def team_edit(request, pk):
+def team_update(request, pk):
     _require(rules.can_manage_teams(request.user), rules.ADMINS_ONLY)
     team = get_object_or_404(Team, pk=pk)
     initial = {"name": team.name, "description": team.description, "lead": team.lead_id}
@@ -213,7 +213,7 @@ def _person_context(request, person, **forms):
 
 @login_required
 @require_POST
-def person_role(request, pk):
+def person_set_role(request, pk):
     person = _person_for(request, pk)
     _require(rules.can_manage_person(request.user, person), "You cannot change this role.")
     form = RoleForm(request.POST, by=request.user)
@@ -226,7 +226,7 @@ def person_role(request, pk):
 
 @login_required
 @require_POST
-def person_resend(request, pk):
+def invitation_resend(request, pk):
     person = _person_for(request, pk)
     _require(rules.can_manage_person(request.user, person), "You cannot invite this person.")
     try:
