@@ -181,7 +181,7 @@ def decision_log(request, pk):
 
 
 @login_required
-def decision_create(request, pk):
+def decision_record(request, pk):
     item = get_object_or_404(WorkItem.objects.for_list(), pk=pk)
     if not services.can_work_on(request.user, item):
         raise PermissionDenied("Only the team working on this item records decisions on it.")
