@@ -164,10 +164,8 @@ CELERY_BEAT_SCHEDULE = {
     "forecast-warm": {"task": "scoreboard.forecast_warm", "schedule": 600.0},
 }
 # The shell calls into the features only through these dotted paths (it imports none of them):
-# the catch-up sweeps of work whose enqueue was lost (opshub/tasks.py), and the scheduler's
-# heartbeat check in /healthz (opshub/views.py).
+# the catch-up sweeps of work whose enqueue was lost (opshub/tasks.py).
 OPSHUB_CATCH_UP_SWEEPS = {"scoreboard_facts": "scoreboard.services.snapshot_catch_up"}
-OPSHUB_SCHEDULER_HEALTH = "handoffs.scheduler.health.scheduler_health"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

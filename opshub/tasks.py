@@ -8,12 +8,19 @@ from celery import shared_task
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+# Celery's autodiscovery imports `opshub.tasks`: the shell's own task modules register here.
+from opshub.mail import tasks as mail_tasks
+from opshub.scheduler import tasks as scheduler_tasks
+
+__all__ = ["catch_up_task", "mail_tasks", "scheduler_tasks"]
+
 logger = logging.getLogger(__name__)
 
 
 def _sweeps():
     # Emails are not here: every email is an outbox row, and the outbox has its own sweep
-    # (handoffs.tasks.send_due_emails_task, every minute) that also drives its retries.
+    # (`handoffs.tasks.send_due_emails_task` in opshub/mail/tasks.py, every minute) that
+    # also drives its retries.
     return {name: import_string(path) for name, path in settings.OPSHUB_CATCH_UP_SWEEPS.items()}
 
 

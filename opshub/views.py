@@ -1,15 +1,15 @@
 import logging
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from opshub.scheduler.health import scheduler_health
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def healthz(request):
         checks[name] = {"status": state, **({"reason": reason} if reason else {})}
     # The scheduler's heartbeat lives in the database: unknowable while it is down.
     if checks["database"]["status"] == "ok":
-        checks["scheduler"] = import_string(settings.OPSHUB_SCHEDULER_HEALTH)()
+        checks["scheduler"] = scheduler_health()
     else:
         checks["scheduler"] = {"status": "unknown"}
     down = [name for name in ("database", "redis") if checks[name]["status"] != "ok"]

@@ -11,7 +11,7 @@ from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from handoffs.models import Comment, Event, Handoff, ProtocolVersion, Recovery, Stage, WorkItem
-from reviews.models import PercentileCont
+from opshub.lib.aggregates import PercentileCont
 
 WINDOW = datetime.timedelta(days=90)
 # A red decision approved this often is not a real check, only a wait.

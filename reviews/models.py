@@ -35,17 +35,6 @@ def week_bounds(week):
     return start, start + datetime.timedelta(days=7)
 
 
-class PercentileCont(models.Aggregate):
-    """PostgreSQL's percentile_cont(f) WITHIN GROUP (ORDER BY expr)."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = models.FloatField()
-
-    def __init__(self, expression, fraction, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
 # --- Breakages ----------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ kind, period), unique in the database: two workers or two beats running the scan
 insert the same rows, PostgreSQL lets one insert win and makes the other wait and skip,
 and the email is queued in the winner's transaction. So each reminder is queued once
 (at-most-once: a rolled-back claim queues nothing and the next scan tries again), and
-the outbox sends it at least once (handoffs/mail/outbox.py). Owners' personal chat channels
+the outbox sends it at least once (opshub/mail/outbox.py). Owners' personal chat channels
 that subscribe to action reminders get the same text through the channel outbox.
 """
 
@@ -16,9 +16,9 @@ from django.db import connection, transaction
 from django.db.models import Case, DateField, Exists, F, Func, OuterRef, Value, When
 from django.utils import timezone
 
-from handoffs.mail import outbox
 from handoffs.models import EmailDelivery, NotificationChannel
 from handoffs.stalls import channels
+from opshub.mail import outbox
 from reviews.models import ActionItem, ActionReminder
 
 REMIND_BEFORE = datetime.timedelta(days=2)

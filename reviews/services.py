@@ -6,11 +6,13 @@ during the meeting shows up on the projector at the next poll.
 """
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import (
     Avg,
@@ -28,16 +30,26 @@ from django.db.models.functions import Coalesce, Greatest
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from handoffs.mail import outbox
-from handoffs.models import EmailDelivery, Recovery, Stage, WorkItem, led_team_ids_of
+from handoffs.models import (
+    EmailDelivery,
+    Handoff,
+    Recovery,
+    Stage,
+    Workflow,
+    WorkItem,
+    led_team_ids_of,
+)
+from opshub.accounts.models import User
+from opshub.lib.aggregates import PercentileCont
+from opshub.lib.guards import require
 from opshub.lib.ids import parse_id
+from opshub.mail import outbox
 from reviews.models import (
     REPEAT_CHECK_DELAY,
     REPEAT_WINDOW,
     ActionItem,
     AgendaEntry,
     Breakage,
-    PercentileCont,
     ProjectorLink,
     Review,
     week_bounds,
@@ -55,13 +67,13 @@ class Epoch(Func):
     output_field = FloatField()
 
 
-def cycle_seconds():
+def cycle_seconds() -> Epoch:
     return Epoch(
         ExpressionWrapper(F("delivered_at") - F("requested_at"), output_field=DurationField())
     )
 
 
-def stall_model():
+def stall_model() -> Any:
     """handoffs.StallEpisode once the stalls work is installed; None before that."""
     try:
         return apps.get_model("handoffs", "StallEpisode")
@@ -72,11 +84,11 @@ def stall_model():
 # --- Permissions ---------------------------------------------------------------------------
 
 
-def can_log_breakage(user):
+def can_log_breakage(user: Any) -> bool:
     return user.is_authenticated and user.can_write
 
 
-def can_facilitate(user, review=None):
+def can_facilitate(user: Any, review: Review | None = None) -> bool:
     """Admins, the review's facilitator, and leads of a team that owns a measured stage."""
     if not (user.is_authenticated and user.can_write):
         return False
@@ -86,15 +98,10 @@ def can_facilitate(user, review=None):
     return bool(led) and Stage.objects.filter(workflow__is_sandbox=False, team__in=led).exists()
 
 
-def _require(allowed, message):
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 # --- Breakages -----------------------------------------------------------------------------
 
 
-def breakage_cost_days(breakage, *, now=None):
+def breakage_cost_days(breakage: Breakage, *, now: datetime.datetime | None = None) -> float | None:
     """Days the linked delivered items took beyond the workflow's 90-day median; None if none."""
     now = now or timezone.now()
     median = WorkItem.objects.filter(
@@ -120,20 +127,20 @@ ALREADY_LOGGED = "This candidate has already been logged as a breakage."
 @transaction.atomic
 def breakage_log(
     *,
-    by,
-    title,
-    workflow,
-    kind,
-    stage=None,
-    handoff=None,
-    system_factor="",
-    description="",
-    items=(),
-    source=Breakage.Source.MANUAL,
-    source_key="",
-    occurred_at=None,
-):
-    _require(can_log_breakage(by), "Viewers cannot log breakages.")
+    by: User,
+    title: str,
+    workflow: Workflow,
+    kind: str,
+    stage: Stage | None = None,
+    handoff: Handoff | None = None,
+    system_factor: str = "",
+    description: str = "",
+    items: Iterable[WorkItem] = (),
+    source: str = Breakage.Source.MANUAL,
+    source_key: str = "",
+    occurred_at: datetime.datetime | None = None,
+) -> Breakage:
+    require(can_log_breakage(by), "Viewers cannot log breakages.")
     occurred_at = occurred_at or timezone.now()
     breakage = Breakage(
         title=(title or "").strip(),
@@ -183,11 +190,11 @@ class Candidate:
     at: datetime.datetime | None = None
 
     @property
-    def source_label(self):
+    def source_label(self) -> str:
         return Breakage.Source(self.source).label
 
 
-def slow_deliveries(start, end):
+def slow_deliveries(start: datetime.datetime, end: datetime.datetime) -> Any:
     """Items delivered in [start, end) above their workflow's 95th percentile cycle time."""
     baseline = (
         WorkItem.objects.filter(
@@ -216,7 +223,7 @@ def slow_deliveries(start, end):
     )
 
 
-def week_candidates(week):
+def week_candidates(week: datetime.date) -> list[Candidate]:
     """Suggested breakages: bounces, blocks, stalls and slow deliveries of the week, not logged."""
     start, end = week_bounds(week)
     found = []
@@ -277,7 +284,7 @@ def week_candidates(week):
     return [c for c in found if c.key not in logged]
 
 
-def candidate_for_key(key):
+def candidate_for_key(key: str) -> Candidate | None:
     """The candidate a key names (for prefilling the breakage form), or None."""
     prefix, _, raw_pk = key.partition(":")
     pk = parse_id(raw_pk)
@@ -298,7 +305,7 @@ def candidate_for_key(key):
 # --- Scoreboard movement -------------------------------------------------------------------
 
 
-def cycle_stats(start, end):
+def cycle_stats(start: datetime.datetime, end: datetime.datetime) -> dict[str, Any]:
     """Count, average and p85 cycle time (days) of measured deliveries in [start, end)."""
     row = WorkItem.objects.filter(
         state=WorkItem.State.DONE,
@@ -317,13 +324,14 @@ def cycle_stats(start, end):
     }
 
 
-def quarter_targets(week):
+def quarter_targets(week: datetime.date) -> list[dict[str, Any]]:
     """Each measured workflow's quarter target (scoreboard app) beside this week's value."""
     try:
         target_model = apps.get_model("scoreboard", "QuarterTarget")
     except LookupError:
         return []
-    targets = list(
+    # Any: the scoreboard's model, looked up by name (reviews never imports the scoreboard).
+    targets: list[Any] = list(
         target_model.objects.filter(target__isnull=False, workflow__is_sandbox=False)
         .select_related("workflow")
         .order_by("workflow__name")
@@ -347,7 +355,7 @@ def quarter_targets(week):
         )
         .order_by()
     )
-    values = {row["workflow_id"]: row for row in rows}
+    values: dict[int, Any] = {row["workflow_id"]: row for row in rows}
     found = []
     for target in targets:
         value = values.get(target.workflow_id, {}).get(target.metric)
@@ -365,7 +373,7 @@ def quarter_targets(week):
     return found
 
 
-def scoreboard_movement(week):
+def scoreboard_movement(week: datetime.date) -> dict[str, Any]:
     start, end = week_bounds(week)
     this = cycle_stats(start, end)
     last = cycle_stats(start - datetime.timedelta(days=7), start)
@@ -384,7 +392,7 @@ def scoreboard_movement(week):
 # --- Patterns ------------------------------------------------------------------------------
 
 
-def repeats_until(until):
+def repeats_until(until: datetime.datetime) -> list[dict[str, Any]]:
     """Breakages in the four weeks up to `until` whose place and kind occurred twice or more."""
     groups = {
         (g["workflow_id"], g["stage_id"], g["handoff_id"], g["kind"]): g["times"]
@@ -404,7 +412,7 @@ def repeats_until(until):
     return repeats
 
 
-def repeat_checks(week):
+def repeat_checks(week: datetime.date) -> Any:
     """Closed action items whose "did it repeat?" check falls due by the end of this week."""
     week_end = week + datetime.timedelta(days=6)
     same_place_after = (
@@ -450,11 +458,11 @@ class Entry:
     is_repeat: bool = False
 
     @property
-    def state_label(self):
+    def state_label(self) -> str:
         return AgendaEntry.State(self.state).label if self.state else "To discuss"
 
 
-def build_agenda(review):
+def build_agenda(review: Review) -> list[Entry]:
     """Every entry of a review's agenda, in meeting order, with the facilitator's verdicts."""
     start, end = week_bounds(review.week)
     repeats = repeats_until(end)
@@ -513,7 +521,7 @@ def build_agenda(review):
     return entries
 
 
-def stall_summary(start, end):
+def stall_summary(start: datetime.datetime, end: datetime.datetime) -> dict[str, Any]:
     stall = stall_model()
     if stall is None:
         return {"available": False, "started": [], "ended": []}
@@ -534,24 +542,24 @@ def stall_summary(start, end):
 # --- Reviews and action items --------------------------------------------------------------------
 
 
-def review_for_week(week, *, by):
+def review_for_week(week: datetime.date, *, by: User) -> Review:
     """This week's review, created on first use by someone who may facilitate it."""
     review = Review.objects.filter(week=week).first()
     if review is not None:
         return review
-    _require(can_facilitate(by), "Only a lead or an admin can open a review.")
+    require(can_facilitate(by), "Only a lead or an admin can open a review.")
     review, _ = Review.objects.get_or_create(week=week, defaults={"facilitator": by})
     return review
 
 
-def _require_open(review):
+def _require_open(review: Review) -> None:
     if not review.is_open:
         raise ValidationError("This review is closed; reopen a new week instead.")
 
 
 @transaction.atomic
-def agenda_entry_mark(*, review, by, key, state):
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can mark.")
+def agenda_entry_mark(*, review: Review, by: User, key: str, state: str) -> AgendaEntry:
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can mark.")
     _require_open(review)
     if state not in AgendaEntry.State.values:
         raise ValidationError({"state": "Pick reviewed or dismissed."})
@@ -567,9 +575,17 @@ def agenda_entry_mark(*, review, by, key, state):
 
 @transaction.atomic
 def action_item_create(
-    *, review, by, title, owner, due_date, breakage=None, handoff=None, decision_type=""
-):
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can record.")
+    *,
+    review: Review,
+    by: User,
+    title: str,
+    owner: User,
+    due_date: datetime.date,
+    breakage: Breakage | None = None,
+    handoff: Handoff | None = None,
+    decision_type: str = "",
+) -> ActionItem:
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can record.")
     _require_open(review)
     if handoff is None and breakage is not None:
         handoff = breakage.handoff
@@ -591,15 +607,17 @@ def action_item_create(
     return action
 
 
-def can_update_action(user, action):
+def can_update_action(user: Any, action: ActionItem) -> bool:
     return user.is_authenticated and (
         (user.can_write and action.owner_id == user.pk) or can_facilitate(user, action.review)
     )
 
 
 @transaction.atomic
-def action_item_set_status(*, action, by, status, outcome=None):
-    _require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
+def action_item_set_status(
+    *, action: ActionItem, by: User, status: str, outcome: str | None = None
+) -> ActionItem:
+    require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
     _apply_status(action, status)
     if outcome is not None:
         action.outcome = outcome.strip()[:2000]
@@ -608,7 +626,7 @@ def action_item_set_status(*, action, by, status, outcome=None):
     return action
 
 
-def _apply_status(action, status):
+def _apply_status(action: ActionItem, status: str) -> None:
     if status not in ActionItem.Status.values:
         raise ValidationError({"status": "Pick open, done or dropped."})
     if status == action.status:
@@ -628,11 +646,11 @@ UPDATABLE_FIELDS = FACILITATOR_FIELDS | {"status", "outcome"}
 
 
 @transaction.atomic
-def action_item_update(*, action, by, changes):
+def action_item_update(*, action: ActionItem, by: User, changes: dict[str, Any]) -> ActionItem:
     """The API's PATCH: closing (done or dropped) says what came of it in `outcome`."""
-    _require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
+    require(can_update_action(by, action), "Only the owner or a facilitator can update this.")
     if FACILITATOR_FIELDS & changes.keys():
-        _require(
+        require(
             can_facilitate(by, action.review),
             "Only the facilitator, a lead or an admin can change what the action is.",
         )
@@ -659,17 +677,24 @@ def action_item_update(*, action, by, changes):
 
 
 @transaction.atomic
-def action_item_record(*, by, review=None, **fields):
+def action_item_record(*, by: User, review: Review | None = None, **fields: Any) -> ActionItem:
     """The API's POST: an action item on `review`, or on this week's review if none."""
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can record.")
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can record.")
     if review is None:
         review = review_for_week(week_of(), by=by)
     return action_item_create(review=review, by=by, **fields)
 
 
 @transaction.atomic
-def review_update(*, review, by, facilitator, attendees, notes=""):
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can edit.")
+def review_update(
+    *,
+    review: Review,
+    by: User,
+    facilitator: User | None,
+    attendees: Iterable[User],
+    notes: str = "",
+) -> Review:
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can edit.")
     review.facilitator = facilitator
     review.notes = notes
     review.save(update_fields=["facilitator", "notes"])
@@ -677,15 +702,15 @@ def review_update(*, review, by, facilitator, attendees, notes=""):
     return review
 
 
-def undiscussed_entries(review):
+def undiscussed_entries(review: Review) -> list[Entry]:
     """The agenda entries without a verdict: what a close freezes undiscussed."""
     return [entry for entry in build_agenda(review) if not entry.state]
 
 
 @transaction.atomic
-def review_close(*, review, by):
+def review_close(*, review: Review, by: User) -> Review:
     """Close the review; the summary email goes to the attendees once the commit lands."""
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can close.")
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can close.")
     closed = Review.objects.filter(pk=review.pk, status=Review.Status.OPEN).update(
         status=Review.Status.CLOSED, closed_at=timezone.now(), closed_by=by
     )
@@ -696,7 +721,7 @@ def review_close(*, review, by):
     return review
 
 
-def summary_recipients(review):
+def summary_recipients(review: Review) -> list[User]:
     """Who the closing email goes to: the active attendees and the facilitator, with an email."""
     people = {user.pk: user for user in review.attendees.filter(is_active=True)}
     if review.facilitator and review.facilitator.is_active:
@@ -704,13 +729,13 @@ def summary_recipients(review):
     return sorted((user for user in people.values() if user.email), key=lambda user: user.email)
 
 
-def summary_subject(review, action_count):
+def summary_subject(review: Review, action_count: int) -> str:
     return (
         f"Breakage review {review.week_label}: {action_count} action item{pluralize(action_count)}"
     )
 
 
-def _queue_summary(review):
+def _queue_summary(review: Review) -> None:
     """The summary, one outbox email per attendee and the facilitator, in the closing
     transaction: a close that rolls back sends nothing, and the status UPDATE above lets
     only one close queue it."""
@@ -729,7 +754,7 @@ def _queue_summary(review):
         )
 
 
-def summary_context(review):
+def summary_context(review: Review) -> dict[str, Any]:
     """What the closing email says: verdicts, the week's breakages and the actions recorded."""
     states = dict(review.entries.values_list("key", "state"))
     breakages = list(Breakage.objects.for_list().in_week(review.week).order_by("occurred_at"))
@@ -745,8 +770,10 @@ def summary_context(review):
 
 
 @transaction.atomic
-def projector_link_create(*, review, by, days=ProjectorLink.DEFAULT_DAYS):
-    _require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can share.")
+def projector_link_create(
+    *, review: Review, by: User, days: int = ProjectorLink.DEFAULT_DAYS
+) -> ProjectorLink:
+    require(can_facilitate(by, review), "Only the facilitator, a lead or an admin can share.")
     if days not in ProjectorLink.LIFETIME_DAYS:
         choices = ", ".join(ProjectorLink.LIFETIME_DAYS.values())
         raise ValidationError({"days": f"Pick how long the link works: {choices}."})
@@ -755,8 +782,8 @@ def projector_link_create(*, review, by, days=ProjectorLink.DEFAULT_DAYS):
 
 
 @transaction.atomic
-def projector_link_revoke(*, link, by):
-    _require(can_facilitate(by, link.review), "Only a facilitator can revoke links.")
+def projector_link_revoke(*, link: ProjectorLink, by: User) -> ProjectorLink:
+    require(can_facilitate(by, link.review), "Only a facilitator can revoke links.")
     ProjectorLink.objects.filter(pk=link.pk, revoked_at=None).update(
         revoked_at=timezone.now(), revoked_by=by
     )
@@ -764,7 +791,9 @@ def projector_link_revoke(*, link, by):
     return link
 
 
-def breakage_heatmap(*, weeks=12, today=None):
+def breakage_heatmap(
+    *, weeks: int = 12, today: datetime.date | None = None
+) -> tuple[list[datetime.date], list[dict[str, Any]]]:
     """Breakages per handoff per week over the last `weeks` weeks: (week list, rows)."""
     last = week_of(today or timezone.localdate())
     columns = [last - datetime.timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
@@ -774,18 +803,16 @@ def breakage_heatmap(*, weeks=12, today=None):
         .annotate(n=Count("pk"))
         .order_by()
     )
-    grid = {}
+    grid: dict[int, dict[datetime.date, int]] = {}
     for row in counts:
         grid.setdefault(row["handoff_id"], {})[row["week"]] = row["n"]
-    from handoffs.models import Handoff
-
     handoffs = Handoff.objects.filter(workflow__is_sandbox=False).select_related(
         "workflow", "from_stage"
     )
-    positions = {}
+    positions: dict[int, list[Stage]] = {}
     for stage in Stage.objects.filter(workflow__is_sandbox=False).order_by("position"):
         positions.setdefault(stage.workflow_id, []).append(stage)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for handoff in handoffs:
         later = [
             s

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
+from opshub.lib.guards import require
 from opshub.lib.ids import parse_id
 from reviews import reminders, services
 from reviews.audit import system_audit
@@ -21,11 +22,6 @@ NAV = {"nav_active": "reviews"}
 
 def _get_review(pk):
     return get_object_or_404(Review.objects.select_related("facilitator"), pk=pk)
-
-
-def _require(allowed):
-    if not allowed:
-        raise PermissionDenied
 
 
 @login_required
@@ -84,7 +80,7 @@ def _detail_context(request, review, **extra):
 @require_POST
 def review_update(request, pk):
     review = _get_review(pk)
-    _require(services.can_facilitate(request.user, review))
+    require(services.can_facilitate(request.user, review))
     form = ReviewForm(request.POST, instance=review)
     if not form.is_valid():
         context = _detail_context(request, review, review_form=form)
@@ -130,7 +126,7 @@ def agenda_entry_mark(request, pk):
 @require_POST
 def action_item_create(request, pk):
     review = _get_review(pk)
-    _require(services.can_facilitate(request.user, review))
+    require(services.can_facilitate(request.user, review))
     if not review.is_open:
         messages.error(request, "This review is closed; it takes no more action items.")
         return _back_to_review(request, review)
@@ -157,7 +153,7 @@ def action_item_create(request, pk):
 
 @login_required
 @require_POST
-def action_item_status(request, pk):
+def action_item_set_status(request, pk):
     action = get_object_or_404(ActionItem.objects.select_related("review"), pk=pk)
     try:
         services.action_item_set_status(
@@ -202,7 +198,7 @@ def review_close(request, pk):
     """Closing cannot be undone: the page (or, with htmx, the panel) says what it freezes and
     who gets the summary; only a POST that confirms the same agenda closes."""
     review = _get_review(pk)
-    _require(services.can_facilitate(request.user, review))
+    require(services.can_facilitate(request.user, review))
     if not review.is_open:
         messages.error(request, "This review is already closed.")
         return redirect(review)
@@ -238,7 +234,7 @@ def _close_confirmed(request, undiscussed):
 @require_POST
 def projector_link_create(request, pk):
     review = _get_review(pk)
-    _require(services.can_facilitate(request.user, review))
+    require(services.can_facilitate(request.user, review))
     form = ProjectorLinkForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["days"]))
@@ -348,8 +344,8 @@ def projector_public(request, token):
 
 
 @login_required
-def breakage_create(request):
-    _require(services.can_log_breakage(request.user))
+def breakage_log(request):
+    require(services.can_log_breakage(request.user))
     candidate = services.candidate_for_key(request.GET.get("from", ""))
     form = BreakageForm(request.POST or None, initial=_initial_from(request, candidate))
     if request.method == "POST" and form.is_valid():

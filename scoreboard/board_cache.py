@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from opshub.lib.cache import cache_add, cache_get, cache_set
+from opshub.lib.timezones import zone_or_utc
 from scoreboard import dashboard
 
 VERSION_KEY = "scoreboard:board:version"
@@ -121,7 +122,7 @@ def warm():
         .order_by("time_zone")[:WARM_TIME_ZONES]
     )
     for name in names:
-        tz = dashboard.zone(name)
+        tz = zone_or_utc(name)
         today = timezone.localdate(timezone=tz)
         period = dashboard.window_period("quarter", None, None, tz, today)
         key = _key(current, workflow=None, period=period, tz=tz, today=today)

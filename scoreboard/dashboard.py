@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from handoffs.models import WorkItem
 from handoffs.stalls.detection import stalled_now
-from opshub.lib.timezones import zone_or_utc
 from scoreboard.models import (
     DeliveredItemFact,
     HandoffFact,
@@ -47,11 +46,6 @@ class Period:
     until: datetime.datetime
     label: str
     kind: str = "custom"  # quarter | 90d | custom: what the period before it is
-
-
-def zone(name):
-    """A user's time zone by name; UTC when it is unset or unknown."""
-    return zone_or_utc(name)
 
 
 def quarter_start(day):

@@ -1,19 +1,21 @@
 """Scoreboard use cases: keeping the snapshot current, and setting a workflow's quarter target."""
 
 import datetime
+from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from handoffs.models import Heartbeat, WorkItem
+from handoffs.models import Heartbeat, Workflow, WorkItem
+from opshub.accounts.models import User
 from scoreboard import board_cache
 from scoreboard.metrics import rebuild_all_facts, rebuild_item_facts
 from scoreboard.models import Metric, QuarterTarget
 
 
 @transaction.atomic
-def snapshot_rebuild(*, force=False):
+def snapshot_rebuild(*, force: bool = False) -> int:
     """Brings every fact in line with the event log (nightly, and `compute_scoreboard`):
     re-derives the items whose inputs changed, or all of them with `force`."""
     count = rebuild_all_facts(force=force)
@@ -23,7 +25,7 @@ def snapshot_rebuild(*, force=False):
 
 
 @transaction.atomic
-def snapshot_update(*, item_ids):
+def snapshot_update(*, item_ids: Iterable[int]) -> int:
     """Recomputes the facts of a few items (on delivery): the same SQL, scoped."""
     board_cache.invalidate_on_commit()
     return rebuild_item_facts(item_ids)
@@ -33,7 +35,7 @@ def snapshot_update(*, item_ids):
 CATCH_UP_BATCH = 200
 
 
-def snapshot_catch_up():
+def snapshot_catch_up() -> int:
     """Delivered items still without a fact lost their on-delivery update (Redis was down
     at the commit, or the task failed): recompute them now. Safe beside the update task."""
     ids = list(
@@ -45,10 +47,12 @@ def snapshot_catch_up():
 
 
 @transaction.atomic
-def quarter_target_set(*, workflow, by, metric, target_days):
+def quarter_target_set(
+    *, workflow: Workflow, by: User, metric: str, target_days: float | str | None
+) -> QuarterTarget:
     if not workflow.can_edit(by):
         raise PermissionDenied("Only the leads of this workflow's teams set its target.")
-    errors = {}
+    errors: dict[str, str] = {}
     if metric not in Metric.values:
         errors["metric"] = "Pick one of the listed metrics."
     target = None

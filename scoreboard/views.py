@@ -44,7 +44,7 @@ def dashboard_view(request):
         # another period's figures under the filters the person just chose.
         return _render_dashboard(request, context, status=400)
     data = form.cleaned_data if form.is_bound else {}
-    workflow, tz = data.get("workflow"), dashboard.zone(request.user.time_zone)
+    workflow, tz = data.get("workflow"), request.user.zone
     today = timezone.localdate(timezone=tz)
     period = dashboard.window_period(
         data.get("period"), data.get("since"), data.get("until"), tz, today

@@ -1,4 +1,5 @@
-"""The import layers in pyproject.toml ([tool.importlinter]) hold, and catch a new circle."""
+"""The import layers in pyproject.toml ([tool.importlinter]) hold, and catch a new circle or a
+shell that reaches into a feature."""
 
 import shutil
 import subprocess
@@ -47,3 +48,21 @@ def test_a_lower_area_importing_a_higher_one_breaks_the_layers(tmp_path):
     result = _lint_imports(tree)
     assert result.returncode == 1
     assert "handoffs.workflows is not allowed to import handoffs.stalls" in result.stdout
+
+
+def test_the_shell_importing_a_feature_breaks_the_layers(tmp_path):
+    tree = _copy_of_the_tree(tmp_path)
+    outbox = tree / "opshub" / "mail" / "outbox.py"
+    outbox.write_text(outbox.read_text() + "\nfrom handoffs.stalls import alerts\n")
+    result = _lint_imports(tree)
+    assert result.returncode == 1
+    assert "opshub is not allowed to import handoffs" in result.stdout
+
+
+def test_a_helper_importing_the_outbox_breaks_the_shells_layers(tmp_path):
+    tree = _copy_of_the_tree(tmp_path)
+    dates = tree / "opshub" / "lib" / "dates.py"
+    dates.write_text(dates.read_text() + "\nfrom opshub.mail import outbox\n")
+    result = _lint_imports(tree)
+    assert result.returncode == 1
+    assert "opshub.lib is not allowed to import opshub.mail" in result.stdout

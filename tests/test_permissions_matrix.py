@@ -332,7 +332,6 @@ FORMAT_SUFFIX = re.compile(r"\\\.\(\?P<format>[^)]*\)/\?\$$|<drf_format_suffix:f
 @pytest.fixture
 def org(db, settings):
     """seed_demo's organisation, plus one of each object the demo may not make."""
-    from handoffs.mail import preferences as email_preferences
     from handoffs.models import (
         Decision,
         DecisionType,
@@ -352,6 +351,7 @@ def org(db, settings):
     from handoffs.workflows import services as wf
     from opshub.accounts.models import ApiToken, User
     from opshub.lib import signing
+    from opshub.mail import preferences as email_preferences
     from reviews.models import ActionItem, Breakage, ProjectorLink, Review
     from scoreboard.discovery.services import baseline_create
 

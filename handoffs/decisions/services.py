@@ -6,6 +6,7 @@ the second sees the new state and gets a StateConflict instead of a lost update.
 """
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,18 +15,23 @@ from django.utils.timesince import timesince
 
 from handoffs.decisions import links
 from handoffs.decisions import rules as rights
-from handoffs.decisions.models import Decision, DecisionLevel
-from handoffs.mail import notifications
+from handoffs.decisions.models import Decision, DecisionLevel, DecisionType
+from handoffs.decisions.rules import Cell
 from handoffs.signals import decision_requested
 from handoffs.work.models import Event, WorkItem
 from handoffs.work.permissions import can_work_on
-from handoffs.work.services import StateConflict, lock_item, require, set_state
+from handoffs.work.services import StateConflict, lock_item, set_state
+from opshub.accounts.models import User
 from opshub.lib.dates import due_date_problem
+from opshub.lib.guards import require
+from opshub.mail import notifications
 
 # --- Decisions ---------------------------------------------------------------------------
 
 
-def _clean_decision_payload(decision_type, item, payload):
+def _clean_decision_payload(
+    decision_type: DecisionType, item: WorkItem, payload: Any
+) -> dict[str, Any]:
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
@@ -60,7 +66,7 @@ def _clean_decision_payload(decision_type, item, payload):
     return payload
 
 
-def _clean_due_date_change(item, payload):
+def _clean_due_date_change(item: WorkItem, payload: dict[str, Any]) -> dict[str, Any]:
     try:
         new_date = datetime.date.fromisoformat(str(payload.get("due_date") or ""))
     except ValueError:
@@ -75,12 +81,14 @@ def _clean_due_date_change(item, payload):
     }
 
 
-def _put_in_force(decision, item):
+def _put_in_force(decision: Decision, item: WorkItem) -> None:
     if decision.decision_type.key == rights.CHANGE_DUE_DATE:
         item.due_date = datetime.date.fromisoformat(decision.payload["due_date"])
 
 
-def _decision_event(decision, kind, *, by, at, **extra):
+def _decision_event(
+    decision: Decision, kind: str, *, by: User, at: datetime.datetime, **extra: Any
+) -> Event:
     return Event.objects.create(
         item=decision.item,
         kind=kind,
@@ -102,7 +110,7 @@ def _decision_event(decision, kind, *, by, at, **extra):
     )
 
 
-def _decision_email_body(decision, *, by, lead_in):
+def _decision_email_body(decision: Decision, *, by: User, lead_in: str) -> str:
     item = decision.item
     lines = [
         lead_in,
@@ -121,7 +129,16 @@ def _decision_email_body(decision, *, by, lead_in):
 
 
 @transaction.atomic
-def decision_record(*, item, by, decision_type, summary, why="", payload=None, at=None):
+def decision_record(
+    *,
+    item: WorkItem,
+    by: User,
+    decision_type: DecisionType,
+    summary: str,
+    why: str = "",
+    payload: Any = None,
+    at: datetime.datetime | None = None,
+) -> Decision:
     """Green: recorded and in force. Yellow: the same, and named people are informed.
     Red: a request; the item pauses (awaiting decision) until the approver answers.
     `at` back-dates it (imports and the demo); it defaults to now."""
@@ -182,7 +199,9 @@ def decision_record(*, item, by, decision_type, summary, why="", payload=None, a
     return decision
 
 
-def _decision_request(decision, item, cell, by, now):
+def _decision_request(
+    decision: Decision, item: WorkItem, cell: Cell, by: User, now: datetime.datetime
+) -> Decision:
     if item.state not in (WorkItem.State.IN_PROGRESS, WorkItem.State.WAITING_ACCEPTANCE):
         raise StateConflict(
             f"This item is {item.get_state_display().lower()}; a red decision can be requested "
@@ -225,7 +244,14 @@ def _decision_request(decision, item, cell, by, now):
     return decision
 
 
-def _decision_answer(*, decision, by, approve, comment, at=None):
+def _decision_answer(
+    *,
+    decision: Decision,
+    by: User,
+    approve: bool,
+    comment: str,
+    at: datetime.datetime | None = None,
+) -> Decision:
     item = lock_item(decision.item)
     decision = (
         Decision.objects.select_for_update().select_related("decision_type").get(pk=decision.pk)
@@ -280,10 +306,14 @@ def _decision_answer(*, decision, by, approve, comment, at=None):
 
 
 @transaction.atomic
-def decision_approve(*, decision, by, comment="", at=None):
+def decision_approve(
+    *, decision: Decision, by: User, comment: str = "", at: datetime.datetime | None = None
+) -> Decision:
     return _decision_answer(decision=decision, by=by, approve=True, comment=comment, at=at)
 
 
 @transaction.atomic
-def decision_deny(*, decision, by, comment, at=None):
+def decision_deny(
+    *, decision: Decision, by: User, comment: str, at: datetime.datetime | None = None
+) -> Decision:
     return _decision_answer(decision=decision, by=by, approve=False, comment=comment, at=at)

@@ -26,7 +26,7 @@ urlpatterns = [
         views.right_edit,
         name="decision-right-edit",
     ),
-    path("work/<int:pk>/decisions/", views.decision_create, name="decision-create"),
+    path("work/<int:pk>/decisions/", views.decision_record, name="decision-create"),
     path("decisions/<int:pk>/answer/", views.decision_answer, name="decision-answer"),
     path(
         "decisions/<int:pk>/answer/email/",

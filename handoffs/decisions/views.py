@@ -23,13 +23,13 @@ from handoffs.decisions.forms import (
     DecisionTypeForm,
 )
 from handoffs.decisions.models import Decision, DecisionMatrixChange, DecisionRole, DecisionType
-from handoffs.mail.models import Notification
 from handoffs.work import services
 from handoffs.work.models import WorkItem
 from handoffs.workflows.models import Team, Workflow
 from opshub.accounts.models import User
 from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
+from opshub.mail.models import Notification
 
 # --- The matrix -------------------------------------------------------------------------------
 
@@ -181,7 +181,7 @@ def decision_log(request, pk):
 
 
 @login_required
-def decision_create(request, pk):
+def decision_record(request, pk):
     item = get_object_or_404(WorkItem.objects.for_list(), pk=pk)
     if not services.can_work_on(request.user, item):
         raise PermissionDenied("Only the team working on this item records decisions on it.")

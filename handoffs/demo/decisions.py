@@ -12,10 +12,10 @@ from django.utils import timezone
 from handoffs.decisions import rules as rights
 from handoffs.decisions import services as decision_services
 from handoffs.decisions.models import Decision, DecisionType
-from handoffs.mail.models import EmailDelivery, Notification
 from handoffs.work.models import Event, WorkItem
 from handoffs.workflows.models import Workflow
 from opshub.accounts.models import User
+from opshub.mail.models import EmailDelivery, Notification
 
 G, Y, R = "green", "yellow", "red"
 

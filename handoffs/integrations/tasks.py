@@ -4,7 +4,7 @@ so queued tasks and beat still find them."""
 from celery import shared_task
 
 from handoffs.integrations import webhooks
-from handoffs.scheduler.models import Heartbeat
+from opshub.scheduler.models import Heartbeat
 
 
 @shared_task(name="handoffs.tasks.dispatch_webhooks_task")

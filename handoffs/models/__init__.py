@@ -18,14 +18,6 @@ from handoffs.integrations.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from handoffs.mail.models import (
-    EmailDelivery,
-    Notification,
-    NotificationQuerySet,
-)
-from handoffs.scheduler.models import (
-    Heartbeat,
-)
 from handoffs.stalls.models import (
     ChannelDelivery,
     NotificationChannel,
@@ -57,6 +49,14 @@ from handoffs.workflows.models import (
     WorkflowQuerySet,
     led_team_ids_of,
     team_ids_of,
+)
+from opshub.mail.models import (
+    EmailDelivery,
+    Notification,
+    NotificationQuerySet,
+)
+from opshub.scheduler.models import (
+    Heartbeat,
 )
 
 __all__ = [

@@ -4,20 +4,24 @@ Every function checks who may act (handoffs/people/permissions.py) before it wri
 refused call changes nothing: PermissionDenied for "not you", ValidationError (with a field
 name where one applies) for "not this"."""
 
+import datetime
 import hashlib
+from typing import Any
 
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.mail import outbox
-from handoffs.mail.models import EmailDelivery
 from handoffs.people import permissions as rules
 from handoffs.work.models import Event, Recovery, WorkItem
 from handoffs.workflows.models import Team, TeamCalendar
 from opshub.accounts.models import AuditEntry, User
+from opshub.lib.guards import require as _require
+from opshub.mail import outbox
+from opshub.mail.models import EmailDelivery
 
 INVITE_SALT = "opshub.people.invitation"
 # A week: long enough for a new hire who starts on Monday, short enough that a forwarded
@@ -25,16 +29,11 @@ INVITE_SALT = "opshub.people.invitation"
 INVITE_MAX_AGE = 7 * 24 * 3600
 
 
-def _require(allowed, message):
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 # --- Teams -----------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def team_create(*, by, name, description="", lead=None):
+def team_create(*, by: User, name: str, description: str = "", lead: User | None = None) -> Team:
     _require(rules.can_manage_teams(by), rules.ADMINS_ONLY)
     if Team.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": "A team with this name already exists."})
@@ -50,7 +49,7 @@ def team_create(*, by, name, description="", lead=None):
 
 
 @transaction.atomic
-def team_update(*, team, by, name, description, lead):
+def team_update(*, team: Team, by: User, name: str, description: str, lead: User | None) -> Team:
     _require(rules.can_manage_teams(by), rules.ADMINS_ONLY)
     if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
         raise ValidationError({"name": "A team with this name already exists."})
@@ -72,7 +71,7 @@ def team_update(*, team, by, name, description, lead):
     return team
 
 
-def team_removal_problem(team):
+def team_removal_problem(team: Team) -> str:
     """Why a team cannot be deleted, or "" (stages keep their history)."""
     stages = team.stages.count()
     if stages:
@@ -84,7 +83,7 @@ def team_removal_problem(team):
 
 
 @transaction.atomic
-def team_delete(*, team, by):
+def team_delete(*, team: Team, by: User) -> None:
     _require(rules.can_manage_teams(by), rules.ADMINS_ONLY)
     problem = team_removal_problem(team)
     if problem:
@@ -96,7 +95,7 @@ def team_delete(*, team, by):
 
 
 @transaction.atomic
-def team_member_add(*, team, by, person):
+def team_member_add(*, team: Team, by: User, person: User) -> Team:
     _require(rules.can_manage_members(by, team), rules.LEADS_ONLY)
     if person.deactivated_at is not None:
         raise ValidationError({"person": f"{person} is deactivated."})
@@ -105,7 +104,7 @@ def team_member_add(*, team, by, person):
 
 
 @transaction.atomic
-def team_member_remove(*, team, by, person):
+def team_member_remove(*, team: Team, by: User, person: User) -> Team:
     _require(rules.can_manage_members(by, team), rules.LEADS_ONLY)
     if team.lead_id == person.pk:
         raise ValidationError(
@@ -119,7 +118,7 @@ def team_member_remove(*, team, by, person):
 
 
 @transaction.atomic
-def person_set_role(*, person, by, role):
+def person_set_role(*, person: User, by: User, role: str) -> User:
     _require(rules.can_manage_person(by, person), "You cannot change this person's role.")
     if role not in dict(rules.roles_for(by)):
         raise ValidationError({"role": "You cannot give this role."})
@@ -139,13 +138,13 @@ def person_set_role(*, person, by, role):
     return person
 
 
-def invitation_token(person):
+def invitation_token(person: User) -> str:
     """The signed link's token. It carries a digest of the password field, so setting the
     password (accepting) or sending a new invitation makes every older link a used one."""
     return signing.dumps({"u": person.pk, "s": _state(person)}, salt=INVITE_SALT)
 
 
-def _state(person):
+def _state(person: User) -> str:
     return hashlib.sha256(person.password.encode()).hexdigest()[:16]
 
 
@@ -153,7 +152,7 @@ class InvitationInvalid(Exception):
     """Why an invitation link does not open the account, in words the person can act on."""
 
 
-def person_from_invitation(token, *, now=None):
+def person_from_invitation(token: str, *, now: datetime.datetime | None = None) -> User:
     try:
         data = signing.loads(token, salt=INVITE_SALT, max_age=INVITE_MAX_AGE)
     except signing.SignatureExpired:
@@ -179,11 +178,12 @@ def person_from_invitation(token, *, now=None):
     return person
 
 
-def _send_invitation(person, by):
+def _send_invitation(person: User, by: User) -> None:
     link = outbox.absolute_url(
         reverse("handoffs:invitation-accept", args=[invitation_token(person)])
     )
-    teams = ", ".join(t.name for t in person.teams.order_by("name"))
+    # person.teams is Team.members' reverse accessor, which the type stubs do not see.
+    teams = ", ".join(t.name for t in person.teams.order_by("name"))  # type: ignore[attr-defined]
     outbox.enqueue(
         to=person,
         kind=EmailDelivery.Kind.INVITATION,
@@ -194,7 +194,14 @@ def _send_invitation(person, by):
 
 
 @transaction.atomic
-def person_invite(*, by, email, full_name="", role=User.Role.MEMBER, team=None):
+def person_invite(
+    *,
+    by: User,
+    email: str,
+    full_name: str = "",
+    role: str = User.Role.MEMBER,
+    team: Team | None = None,
+) -> User:
     """An inactive account with no password, in `team`, and an email with the link that sets
     the password and activates it."""
     _require(rules.can_invite(by), "Only admins and team leads invite people.")
@@ -226,7 +233,7 @@ def person_invite(*, by, email, full_name="", role=User.Role.MEMBER, team=None):
 
 
 @transaction.atomic
-def invitation_resend(*, person, by):
+def invitation_resend(*, person: User, by: User) -> User:
     _require(rules.can_manage_person(by, person), "You cannot invite this person again.")
     if not person.is_invited:
         raise ValidationError("Only a pending invitation can be sent again.")
@@ -238,7 +245,7 @@ def invitation_resend(*, person, by):
 
 
 @transaction.atomic
-def invitation_accept(*, person, password):
+def invitation_accept(*, person: User, password: str) -> User:
     """Sets the password (already validated by SetPasswordForm) and activates the account."""
     person = User.objects.select_for_update().get(pk=person.pk)
     if person.is_active or not person.is_invited:
@@ -260,7 +267,7 @@ OPEN_STATES = [
 ]
 
 
-def open_work_of(person):
+def open_work_of(person: User) -> dict[str, QuerySet[Any]]:
     """What deactivating `person` hands on: their open items and the recoveries they own."""
     return {
         "items": WorkItem.objects.filter(assignee=person, state__in=OPEN_STATES),
@@ -268,12 +275,12 @@ def open_work_of(person):
     }
 
 
-def reassign_candidates(person):
+def reassign_candidates(person: User) -> QuerySet[User]:
     return User.objects.filter(is_active=True).exclude(pk=person.pk).exclude(role=User.Role.VIEWER)
 
 
 @transaction.atomic
-def person_deactivate(*, person, by, reassign_to=None):
+def person_deactivate(*, person: User, by: User, reassign_to: User | None = None) -> dict[str, Any]:
     """Deactivates `person`: they can no longer log in or use a token, their open items and
     recoveries go to `reassign_to` (or nobody), and they leave their teams. Their events,
     comments and decisions stay as they are: the log is append-only."""
@@ -301,7 +308,7 @@ def person_deactivate(*, person, by, reassign_to=None):
     recoveries = work["recoveries"].update(owner_id=new_id)
     led = list(Team.objects.led_by(person).values_list("name", flat=True))
     Team.objects.led_by(person).update(lead=None)
-    person.teams.clear()
+    person.teams.clear()  # type: ignore[attr-defined]  # Team.members' reverse accessor
     person.is_active = False
     person.deactivated_at = now
     person.set_unusable_password()  # an unaccepted invitation link stops working too

@@ -6,7 +6,7 @@ urlpatterns = [
     path("teams/", views.team_list, name="team-list"),
     path("teams/new/", views.team_create, name="team-create"),
     path("teams/<int:pk>/", views.team_detail, name="team-detail"),
-    path("teams/<int:pk>/edit/", views.team_edit, name="team-edit"),
+    path("teams/<int:pk>/edit/", views.team_update, name="team-edit"),
     path("teams/<int:pk>/delete/", views.team_delete, name="team-delete"),
     path("teams/<int:pk>/members/", views.team_member_add, name="team-member-add"),
     path(
@@ -32,8 +32,8 @@ urlpatterns = [
     path("people/", views.person_list, name="person-list"),
     path("people/invite/", views.person_invite, name="person-invite"),
     path("people/<int:pk>/", views.person_detail, name="person-detail"),
-    path("people/<int:pk>/role/", views.person_role, name="person-role"),
-    path("people/<int:pk>/resend/", views.person_resend, name="person-resend"),
+    path("people/<int:pk>/role/", views.person_set_role, name="person-role"),
+    path("people/<int:pk>/resend/", views.invitation_resend, name="person-resend"),
     path("people/<int:pk>/deactivate/", views.person_deactivate, name="person-deactivate"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
 ]

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +14,7 @@ from handoffs.people import services
 from handoffs.people.forms import DeactivateForm, InviteForm, MemberAddForm, RoleForm, TeamForm
 from handoffs.workflows.models import Team
 from opshub.accounts.models import User
+from opshub.lib.guards import require as _require
 
 
 def _context(**extra):
@@ -39,11 +40,6 @@ def _submitted(form, service, **arguments):
     except ValidationError as error:
         _refused(form, error)
         return None
-
-
-def _require(allowed, message):
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 # --- Teams -----------------------------------------------------------------------------------
@@ -94,7 +90,7 @@ def team_detail(request, pk):
 
 
 @login_required
-def team_edit(request, pk):
+def team_update(request, pk):
     _require(rules.can_manage_teams(request.user), rules.ADMINS_ONLY)
     team = get_object_or_404(Team, pk=pk)
     initial = {"name": team.name, "description": team.description, "lead": team.lead_id}
@@ -217,7 +213,7 @@ def _person_context(request, person, **forms):
 
 @login_required
 @require_POST
-def person_role(request, pk):
+def person_set_role(request, pk):
     person = _person_for(request, pk)
     _require(rules.can_manage_person(request.user, person), "You cannot change this role.")
     form = RoleForm(request.POST, by=request.user)
@@ -230,7 +226,7 @@ def person_role(request, pk):
 
 @login_required
 @require_POST
-def person_resend(request, pk):
+def invitation_resend(request, pk):
     person = _person_for(request, pk)
     _require(rules.can_manage_person(request.user, person), "You cannot invite this person.")
     try:

@@ -19,14 +19,13 @@ from django.db.models.functions import Coalesce, Least, Power
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.mail import outbox
-from handoffs.mail import preferences as email_preferences
-from handoffs.mail.models import EmailDelivery
 from handoffs.stalls import channels
 from handoffs.stalls.models import REMINDER_BACKOFF_CAP, StallEpisode, StallNotice
 from opshub.accounts.models import User
 from opshub.lib.durations import spoken_duration
-from opshub.lib.timezones import zone_or_utc
+from opshub.mail import outbox
+from opshub.mail import preferences as email_preferences
+from opshub.mail.models import EmailDelivery
 
 Notice = StallNotice.Kind
 RESOLVED_KINDS = (Notice.RESOLVED, Notice.RESOLVED_LEAD)
@@ -52,7 +51,7 @@ def is_working_time(user, now):
     """Inside the user's working hours in their time zone; always, when they set none."""
     if user.work_starts is None or user.work_ends is None:
         return True
-    zone = zone_or_utc(user.time_zone)
+    zone = user.zone
     local = now.astimezone(zone).time()
     starts, ends = user.work_starts, user.work_ends
     if starts <= ends:

@@ -16,13 +16,13 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.mail.models import Notification
-from handoffs.scheduler.models import Heartbeat
 from handoffs.stalls.alerts import queue_due_emails
 from handoffs.stalls.models import StallEpisode
 from handoffs.work.models import Event
 from handoffs.workflows.models import TeamCalendar
 from opshub.lib.worktime_sql import between_sql, cte, deadline_sql
+from opshub.mail.models import Notification
+from opshub.scheduler.models import Heartbeat
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The daily digest: one email a day per person on the digest, carrying their waiting
-notifications (handoffs/mail/notifications.py) and their stall notices (alerts.py).
+notifications (opshub/mail/notifications.py) and their stall notices (alerts.py).
 
 It reads both, so it stands in the stalls area, above the mail it writes to the outbox.
 """
@@ -10,13 +10,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.mail import outbox
-from handoffs.mail import preferences as email_preferences
-from handoffs.mail.models import EmailDelivery, Notification
 from handoffs.stalls import alerts
 from handoffs.stalls.models import StallNotice
 from opshub.accounts.models import User
-from opshub.lib.timezones import zone_or_utc
+from opshub.mail import outbox
+from opshub.mail import preferences as email_preferences
+from opshub.mail.models import EmailDelivery, Notification
 
 DIGEST_HOUR = datetime.time(8, 0)
 DIGEST_BATCH = 200
@@ -24,7 +23,7 @@ DIGEST_BATCH = 200
 
 def digest_is_due(user, last_sent, now):
     """Once a day, from the start of the user's working day in their time zone."""
-    tz = zone_or_utc(user.time_zone)
+    tz = user.zone
     local = now.astimezone(tz)
     start = local.replace(
         hour=(user.work_starts or DIGEST_HOUR).hour,

@@ -8,10 +8,10 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.mail.models import EmailDelivery
 from handoffs.work.models import Recovery, WorkItem
 from handoffs.workflows.models import TeamCalendar, team_ids_of
 from opshub.lib import chat
+from opshub.mail.models import EmailDelivery
 
 User = settings.AUTH_USER_MODEL
 

@@ -16,9 +16,9 @@ signed link, and it answers as the approver.
 from django.utils import timezone
 
 from handoffs.decisions import links
-from handoffs.mail.outbox import absolute_url
 from handoffs.stalls import channels
 from handoffs.stalls.models import NotificationChannel
+from opshub.mail.outbox import absolute_url
 
 Event = NotificationChannel.Event
 

@@ -3,9 +3,9 @@ first module's path so queued tasks and beat still find them."""
 
 from celery import shared_task
 
-from handoffs.scheduler.models import Heartbeat
 from handoffs.stalls import channels, digest
 from handoffs.stalls.detection import run_scan
+from opshub.scheduler.models import Heartbeat
 
 
 @shared_task(name="handoffs.tasks.scan_stalls_task")
@@ -14,7 +14,7 @@ def scan_stalls_task():
 
     Safe with two schedulers: episodes open under a unique constraint and every notice is
     claimed by a conditional UPDATE, so the second run finds nothing left to do. The emails
-    it queues are sent after each recipient's commit (handoffs/mail/outbox.py).
+    it queues are sent after each recipient's commit (opshub/mail/outbox.py).
     """
     return run_scan()
 

@@ -17,13 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from handoffs.mail.models import EmailDelivery
-from handoffs.scheduler.health import SCAN_HEARTBEAT, scheduler_health
-from handoffs.scheduler.models import Heartbeat
 from handoffs.stalls import channels
 from handoffs.stalls.alerts import queue_test_alert, user_from_token
 from handoffs.stalls.models import StallEpisode
-from opshub.lib.timezones import zone_or_utc
+from opshub.mail.models import EmailDelivery
+from opshub.scheduler.health import SCAN_HEARTBEAT, scheduler_health
+from opshub.scheduler.models import Heartbeat
 
 MAX_SNOOZE = datetime.timedelta(days=30)
 SCAN_EVERY = datetime.timedelta(minutes=1)
@@ -49,10 +48,6 @@ class SnoozeForm(forms.Form):
         return until
 
 
-def _zone(user):
-    return zone_or_utc(user.time_zone)
-
-
 def _episode_and_actor(request, pk):
     """The episode, and who acts on it: the signed-in user, else the emailed link's user."""
     episode = get_object_or_404(
@@ -66,7 +61,7 @@ def _episode_and_actor(request, pk):
 
 
 def _detail_context(episode, actor, token, snooze_form=None):
-    tomorrow = (timezone.now().astimezone(_zone(actor)) + datetime.timedelta(days=1)).replace(
+    tomorrow = (timezone.now().astimezone(actor.zone) + datetime.timedelta(days=1)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
     return {
@@ -136,7 +131,7 @@ def stall_snooze(request, pk):
         return redirect_to_login(reverse("handoffs:stall-detail", args=[pk]))
     if not episode.can_act(actor):
         raise PermissionDenied("Only the owner, the team or its lead can snooze this stall.")
-    with timezone.override(_zone(actor)):
+    with timezone.override(actor.zone):
         form = SnoozeForm(request.POST)
         valid = form.is_valid() and episode.is_open
     if valid:

@@ -3,10 +3,10 @@ and the handoffs waiting for the person's teams beside Inbox."""
 
 from django.db.models import IntegerField, Subquery
 
-from handoffs.mail.models import Notification
 from handoffs.work.models import WorkItem
 from handoffs.workflows.models import Team
 from opshub.accounts.models import User
+from opshub.mail.models import Notification
 
 
 class _Count(Subquery):

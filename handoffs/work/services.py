@@ -6,6 +6,8 @@ the second sees the new state and gets a StateConflict instead of a lost update.
 """
 
 import datetime
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -16,8 +18,10 @@ from handoffs.decisions.models import DecisionLevel
 from handoffs.work.models import Comment, Event, WorkItem
 from handoffs.work.permissions import can_edit, can_work_on
 from handoffs.workflows.fields import clean_value, printable
-from handoffs.workflows.models import ProtocolVersion
+from handoffs.workflows.models import ProtocolVersion, Stage, Workflow
+from opshub.accounts.models import User
 from opshub.lib.dates import due_date_problem, requested_at_problem
+from opshub.lib.guards import require
 
 
 class StateConflict(Exception):
@@ -27,14 +31,21 @@ class StateConflict(Exception):
 class GateError(Exception):
     """A handoff is missing what its published protocol requires. Nothing was changed."""
 
-    def __init__(self, message, *, missing_checklist=(), missing_fields=(), field_errors=None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing_checklist: Iterable[str] = (),
+        missing_fields: Iterable[str] = (),
+        field_errors: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.missing_checklist = list(missing_checklist)
         self.missing_fields = list(missing_fields)
         self.field_errors = field_errors or {}
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return {
             "detail": self.message,
             "missing_checklist": self.missing_checklist,
@@ -43,12 +54,7 @@ class GateError(Exception):
         }
 
 
-def require(allowed, message):
-    if not allowed:
-        raise PermissionDenied(message)
-
-
-def lock_item(item):
+def lock_item(item: WorkItem) -> WorkItem:
     # Lock the bare row first. Locking it inside the joined query is wrong: a second caller
     # that waited for the lock has PostgreSQL re-check the updated row against the joins,
     # and an outer join to a pending_version just set to NULL drops the row (DoesNotExist
@@ -59,15 +65,15 @@ def lock_item(item):
     ).get(pk=item.pk)
 
 
-def set_state(item, state, now):
+def set_state(item: WorkItem, state: str, now: datetime.datetime) -> None:
     if item.state != state:
         item.state = state
         item.state_changed_at = now
 
 
-def workflow_field_definitions(workflow):
+def workflow_field_definitions(workflow: Workflow) -> dict[str, dict[str, Any]]:
     """Every field any published protocol of the workflow asks for, keyed by field key."""
-    definitions = {}
+    definitions: dict[str, dict[str, Any]] = {}
     versions = ProtocolVersion.objects.filter(
         handoff__workflow=workflow, status=ProtocolVersion.Status.PUBLISHED
     ).order_by("number")
@@ -77,8 +83,11 @@ def workflow_field_definitions(workflow):
     return definitions
 
 
-def clean_fields(definitions, submitted):
-    cleaned, errors = {}, {}
+def clean_fields(
+    definitions: dict[str, dict[str, Any]], submitted: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for key, raw in (submitted or {}).items():
         defn = definitions.get(key)
         if defn is None:
@@ -94,9 +103,13 @@ def clean_fields(definitions, submitted):
 # --- Creating and updating ---------------------------------------------------------------
 
 DUPLICATE_EXTERNAL_REF = "A work item with this external reference already exists."
+# One changed detail: (attribute, old value, new value).
+type Change = tuple[str, Any, Any]
 
 
-def _date_errors(*, requested_at, due_date, now):
+def _date_errors(
+    *, requested_at: datetime.datetime, due_date: datetime.date | None, now: datetime.datetime
+) -> dict[str, str]:
     """Per-field messages for dates outside the range every entry point shares."""
     errors = {"requested_at": requested_at_problem(requested_at, now=now)}
     if due_date is not None:
@@ -107,21 +120,21 @@ def _date_errors(*, requested_at, due_date, now):
 @transaction.atomic
 def work_item_create(
     *,
-    workflow,
-    title,
-    by,
-    requested_at=None,
-    external_ref="",
-    source="",
-    fields=None,
-    priority=WorkItem.Priority.NORMAL,
-    due_date=None,
-    assignee=None,
-    stage=None,
-):
+    workflow: Workflow,
+    title: str,
+    by: User | None,
+    requested_at: datetime.datetime | None = None,
+    external_ref: str = "",
+    source: str = "",
+    fields: dict[str, Any] | None = None,
+    priority: str = WorkItem.Priority.NORMAL,
+    due_date: datetime.date | None = None,
+    assignee: User | None = None,
+    stage: Stage | None = None,
+) -> WorkItem:
     if by is not None and not by.can_write:
         raise PermissionDenied("Viewers cannot create work items.")
-    errors = {}
+    errors: dict[str, str] = {}
     if not (title or "").strip():
         errors["title"] = "Give the work item a title."
     now = timezone.now()
@@ -138,6 +151,7 @@ def work_item_create(
         errors["external_ref"] = DUPLICATE_EXTERNAL_REF
     if errors:
         raise ValidationError(errors)
+    assert stage is not None  # refused above with the workflow's error
     try:
         # The savepoint keeps the caller's transaction usable when a concurrent create with
         # the same external reference wins between the check above and this insert.
@@ -179,7 +193,7 @@ def work_item_create(
 
 
 @transaction.atomic
-def work_item_update_fields(*, item, by, fields):
+def work_item_update_fields(*, item: WorkItem, by: User, fields: dict[str, Any]) -> WorkItem:
     item = lock_item(item)
     require(can_work_on(by, item), "Only the team working on this item can change it.")
     if not item.is_open:
@@ -203,7 +217,7 @@ def work_item_update_fields(*, item, by, fields):
 
 
 @transaction.atomic
-def work_item_assign(*, item, by, assignee):
+def work_item_assign(*, item: WorkItem, by: User, assignee: User | None) -> WorkItem:
     item = lock_item(item)
     require(can_work_on(by, item), "Only the team working on this item can reassign it.")
     item.assignee = assignee
@@ -223,7 +237,7 @@ EDIT_CONFLICT = (
 )
 
 
-def _due_date_problem(by, item):
+def _due_date_problem(by: User, item: WorkItem) -> str | None:
     """A set due date is changed by a decision unless the editor's level for it is green;
     the edit must not be a way around the decision rights (a first date is not a change)."""
     if item.due_date is None:
@@ -240,20 +254,20 @@ def _due_date_problem(by, item):
     )
 
 
-def _check_title(item, by, title):
+def _check_title(item: WorkItem, by: User, title: str | None) -> tuple[str, str | None]:
     title = (title or "").strip()
     if not title:
         return title, "Give the work item a title."
     return title, "Keep the title under 200 characters." if len(title) > 200 else None
 
 
-def _check_priority(item, by, priority):
+def _check_priority(item: WorkItem, by: User, priority: str) -> tuple[str, str | None]:
     if priority not in WorkItem.Priority.values:
         return priority, f"Pick one of: {', '.join(WorkItem.Priority.values)}."
     return priority, None
 
 
-def _check_due_date(item, by, due_date):
+def _check_due_date(item: WorkItem, by: User, due_date: Any) -> tuple[Any, str | None]:
     if due_date == item.due_date:
         return due_date, None
     if due_date is not None and not isinstance(due_date, datetime.date):
@@ -263,13 +277,15 @@ def _check_due_date(item, by, due_date):
     return due_date, _due_date_problem(by, item)
 
 
-def _check_assignee(item, by, assignee):
+def _check_assignee(
+    item: WorkItem, by: User, assignee: User | None
+) -> tuple[User | None, str | None]:
     if assignee is not None and assignee != item.assignee and not assignee.is_active:
         return assignee, "Pick an active user."
     return assignee, None
 
 
-def _check_external_ref(item, by, ref):
+def _check_external_ref(item: WorkItem, by: User, ref: str | None) -> tuple[str, str | None]:
     ref = (ref or "").strip()
     if ref == item.external_ref:
         return ref, None
@@ -285,7 +301,7 @@ def _check_external_ref(item, by, ref):
 
 # The editable details in the order an edit's event lists them, each with its check:
 # (item, editor, new value) -> (cleaned value, message or None).
-_EDIT_CHECKS = {
+_EDIT_CHECKS: dict[str, Callable[[WorkItem, User, Any], tuple[Any, str | None]]] = {
     "title": _check_title,
     "priority": _check_priority,
     "due_date": _check_due_date,
@@ -294,7 +310,7 @@ _EDIT_CHECKS = {
 }
 
 
-def _check_fields(item, fields):
+def _check_fields(item: WorkItem, fields: Any) -> tuple[list[Change], dict[str, str]]:
     """[(fields.<key>, old, new)] and {fields.<key>: message} for the protocol fields."""
     if not isinstance(fields, dict):
         return [], {"fields": "Give the fields as an object of key: value."}
@@ -306,9 +322,10 @@ def _check_fields(item, fields):
     return diff, {f"fields.{key}": message for key, message in errors.items()}
 
 
-def _edit_changes(item, by, changes):
+def _edit_changes(item: WorkItem, by: User, changes: dict[str, Any]) -> list[Change]:
     """[(attribute, old, new)] for what differs, or a ValidationError with a message per field."""
-    diff, errors = [], {}
+    diff: list[Change] = []
+    errors: dict[str, str | None] = {}
     for attr, check in _EDIT_CHECKS.items():
         if attr in changes:
             value, errors[attr] = check(item, by, changes[attr])
@@ -320,13 +337,13 @@ def _edit_changes(item, by, changes):
     return [(attr, old, new) for attr, old, new in diff + field_diff if old != new]
 
 
-def _ref_taken(item, ref):
+def _ref_taken(item: WorkItem, ref: str) -> bool:
     return (
         WorkItem.objects.filter(source=item.source, external_ref=ref).exclude(pk=item.pk).exists()
     )
 
 
-def _logged(value):
+def _logged(value: Any) -> Any:
     """A value as the event log keeps it (JSON): users by id, dates as ISO strings."""
     if hasattr(value, "pk"):
         return value.pk
@@ -339,7 +356,13 @@ EDITABLE = {"title", "priority", "due_date", "assignee", "external_ref", "fields
 
 
 @transaction.atomic
-def work_item_update(*, item, by, expected_updated_at=None, **changes):
+def work_item_update(
+    *,
+    item: WorkItem,
+    by: User,
+    expected_updated_at: datetime.datetime | None = None,
+    **changes: Any,
+) -> WorkItem:
     """Edits an item's details (title, priority, due_date, assignee, external_ref, and
     `fields`: {key: value}, None or "" to clear) and logs one event with old → new per field.
 
@@ -375,7 +398,7 @@ def work_item_update(*, item, by, expected_updated_at=None, **changes):
             item.save(update_fields=[*{a.partition(".")[0] for a, _, _ in diff}, "updated_at"])
     except IntegrityError:
         raise ValidationError({"external_ref": DUPLICATE_EXTERNAL_REF}) from None
-    payload = {
+    payload: dict[str, Any] = {
         "changes": [
             {"field": attr, "old": _logged(old), "new": _logged(new)} for attr, old, new in diff
         ],
@@ -394,7 +417,7 @@ def work_item_update(*, item, by, expected_updated_at=None, **changes):
 
 
 @transaction.atomic
-def work_item_comment(*, item, by, body):
+def work_item_comment(*, item: WorkItem, by: User, body: str | None) -> Comment:
     require(by.is_authenticated and by.can_write, "Viewers cannot comment.")
     body = (body or "").strip()
     if not body:

@@ -6,6 +6,8 @@ the second sees the new state and gets a StateConflict instead of a lost update.
 """
 
 import datetime
+from collections.abc import Collection, Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,13 +32,21 @@ from handoffs.work.services import (
     StateConflict,
     clean_fields,
     lock_item,
-    require,
     set_state,
 )
-from handoffs.workflows.models import Cause, Stage
+from handoffs.workflows.models import Cause, Handoff, ProtocolVersion, Stage
+from opshub.accounts.models import User
+from opshub.lib.guards import require
 
 
-def gate_check(*, item, version, checklist, fields, overridden=()):
+def gate_check(
+    *,
+    item: WorkItem,
+    version: ProtocolVersion,
+    checklist: Iterable[str] | None,
+    fields: dict[str, Any] | None,
+    overridden: Collection[str] = (),
+) -> tuple[dict[str, Any], dict[str, str], list[str], list[str]]:
     """What the published version still misses, given what is submitted now (pure check)."""
     submitted_fields, field_errors = clean_fields(
         {defn["key"]: defn for defn in version.fields}, fields
@@ -61,7 +71,15 @@ HANDED_OFF_MEANWHILE = (
 
 
 @transaction.atomic
-def handoff_submit(*, item, by, checklist=(), fields=None, note="", expected_stage_id=None):
+def handoff_submit(
+    *,
+    item: WorkItem,
+    by: User,
+    checklist: Iterable[str] = (),
+    fields: dict[str, Any] | None = None,
+    note: str = "",
+    expected_stage_id: int | None = None,
+) -> WorkItem:
     """`expected_stage_id` is the stage the caller saw the item in (the API and the page pass
     it): when a concurrent handoff moved the item since, the loser gets StateConflict (409),
     not the refusal that the winner's move would now give the sending team."""
@@ -125,7 +143,7 @@ def handoff_submit(*, item, by, checklist=(), fields=None, note="", expected_sta
 
 
 @transaction.atomic
-def handoff_accept(*, item, by):
+def handoff_accept(*, item: WorkItem, by: User) -> WorkItem:
     item = lock_item(item)
     if item.state != WorkItem.State.WAITING_ACCEPTANCE:
         raise StateConflict("This item is not waiting for acceptance (someone may have acted).")
@@ -149,14 +167,27 @@ def handoff_accept(*, item, by):
     return item
 
 
-def _parse_owner_and_check(version_delay, owner, next_check_at, now):
+def _parse_owner_and_check(
+    version_delay: datetime.timedelta,
+    owner: User | None,
+    next_check_at: datetime.datetime | None,
+    now: datetime.datetime,
+) -> tuple[User | None, datetime.datetime]:
     if next_check_at is not None and next_check_at <= now:
         raise ValidationError({"next_check_at": "The next check must be in the future."})
     return owner, next_check_at or now + version_delay
 
 
 @transaction.atomic
-def handoff_bounce(*, item, by, missing_input, owner=None, next_check_at=None, note=""):
+def handoff_bounce(
+    *,
+    item: WorkItem,
+    by: User,
+    missing_input: str,
+    owner: User | None = None,
+    next_check_at: datetime.datetime | None = None,
+    note: str = "",
+) -> tuple[WorkItem, Recovery]:
     """The receiver bounces: work returns to the sender's stage, stopped until the input comes."""
     item = lock_item(item)
     if item.state != WorkItem.State.WAITING_ACCEPTANCE:
@@ -166,6 +197,7 @@ def handoff_bounce(*, item, by, missing_input, owner=None, next_check_at=None, n
         raise ValidationError({"missing_input": "Name the missing input."})
     now = timezone.now()
     version = item.pending_version
+    assert version is not None  # waiting for acceptance means a handoff is pending
     submitted = item.events.filter(kind=Event.Kind.HANDOFF_SUBMITTED).order_by("-at", "-pk").first()
     sender = submitted.actor if submitted else None
     owner, next_check_at = _parse_owner_and_check(
@@ -200,7 +232,15 @@ def handoff_bounce(*, item, by, missing_input, owner=None, next_check_at=None, n
 
 
 @transaction.atomic
-def item_block(*, item, by, missing_input, owner=None, next_check_at=None, note=""):
+def item_block(
+    *,
+    item: WorkItem,
+    by: User,
+    missing_input: str,
+    owner: User | None = None,
+    next_check_at: datetime.datetime | None = None,
+    note: str = "",
+) -> tuple[WorkItem, Recovery]:
     item = lock_item(item)
     require(can_work_on(by, item), "Only the team working on this item can block it.")
     if item.state not in (WorkItem.State.IN_PROGRESS, WorkItem.State.WAITING_ACCEPTANCE):
@@ -233,21 +273,21 @@ def item_block(*, item, by, missing_input, owner=None, next_check_at=None, note=
 
 def _open_recovery(
     *,
-    item,
-    by,
-    now,
-    handoff,
-    kind,
-    missing_input,
-    owner,
-    next_check_at,
-    note,
-    event_kind,
-    from_stage,
-    to_stage=None,
-    protocol_version=None,
-    **extra_payload,
-):
+    item: WorkItem,
+    by: User,
+    now: datetime.datetime,
+    handoff: Handoff | None,
+    kind: str,
+    missing_input: str,
+    owner: User | None,
+    next_check_at: datetime.datetime,
+    note: str,
+    event_kind: str,
+    from_stage: Stage,
+    to_stage: Stage | None = None,
+    protocol_version: ProtocolVersion | None = None,
+    **extra_payload: Any,
+) -> Recovery:
     """The recovery path's first steps: work stopped, input named, owner and next check set."""
     recovery = Recovery.objects.create(
         item=item,
@@ -281,7 +321,7 @@ def _open_recovery(
 
 
 @transaction.atomic
-def item_unblock(*, item, by, cause, note=""):
+def item_unblock(*, item: WorkItem, by: User, cause: str, note: str = "") -> WorkItem:
     """The missing input is supplied: close the recovery with its cause and resume the work."""
     item = lock_item(item)
     if item.state != WorkItem.State.BLOCKED:
@@ -315,7 +355,7 @@ def item_unblock(*, item, by, cause, note=""):
 
 
 @transaction.atomic
-def item_deliver(*, item, by):
+def item_deliver(*, item: WorkItem, by: User) -> WorkItem:
     item = lock_item(item)
     require(can_work_on(by, item), "Only the team working on this item can deliver it.")
     if item.state != WorkItem.State.IN_PROGRESS:
@@ -341,7 +381,7 @@ def item_deliver(*, item, by):
 
 
 @transaction.atomic
-def item_deliver_undo(*, item, by):
+def item_deliver_undo(*, item: WorkItem, by: User) -> WorkItem:
     """Takes a delivery back inside its undo window: the item is in progress again in its
     last stage, and a `delivery_undone` event says so; the `delivered` event stays in the
     log. The scoreboard hears it like a delivery and drops the item's facts."""
@@ -356,6 +396,7 @@ def item_deliver_undo(*, item, by):
             "as a new item if it is not done."
         )
     delivered_at = item.delivered_at
+    assert delivered_at is not None  # inside its undo window, so delivered
     item.delivered_at = None
     set_state(item, WorkItem.State.IN_PROGRESS, now)
     item.save()
@@ -372,7 +413,7 @@ def item_deliver_undo(*, item, by):
 
 
 @transaction.atomic
-def item_claim(*, item, by):
+def item_claim(*, item: WorkItem, by: User) -> WorkItem:
     """A member of the stage's team takes an item nobody owns: one click, one event."""
     item = lock_item(item)
     require(can_claim(by, item), "Only the team owning this stage can claim it.")
@@ -393,7 +434,7 @@ def item_claim(*, item, by):
 
 
 @transaction.atomic
-def item_cancel(*, item, by, reason):
+def item_cancel(*, item: WorkItem, by: User, reason: str) -> WorkItem:
     item = lock_item(item)
     require(can_cancel(by, item), "Only the team working on this item can cancel it.")
     if not item.is_open:

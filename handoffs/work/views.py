@@ -75,7 +75,7 @@ def item_list(request):
 
 
 @login_required
-def item_create(request):
+def work_item_create(request):
     if not request.user.can_write:
         raise PermissionDenied("Viewers cannot create work items.")
     form = WorkItemCreateForm(
@@ -330,7 +330,7 @@ def _one_click(request, pk, service, success):
 
 @login_required
 @require_POST
-def item_handoff(request, pk):
+def handoff_submit(request, pk):
     item = _get_item(pk)
     handoff = item.stage.outgoing_handoff()
     version = handoff.published() if handoff else None
@@ -362,7 +362,7 @@ def item_handoff(request, pk):
 
 @login_required
 @require_POST
-def item_accept(request, pk):
+def handoff_accept(request, pk):
     back = _back_to(request)
     if back:
         # From a board card: the answer is that board again, with the outcome as a flash.
@@ -389,7 +389,7 @@ def _back_to(request):
 
 @login_required
 @require_POST
-def item_bounce(request, pk):
+def handoff_bounce(request, pk):
     item = _get_item(pk)
     form = RecoveryForm(request.POST, version=item.pending_version)
     return _perform(
@@ -456,7 +456,7 @@ def item_deliver(request, pk):
 
 @login_required
 @require_POST
-def item_undo_delivery(request, pk):
+def item_deliver_undo(request, pk):
     return _one_click(
         request,
         pk,
@@ -487,7 +487,7 @@ def item_cancel(request, pk):
 
 @login_required
 @require_POST
-def item_edit(request, pk):
+def work_item_update(request, pk):
     item = _get_item(pk)
     if not permissions.can_edit(request.user, item):
         raise PermissionDenied("Only the team working on this item can edit it.")
@@ -512,7 +512,7 @@ def item_edit(request, pk):
 
 @login_required
 @require_POST
-def item_comment(request, pk):
+def work_item_comment(request, pk):
     item = _get_item(pk)
     form = CommentForm(request.POST)
     if form.is_valid():

@@ -273,6 +273,8 @@ class Handoff(models.Model):
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="handoffs")
     from_stage = models.OneToOneField(Stage, on_delete=models.CASCADE, related_name="handoff_out")
+    # The published version pages show, set from prefetched rows (services.link_stages).
+    current: "ProtocolVersion | None"
 
     class Meta:
         ordering = ["workflow", "from_stage__position"]

@@ -4,17 +4,20 @@ Kept apart from services.py (the work-item lifecycle) because these change the r
 not the work. Each function checks permission itself, so views and the API share it.
 """
 
+import datetime
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
 from handoffs.work.models import Event
-from handoffs.workflows.models import Handoff, ProtocolVersion, Stage, Workflow
-from opshub.accounts.models import AuditEntry
+from handoffs.workflows.models import Handoff, ProtocolVersion, Stage, Team, Workflow
+from opshub.accounts.models import AuditEntry, User
 from opshub.lib.durations import format_duration
 
 DEFAULT_READY_ANSWER = (
@@ -26,7 +29,7 @@ DEFAULT_MISSING_ANSWER = (
 )
 
 
-def _require_editor(workflow, user):
+def _require_editor(workflow: Workflow, user: User) -> None:
     if not workflow.can_edit(user):
         raise PermissionDenied("Only leads of the teams in this workflow and admins can change it.")
 
@@ -34,7 +37,7 @@ def _require_editor(workflow, user):
 # --- Loading a workflow's structure in a fixed number of queries ------------------------------
 
 
-def with_structure(queryset):
+def with_structure(queryset: QuerySet[Workflow]) -> QuerySet[Workflow]:
     """Workflows with stages, teams, handoffs and their published versions prefetched."""
     published = ProtocolVersion.objects.filter(status=ProtocolVersion.Status.PUBLISHED)
     return queryset.prefetch_related(
@@ -52,7 +55,7 @@ def with_structure(queryset):
     )
 
 
-def link_stages(workflow):
+def link_stages(workflow: Workflow) -> list[Handoff]:
     """Sets each prefetched handoff's next stage and current version from prefetched rows.
 
     Returns the handoffs that lead somewhere, in stage order (the last stage's leftover
@@ -61,7 +64,7 @@ def link_stages(workflow):
     stages = list(workflow.stages.all())
     by_id = {stage.pk: stage for stage in stages}
     following = {a.pk: b for a, b in zip(stages, stages[1:], strict=False)}
-    linked = []
+    linked: list[Handoff] = []
     for handoff in workflow.handoffs.all():
         handoff.from_stage = by_id.get(handoff.from_stage_id, handoff.from_stage)
         handoff._to_stage = following.get(handoff.from_stage_id)
@@ -76,7 +79,9 @@ def link_stages(workflow):
 # --- Workflows and stages ----------------------------------------------------------------
 
 
-def workflow_create(*, by, name, description="", is_sandbox=False):
+def workflow_create(
+    *, by: User, name: str, description: str = "", is_sandbox: bool = False
+) -> Workflow:
     if not (by.is_authenticated and by.can_create_workflows):
         raise PermissionDenied("Only leads and admins can create workflows.")
     return Workflow.objects.create(
@@ -84,7 +89,7 @@ def workflow_create(*, by, name, description="", is_sandbox=False):
     )
 
 
-def workflow_update(*, workflow, by, **attrs):
+def workflow_update(*, workflow: Workflow, by: User, **attrs: Any) -> Workflow:
     _require_editor(workflow, by)
     for name, value in attrs.items():
         setattr(workflow, name, value)
@@ -92,7 +97,7 @@ def workflow_update(*, workflow, by, **attrs):
     return workflow
 
 
-def workflow_removal_problems(workflow):
+def workflow_removal_problems(workflow: Workflow) -> list[str]:
     problems = []
     if workflow.items.exists():
         problems.append("It has work items; cancel or deliver them and keep it for the record.")
@@ -104,7 +109,7 @@ def workflow_removal_problems(workflow):
 
 
 @transaction.atomic
-def workflow_delete(*, workflow, by):
+def workflow_delete(*, workflow: Workflow, by: User) -> None:
     _require_editor(workflow, by)
     problems = workflow_removal_problems(workflow)
     if problems:
@@ -112,7 +117,7 @@ def workflow_delete(*, workflow, by):
     workflow.delete()
 
 
-def sync_handoffs(workflow):
+def sync_handoffs(workflow: Workflow) -> None:
     """One handoff out of every stage but the last. A handoff left without a next stage is
     deleted unless it has published versions (immutable history that events point at)."""
     stages = list(workflow.stages.order_by("position"))
@@ -127,7 +132,15 @@ def sync_handoffs(workflow):
 
 
 @transaction.atomic
-def stage_add(*, workflow, by, name, team, kind=Stage.Kind.ACTIVE, target=None):
+def stage_add(
+    *,
+    workflow: Workflow,
+    by: User,
+    name: str,
+    team: Team,
+    kind: str = Stage.Kind.ACTIVE,
+    target: datetime.timedelta | None = None,
+) -> Stage:
     _require_editor(workflow, by)
     Workflow.objects.select_for_update().filter(pk=workflow.pk).first()
     last = workflow.stages.aggregate(last=Max("position"))["last"] or 0
@@ -138,7 +151,7 @@ def stage_add(*, workflow, by, name, team, kind=Stage.Kind.ACTIVE, target=None):
     return stage
 
 
-def stage_update(*, stage, by, **attrs):
+def stage_update(*, stage: Stage, by: User, **attrs: Any) -> Stage:
     _require_editor(stage.workflow, by)
     for name, value in attrs.items():
         setattr(stage, name, value)
@@ -147,7 +160,7 @@ def stage_update(*, stage, by, **attrs):
 
 
 @transaction.atomic
-def stage_move(*, stage, by, offset):
+def stage_move(*, stage: Stage, by: User, offset: int) -> Stage:
     """Swaps the stage with its neighbour (offset -1: earlier, +1: later)."""
     workflow = stage.workflow
     _require_editor(workflow, by)
@@ -164,7 +177,7 @@ def stage_move(*, stage, by, offset):
     return a
 
 
-def stage_removal_problems(stage):
+def stage_removal_problems(stage: Stage) -> list[str]:
     problems = []
     items = stage.items.count()
     if items:
@@ -188,7 +201,7 @@ def stage_removal_problems(stage):
 
 
 @transaction.atomic
-def stage_remove(*, stage, by):
+def stage_remove(*, stage: Stage, by: User) -> None:
     workflow = stage.workflow
     _require_editor(workflow, by)
     problems = stage_removal_problems(stage)
@@ -218,7 +231,7 @@ COPIED = [
 ]
 
 
-def _require_draft(version):
+def _require_draft(version: ProtocolVersion) -> None:
     if version.is_published:
         raise ValidationError("Published versions cannot change; edit a new draft instead.")
 
@@ -226,11 +239,11 @@ def _require_draft(version):
 class DraftPublished(ValidationError):
     """The draft being edited was published (or discarded) by someone else meanwhile."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("This version was published meanwhile; edit the new draft.")
 
 
-def _locked_draft(version, by):
+def _locked_draft(version: ProtocolVersion, by: User) -> ProtocolVersion:
     """The draft as it is now, locked: edits apply to its current lists, never a stale copy,
     and an edit racing a publish gets a clear error instead of the immutability trigger."""
     _require_editor(version.handoff.workflow, by)
@@ -242,7 +255,7 @@ def _locked_draft(version, by):
 
 
 @transaction.atomic
-def protocol_draft(*, handoff, by):
+def protocol_draft(*, handoff: Handoff, by: User) -> ProtocolVersion:
     """The handoff's draft, created as a copy of the published version when there is none."""
     _require_editor(handoff.workflow, by)
     Handoff.objects.select_for_update().filter(pk=handoff.pk).first()
@@ -262,7 +275,7 @@ def protocol_draft(*, handoff, by):
 
 
 @transaction.atomic
-def protocol_save(*, version, by, **attrs):
+def protocol_save(*, version: ProtocolVersion, by: User, **attrs: Any) -> ProtocolVersion:
     """Sets the named attributes of the draft; `version` gets them too, for the caller."""
     fresh = _locked_draft(version, by)
     for name, value in attrs.items():
@@ -274,7 +287,7 @@ def protocol_save(*, version, by, **attrs):
 
 
 @transaction.atomic
-def protocol_publish(*, version, by):
+def protocol_publish(*, version: ProtocolVersion, by: User) -> ProtocolVersion:
     _require_editor(version.handoff.workflow, by)
     version = ProtocolVersion.objects.select_for_update().get(pk=version.pk)
     _require_draft(version)
@@ -298,16 +311,16 @@ def protocol_publish(*, version, by):
     return version
 
 
-def _audited_protocol(version):
+def _audited_protocol(version: ProtocolVersion) -> dict[str, Any]:
     return {"number": version.number, "checklist": version.checklist, "fields": version.fields}
 
 
 @transaction.atomic
-def protocol_discard(*, version, by):
+def protocol_discard(*, version: ProtocolVersion, by: User) -> None:
     _locked_draft(version, by).delete()
 
 
-def new_checklist_id(text, taken):
+def new_checklist_id(text: str, taken: Iterable[str]) -> str:
     base = slugify(text).replace("-", "_")[:30].strip("_") or "item"
     ident, n = base, 2
     while ident in taken:
@@ -316,7 +329,15 @@ def new_checklist_id(text, taken):
 
 
 @transaction.atomic
-def checklist_save(*, version, by, item_id=None, text, help="", required=True):
+def checklist_save(
+    *,
+    version: ProtocolVersion,
+    by: User,
+    item_id: str | None = None,
+    text: str,
+    help: str = "",
+    required: bool = True,
+) -> ProtocolVersion:
     """Adds an item (item_id None) or replaces one; ids stay stable so diffs can follow them."""
     checklist = [dict(item) for item in _locked_draft(version, by).checklist]
     if item_id is None:
@@ -330,7 +351,13 @@ def checklist_save(*, version, by, item_id=None, text, help="", required=True):
 
 
 @transaction.atomic
-def field_save(*, version, by, old_key=None, definition):
+def field_save(
+    *,
+    version: ProtocolVersion,
+    by: User,
+    old_key: str | None = None,
+    definition: dict[str, Any],
+) -> ProtocolVersion:
     fields = [dict(f) for f in _locked_draft(version, by).fields]
     if old_key is None:
         fields.append(definition)
@@ -340,14 +367,16 @@ def field_save(*, version, by, old_key=None, definition):
 
 
 @transaction.atomic
-def entry_remove(*, version, by, attr, ident):
+def entry_remove(*, version: ProtocolVersion, by: User, attr: str, ident: str) -> ProtocolVersion:
     key = "id" if attr == "checklist" else "key"
     entries = [e for e in getattr(_locked_draft(version, by), attr) if e[key] != ident]
     return protocol_save(version=version, by=by, **{attr: entries})
 
 
 @transaction.atomic
-def entry_move(*, version, by, attr, ident, offset):
+def entry_move(
+    *, version: ProtocolVersion, by: User, attr: str, ident: str, offset: int
+) -> ProtocolVersion:
     key = "id" if attr == "checklist" else "key"
     entries = list(getattr(_locked_draft(version, by), attr))
     index = next((i for i, e in enumerate(entries) if e[key] == ident), None)
@@ -370,7 +399,7 @@ class Change:
 
 
 _FIELD_ATTRS = ["label", "type", "required", "help", "choices", "min", "max", "max_length"]
-_SETTINGS = [
+_SETTINGS: list[tuple[str, str, Callable[[Any], str]]] = [
     ("receiving_team", "Receiving team", str),
     ("default_assignee", "Default assignee", str),
     ("acceptance_target", "Acceptance target", format_duration),
@@ -382,7 +411,7 @@ _SETTINGS = [
 ]
 
 
-def _show(value):
+def _show(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if value is True:
@@ -394,7 +423,14 @@ def _show(value):
     return str(value)
 
 
-def _diff_entries(section, old, new, key, attrs, name):
+def _diff_entries(
+    section: str,
+    old: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+    key: str,
+    attrs: list[str],
+    name: str,
+) -> list[Change]:
     changes = []
     old_by, new_by = {e[key]: e for e in old}, {e[key]: e for e in new}
     for ident, entry in new_by.items():
@@ -412,7 +448,7 @@ def _diff_entries(section, old, new, key, attrs, name):
     return changes
 
 
-def protocol_diff(old, new):
+def protocol_diff(old: ProtocolVersion, new: ProtocolVersion) -> list[Change]:
     """What a reader must know changed from `old` to `new`, in plain words."""
     changes = _diff_entries(
         "Checklist", old.checklist, new.checklist, "id", ["text", "help", "required"], "text"

@@ -5,6 +5,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+from opshub.lib.timezones import zone_or_utc
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -106,6 +108,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         if self.is_active:
             return "active"
         return "invited" if self.is_invited else "deactivated"
+
+    @property
+    def zone(self):
+        """The person's time zone; UTC when unset or unknown (opshub.lib.timezones)."""
+        return zone_or_utc(self.time_zone)
 
     @property
     def can_write(self):

@@ -75,7 +75,7 @@ def _forecast(workflow, question, now):
 @require_safe
 def flow_view(request, pk):
     workflow = get_object_or_404(Workflow.objects.counted(), pk=pk)
-    tz, now = dashboard.zone(request.user.time_zone), timezone.now()
+    tz, now = request.user.zone, timezone.now()
     period = _period(request, tz)
     form = ForecastForm(request.GET if "items" in request.GET or "until" in request.GET else None)
     question = form.cleaned_data if form.is_bound and form.is_valid() else {}

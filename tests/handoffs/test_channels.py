@@ -70,9 +70,9 @@ def _channels(receiver, lead, teams):
 def test_two_workers_and_two_beats_post_each_notice_once(
     workflow, seller, lead, teams, receiver, smtp_mailers
 ):
-    from handoffs.mail.outbox import send_due as send_emails
     from handoffs.stalls.channels import send_due
     from handoffs.stalls.detection import run_scan
+    from opshub.mail.outbox import send_due as send_emails
 
     _channels(receiver, lead, teams)
     _stalled(workflow, seller)

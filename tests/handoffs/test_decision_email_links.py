@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from handoffs.decisions import links
 from handoffs.decisions import services as decision_services
-from handoffs.mail import outbox
 from handoffs.models import Decision, DecisionType, EmailDelivery, WorkItem
+from opshub.mail import outbox
 
 pytestmark = pytest.mark.django_db
 

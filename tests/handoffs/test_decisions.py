@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from handoffs.decisions import rules as rights
 from handoffs.decisions import services as decision_services
-from handoffs.mail import outbox
 from handoffs.models import (
     Decision,
     DecisionMatrixChange,
@@ -21,6 +20,7 @@ from handoffs.models import (
 from handoffs.stalls import digest
 from handoffs.work import services, transitions
 from opshub.accounts.models import User
+from opshub.mail import outbox
 
 pytestmark = pytest.mark.django_db
 

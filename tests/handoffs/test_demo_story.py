@@ -7,10 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from handoffs.mail.models import EmailDelivery
 from handoffs.models import Handoff, ProtocolVersion, StallEpisode, WorkItem
 from handoffs.stalls.detection import run_scan
 from opshub.accounts.models import User
+from opshub.mail.models import EmailDelivery
 from reviews.models import Breakage
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
-from handoffs.mail import outbox
-from handoffs.mail.notifications import notify
 from handoffs.models import EmailDelivery
+from opshub.mail import outbox
+from opshub.mail.notifications import notify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,9 +9,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.mail import outbox
-from handoffs.mail.notifications import notify
 from handoffs.models import EmailDelivery, Heartbeat, Notification
+from opshub.mail import outbox
+from opshub.mail.notifications import notify
 
 
 @pytest.mark.django_db

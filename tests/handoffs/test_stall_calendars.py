@@ -5,11 +5,11 @@ import datetime
 import pytest
 import time_machine
 
-from handoffs.mail.outbox import send_due
 from handoffs.models import StallEpisode, TeamCalendar
 from handoffs.stalls.detection import run_scan
 from handoffs.work import services, transitions
 from handoffs.workflows import services as wf
+from opshub.mail.outbox import send_due
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ import datetime
 import pytest
 import time_machine
 
-from handoffs.mail.outbox import send_due
 from handoffs.models import EmailDelivery, Event, Notification, StallEpisode, StallNotice
 from handoffs.stalls.detection import run_scan, stalled_now
 from handoffs.work import services, transitions
+from opshub.mail.outbox import send_due
 
 pytestmark = pytest.mark.django_db
 

@@ -60,8 +60,8 @@ def test_an_admin_sees_the_scheduler_and_queues_a_test_alert(
 def test_a_digest_reader_unsubscribes_from_the_digest_without_logging_in(
     member, page, live_server, screenshot
 ):
-    from handoffs.mail import preferences as email_preferences
     from opshub.accounts.models import User
+    from opshub.mail import preferences as email_preferences
 
     User.objects.filter(pk=member.pk).update(email_delivery=User.Delivery.DIGEST)
     member.refresh_from_db()

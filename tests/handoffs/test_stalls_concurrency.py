@@ -8,11 +8,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from handoffs.mail.outbox import send_due
 from handoffs.models import EmailDelivery, Heartbeat, StallEpisode, StallNotice, WorkItem
 from handoffs.stalls.detection import run_scan
 from handoffs.stalls.tasks import scan_stalls_task
 from handoffs.work import services, transitions
+from opshub.mail.outbox import send_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,9 +104,9 @@ def test_the_beat_task_on_a_real_worker_sends_one_alert_even_when_run_twice(
 
 
 def test_two_digest_runs_at_once_write_one_digest(workflow, seller, lead, member, smtp_mailers):
-    from handoffs.mail import notifications
     from handoffs.stalls import digest
     from opshub.accounts.models import User
+    from opshub.mail import notifications
 
     User.objects.filter(pk=member.pk).update(email_delivery=User.Delivery.DIGEST)
     member.refresh_from_db()

@@ -11,15 +11,15 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from handoffs.mail import notifications
-from handoffs.mail import preferences as email_preferences
-from handoffs.mail.outbox import send_due
 from handoffs.models import EmailDelivery, StallEpisode, StallNotice
 from handoffs.stalls import digest as daily_digest
 from handoffs.stalls.alerts import action_token
 from handoffs.stalls.detection import run_scan
 from handoffs.work import services, transitions
 from opshub.accounts.models import User
+from opshub.mail import notifications
+from opshub.mail import preferences as email_preferences
+from opshub.mail.outbox import send_due
 
 pytestmark = pytest.mark.django_db
 

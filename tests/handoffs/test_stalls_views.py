@@ -138,7 +138,7 @@ def test_the_scheduler_page_is_for_admins_only(client, lead, admin_user, episode
 def test_send_me_a_test_alert_goes_through_the_outbox(
     client, admin_user, smtp_mailers, django_capture_on_commit_callbacks
 ):
-    from handoffs.mail.outbox import send_due
+    from opshub.mail.outbox import send_due
 
     client.force_login(admin_user)
     with django_capture_on_commit_callbacks(execute=False):

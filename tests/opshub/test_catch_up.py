@@ -6,11 +6,11 @@ import logging
 
 import pytest
 
-from handoffs.scheduler.tasks import ping_task
 from handoffs.work import services, transitions
 from opshub import tasks as catch_up
 from opshub.celery import app
 from opshub.lib.tasks import enqueue_on_commit
+from opshub.scheduler.tasks import ping_task
 from opshub.tasks import catch_up_task
 from scoreboard.models import DeliveredItemFact
 
@@ -69,7 +69,7 @@ def test_a_delivered_item_without_its_fact_gets_it_from_the_sweep(workflow, sell
 def test_a_review_summary_whose_send_task_was_lost_goes_out_once_from_the_outbox_sweep(
     lead, smtp_mailers, workflow
 ):
-    from handoffs.mail.tasks import send_due_emails_task
+    from opshub.mail.tasks import send_due_emails_task
     from reviews import services as review_services
     from reviews.models import Review, week_of
 

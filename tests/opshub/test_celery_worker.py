@@ -3,7 +3,7 @@ import time
 import pytest
 
 from handoffs.models import Heartbeat
-from handoffs.scheduler.tasks import ping_task
+from opshub.scheduler.tasks import ping_task
 
 pytestmark = pytest.mark.worker
 

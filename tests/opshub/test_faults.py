@@ -23,10 +23,10 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from handoffs.mail.notifications import notify
 from handoffs.models import EmailDelivery, WorkItem
 from handoffs.work import services, transitions
 from opshub.celery import app
+from opshub.mail.notifications import notify
 from opshub.tasks import catch_up_task
 from scoreboard.models import DeliveredItemFact
 from tests.conftest import ROOT, free_port
@@ -244,7 +244,7 @@ def test_a_notification_email_lost_with_redis_is_sent_by_the_catch_up_sweep(
     email = EmailDelivery.objects.get(pk=note.email_id)
     assert email.status == EmailDelivery.Status.PENDING
 
-    from handoffs.mail.tasks import send_due_emails_task
+    from opshub.mail.tasks import send_due_emails_task
 
     assert send_due_emails_task() == {"sent": 1, "failed": 0}
     assert send_due_emails_task() == {"sent": 0, "failed": 0}
@@ -316,7 +316,7 @@ def test_a_worker_killed_mid_send_leaves_its_lease_and_the_sweep_sends_one_email
     worker = start_worker(own_redis.url, pool="prefork", email_url=hanging_smtp.url)
     [note] = notify([lead], message="Red decision waiting", subject="Decision needed")
     email = EmailDelivery.objects.get(pk=note.email_id)
-    from handoffs.mail.tasks import send_due_emails_task, send_email_task
+    from opshub.mail.tasks import send_due_emails_task, send_email_task
 
     send_email_task.delay(email.pk)
     assert hanging_smtp.hanging.wait(30), "the worker never reached the SMTP server"
@@ -365,7 +365,7 @@ def test_a_stall_email_whose_sender_was_killed_goes_out_once_after_its_lease(
     assert hanging_smtp.messages == []
 
     EmailDelivery.objects.update(next_attempt_at=timezone.now())  # the 5-minute lease ends
-    from handoffs.mail.tasks import send_due_emails_task
+    from opshub.mail.tasks import send_due_emails_task
 
     send_due_emails_task.delay()
     assert _wait_for(lambda: len(hanging_smtp.messages) == 1)

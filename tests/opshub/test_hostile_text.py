@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from handoffs.decisions import rules as rights
 from handoffs.decisions import services as decision_services
-from handoffs.mail.outbox import send_due
 from handoffs.models import (
     DecisionType,
     EmailDelivery,
@@ -35,6 +34,7 @@ from handoffs.stalls.detection import run_scan
 from handoffs.work import services, transitions
 from handoffs.work.forms import _gate_field
 from handoffs.workflows import services as wf
+from opshub.mail.outbox import send_due
 from reviews import services as review_services
 from reviews.models import Review, week_of
 

@@ -10,8 +10,8 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from handoffs.mail.outbox import send_due
 from handoffs.models import EmailDelivery
+from opshub.mail.outbox import send_due
 from reviews.models import ActionItem, ActionReminder
 from reviews.reminders import send_action_reminders
 

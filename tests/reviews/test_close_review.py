@@ -6,8 +6,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.mail import outbox
 from handoffs.models import EmailDelivery
+from opshub.mail import outbox
 from reviews import services
 from reviews.models import ActionItem
 

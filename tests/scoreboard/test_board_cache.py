@@ -121,7 +121,7 @@ def test_a_snapshot_update_warms_the_default_board(lead, history, item):
     from scoreboard.tasks import snapshot_update_task
 
     snapshot_update_task([item.pk])
-    tz = board_cache.dashboard.zone(lead.time_zone)
+    tz = lead.zone
     today = timezone.localdate(timezone=tz)
     period = board_cache.dashboard.window_period("quarter", None, None, tz, today)
     key = board_cache._key(board_cache.version(), workflow=None, period=period, tz=tz, today=today)

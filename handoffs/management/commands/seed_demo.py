@@ -1,8 +1,9 @@
 import importlib
 import random
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from handoffs.demo.items import seed_fresh_stall
@@ -26,7 +27,7 @@ DEMO_STEPS = [
 class Command(BaseCommand):
     help = "Load a realistic, deterministic demo organisation (refuses with DEBUG off)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--items", type=int, default=400, help="Work items to create.")
         parser.add_argument("--days", type=int, default=120, help="Days of history.")
         parser.add_argument("--seed", type=int, default=7, help="Random seed.")
@@ -43,7 +44,17 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, items, days, seed, force, if_empty, fresh_stall, **options):
+    def handle(
+        self,
+        *args: Any,
+        items: int,
+        days: int,
+        seed: int,
+        force: bool,
+        if_empty: bool,
+        fresh_stall: bool,
+        **options: Any,
+    ) -> None:
         if not (settings.DEBUG or settings.TESTING or force):
             raise CommandError("Refusing to load demo data with DEBUG off; pass --force.")
         if items < 0 or days < 1:
@@ -75,7 +86,7 @@ class Command(BaseCommand):
         if fresh_stall:
             self._fresh_stall()
 
-    def _fresh_stall(self):
+    def _fresh_stall(self) -> None:
         with transaction.atomic():
             item = seed_fresh_stall()
         if item is None:

@@ -1,13 +1,14 @@
 import json
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scoreboard.discovery.counting import discover
 from scoreboard.discovery.readers import Columns, read_event_log
 
 
-def add_column_arguments(parser):
+def add_column_arguments(parser: CommandParser) -> None:
     """Where the fields are; the defaults are import_events' columns (XES: the standard keys)."""
     for name, default in (
         ("case", "case_id"),
@@ -25,7 +26,7 @@ def add_column_arguments(parser):
         )
 
 
-def columns_from(options):
+def columns_from(options: dict[str, Any]) -> Columns:
     return Columns(
         case=options["case_column"],
         activity=options["activity_column"],
@@ -42,12 +43,12 @@ class Command(BaseCommand):
         "graph with waits, start and end activities, variants, resource and team handovers."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--json", action="store_true", help="Print the map as JSON.")
         add_column_arguments(parser)
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args: Any, file: Path, **options: Any) -> None:
         try:
             log = read_event_log(file, columns_from(options))
         except OSError as exc:

@@ -1,6 +1,7 @@
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from handoffs.models import Workflow
 from scoreboard.forecasting.forecast import backtest
@@ -14,12 +15,12 @@ class Command(BaseCommand):
         "dates. The last line is JSON."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workflow", required=True, help="Workflow name.")
         parser.add_argument("--cutoffs", type=int, default=8, help="How many cutoffs (1–50).")
         parser.add_argument("--seed", type=int, default=0, help="Random seed (repeatable runs).")
 
-    def handle(self, *args, workflow, cutoffs, seed, **options):
+    def handle(self, *args: Any, workflow: str, cutoffs: int, seed: int, **options: Any) -> None:
         if not 1 <= cutoffs <= 50:
             raise CommandError("--cutoffs must be between 1 and 50.")
         found = Workflow.objects.filter(name=workflow).first()

@@ -1,8 +1,9 @@
 import time
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scoreboard.importer import event_log_import, parse_event_log
 
@@ -13,11 +14,11 @@ class Command(BaseCommand):
         "workflow with delivered work items. All or nothing."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--workflow", required=True, help="Name of the new workflow.")
 
-    def handle(self, *args, file, workflow, **options):
+    def handle(self, *args: Any, file: Path, workflow: str, **options: Any) -> None:
         started = time.monotonic()
         try:
             with file.open(encoding="utf-8-sig", newline="") as stream:

@@ -3,9 +3,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from handoffs.mail.models import EmailDelivery
 from handoffs.models import Event, Team
 from opshub.accounts.models import ApiToken, User
+from opshub.mail.models import EmailDelivery
 
 pytestmark = pytest.mark.django_db
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from handoffs.mail.models import EmailDelivery
 from handoffs.models import Team
 from handoffs.people import services
+from opshub.mail.models import EmailDelivery
 
 pytestmark = pytest.mark.django_db
 

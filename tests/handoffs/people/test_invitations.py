@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from handoffs.mail.tasks import send_due_emails_task
 from opshub.accounts.models import User
+from opshub.mail.tasks import send_due_emails_task
 
 pytestmark = pytest.mark.django_db
 

@@ -1,3 +1,12 @@
+"""The outbox and in-app notifications: rows every app writes, so they live in the shell.
+
+They keep the `handoffs` app label they were born with, so their tables, migrations and the
+admin stay where they were (`handoffs.models` re-exports them). A notification's item is
+named by string: the shell imports no feature.
+"""
+
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -7,7 +16,7 @@ User = settings.AUTH_USER_MODEL
 
 
 class NotificationQuerySet(models.QuerySet):
-    def unread_count_for(self, user):
+    def unread_count_for(self, user: Any) -> int:
         return self.filter(user=user, read_at=None).count()
 
 
@@ -15,7 +24,7 @@ class Notification(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     message = models.CharField(max_length=300)
     item = models.ForeignKey(
-        "WorkItem", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "handoffs.WorkItem", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -37,6 +46,7 @@ class Notification(models.Model):
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
+        app_label = "handoffs"
         ordering = ["-created_at"]
         indexes = [
             # The unread badge in the navigation, on every page.
@@ -49,16 +59,13 @@ class Notification(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
-
-
-# --- The scheduler heartbeat ----------------------------------------------------------------
 
 
 class EmailDelivery(models.Model):
     """The outbox: every email opshub sends is one row, to one person, composed when queued
-    (handoffs.outbox.enqueue, inside the caller's transaction) and sent by a claiming worker.
+    (opshub.mail.outbox.enqueue, inside the caller's transaction) and sent by a claiming worker.
 
     Delivery is at-least-once (docs/operations.md): a row is claimed with a lease
     (status=sending, next_attempt_at = end of lease); a worker killed mid-send leaves the
@@ -98,6 +105,7 @@ class EmailDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        app_label = "handoffs"
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "email deliveries"
         indexes = [
@@ -111,5 +119,5 @@ class EmailDelivery(models.Model):
             models.Index(fields=["-sent_at"], condition=Q(status="sent"), name="email_sent"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.subject} → {self.to_email} ({self.status})"

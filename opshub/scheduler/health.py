@@ -1,19 +1,20 @@
 """Is the periodic work running? Read by /healthz and the admin's scheduler page."""
 
 import datetime
+from typing import Any
 
 from django.db.models import Subquery
 from django.utils import timezone
 
-from handoffs.mail import outbox
-from handoffs.scheduler.models import Heartbeat
+from opshub.mail import outbox
+from opshub.scheduler.models import Heartbeat
 
 # The stall scan runs every minute; five missed runs means beat or the workers are gone.
 STALE_AFTER = datetime.timedelta(minutes=5)
 SCAN_HEARTBEAT = "scan_stalls"
 
 
-def scheduler_health():
+def scheduler_health() -> dict[str, Any]:
     now = timezone.now()
     # One query for both checks: /healthz is polled by every load balancer.
     beat = (

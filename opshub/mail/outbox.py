@@ -17,19 +17,22 @@ A refused send puts the row back with exponential backoff; nothing is ever dropp
 import datetime
 import logging
 import smtplib
+from collections.abc import Mapping
 from email.utils import make_msgid
+from typing import Any
 from urllib.parse import urlsplit
 
 from celery import signature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from handoffs.mail import preferences as email_preferences
-from handoffs.mail.models import EmailDelivery
+from opshub.accounts.models import User
 from opshub.lib.tasks import enqueue_on_commit
+from opshub.mail import preferences as email_preferences
+from opshub.mail.models import EmailDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +46,28 @@ SEND_LEASE = datetime.timedelta(minutes=5)
 # Retry after 1, 2, 4 … minutes, capped at an hour: never dropped, never hammering the relay.
 BACKOFF_CAP = datetime.timedelta(hours=1)
 # Which List-Unsubscribe headers a kind carries (email_preferences.list_unsubscribe_headers).
-_UNSUBSCRIBE = {Kind.STALL: "alert", Kind.DIGEST: "digest"}
+_UNSUBSCRIBE: dict[str, str] = {Kind.STALL: "alert", Kind.DIGEST: "digest"}
 
 
-def absolute_url(path):
+def absolute_url(path: str) -> str:
     """A link in an email: the site's base URL (OPSHUB_BASE_URL) and the path."""
     return f"{settings.OPSHUB_BASE_URL}{path}"
 
 
-def message_id():
+def message_id() -> str:
     return make_msgid(domain=urlsplit(settings.OPSHUB_BASE_URL).hostname or "opshub.local")
 
 
-def enqueue(*, to, kind, subject, template, context, html=True, now=None):
+def enqueue(
+    *,
+    to: User,
+    kind: str,
+    subject: str,
+    template: str,
+    context: Mapping[str, Any],
+    html: bool = True,
+    now: datetime.datetime | None = None,
+) -> EmailDelivery:
     """Writes one email to `to` (a User) into the outbox; it is sent after the commit.
 
     The one place messages are built: `template`.txt (and `template`.html unless `html` is
@@ -79,7 +91,7 @@ def enqueue(*, to, kind, subject, template, context, html=True, now=None):
     return delivery
 
 
-def send_due(*, now=None, limit=BATCH):
+def send_due(*, now: datetime.datetime | None = None, limit: int = BATCH) -> tuple[int, int]:
     """Sends every due row this worker manages to claim: new ones, ones whose backoff has
     passed, ones whose sender's lease ran out. Returns (sent, failed)."""
     now = now or timezone.now()
@@ -97,7 +109,7 @@ def send_due(*, now=None, limit=BATCH):
     return sent, failed
 
 
-def send_one(pk, *, now=None):
+def send_one(pk: int, *, now: datetime.datetime | None = None) -> bool | None:
     """True when sent, False when the relay failed (retried later), None when not ours
     (sent already, leased by another worker, or backing off)."""
     now = now or timezone.now()
@@ -133,11 +145,11 @@ def send_one(pk, *, now=None):
     return True
 
 
-def backoff(attempts):
+def backoff(attempts: int) -> datetime.timedelta:
     return min(datetime.timedelta(minutes=2 ** (attempts - 1)), BACKOFF_CAP)
 
 
-def _message(delivery):
+def _message(delivery: EmailDelivery) -> EmailMultiAlternatives:
     headers = email_preferences.list_unsubscribe_headers(
         delivery.recipient, _UNSUBSCRIBE.get(delivery.kind, "")
     )
@@ -157,7 +169,7 @@ def _message(delivery):
 OVERDUE_AFTER = datetime.timedelta(minutes=5)
 
 
-def overdue(now):
+def overdue(now: datetime.datetime) -> QuerySet[EmailDelivery]:
     """The unsent rows due longer than OVERDUE_AFTER, oldest first (on email_unsent_due)."""
     return (
         EmailDelivery.objects.exclude(status=EmailDelivery.Status.SENT)

@@ -8,6 +8,7 @@ moves the person to the daily digest (fewer emails; escalations still come at on
 """
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -22,11 +23,11 @@ MAX_AGE = datetime.timedelta(days=60)
 Delivery = User.Delivery
 
 
-def token_for(user, delivery):
+def token_for(user: User, delivery: str) -> str:
     return signing.dumps({"u": user.pk, "d": str(delivery)}, salt=SALT, compress=True)
 
 
-def read_token(token):
+def read_token(token: str) -> tuple[User, Any] | None:
     """(user, delivery) a link was made for, or None when forged, expired or unknown."""
     try:
         data = signing.loads(token, salt=SALT, max_age=MAX_AGE)
@@ -38,23 +39,23 @@ def read_token(token):
     return (user, Delivery(data["d"])) if user else None
 
 
-def other_delivery(user):
+def other_delivery(user: User) -> str:
     return Delivery.IMMEDIATE if user.email_delivery == Delivery.DIGEST else Delivery.DIGEST
 
 
-def switch_url(user, delivery=None):
+def switch_url(user: User, delivery: str | None = None) -> str:
     """Absolute URL of the confirmation page switching `user` to `delivery` (default: the
     other one)."""
     token = token_for(user, delivery or other_delivery(user))
     return settings.OPSHUB_BASE_URL + reverse("handoffs:email-delivery", args=[token])
 
 
-def one_click_url(user, delivery):
+def one_click_url(user: User, delivery: str) -> str:
     token = token_for(user, delivery)
     return settings.OPSHUB_BASE_URL + reverse("handoffs:email-delivery-one-click", args=[token])
 
 
-def list_unsubscribe_headers(user, kind):
+def list_unsubscribe_headers(user: User | None, kind: str) -> dict[str, str]:
     """Headers for one email of `kind` ("alert", "digest") to `user`; {} where none fit.
 
     An alert sent at once: one-click to the daily digest (RFC 8058). The digest: the
@@ -73,7 +74,7 @@ def list_unsubscribe_headers(user, kind):
     return {}
 
 
-def switch(user, delivery):
+def switch(user: User, delivery: str) -> bool:
     """Sets the preference; returns False when it already was that."""
     return bool(
         User.objects.filter(pk=user.pk)

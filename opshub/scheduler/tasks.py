@@ -3,11 +3,11 @@ queued tasks keep working."""
 
 from celery import shared_task
 
-from handoffs.scheduler.models import Heartbeat
+from opshub.scheduler.models import Heartbeat
 
 
 @shared_task(name="opshub.ping")
-def ping_task():
+def ping_task() -> str:
     """Proves a worker is consuming: records a heartbeat that admins and tests can read."""
     Heartbeat.beat("worker_ping")
     return "pong"
