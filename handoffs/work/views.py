@@ -26,6 +26,7 @@ from handoffs.workflows.models import ProtocolVersion, Team, Workflow, team_ids_
 from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
 from opshub.lib.paginator import CappedPaginator
+from opshub.lib.timezones import clock_for
 
 # --- Work items, the board and the inbox --------------------------------------------------
 
@@ -237,7 +238,8 @@ def _item_context(request, item, panel="", form=None):
         "actions": actions,
         "refusals": refusals,
         "not_now": not_now,
-        "undo_until": item.undo_delivery_until(),
+        # In the viewer's own time zone, with its name: "Undo delivery (until 14:32 CET)".
+        "undo_until": clock_for(user, item.undo_delivery_until()),
         "undo_minutes": UNDO_MINUTES,
         "panel": panel,
         "panel_url": reverse(f"handoffs:item-{panel}", args=[item.pk]) if panel else "",
