@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from handoffs.models import Handoff, IntakeSource, WorkItem, Workflow
+from handoffs.models import Handoff, IntakeSource, Workflow, WorkItem
 from handoffs.stalls.detection import run_scan
 from opshub.accounts.models import User
 from reviews.models import Review

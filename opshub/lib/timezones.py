@@ -15,13 +15,13 @@ def zone_or_utc(name: str | None) -> datetime.tzinfo:
         return datetime.UTC
 
 
-def user_zone(user) -> datetime.tzinfo:
+def user_zone(user: object) -> datetime.tzinfo:
     """The zone a person reads times in: their own (User.time_zone), else the site's
     (settings.TIME_ZONE); UTC when neither names a known zone."""
     return zone_or_utc(getattr(user, "time_zone", "") or settings.TIME_ZONE)
 
 
-def clock_for(user, moment: datetime.datetime | None) -> str:
+def clock_for(user: object, moment: datetime.datetime | None) -> str:
     """`moment` as the person's wall-clock time with its zone's abbreviation ("14:32 CET"),
     ready to print: the template's own `time` filter would turn it back to the site's zone."""
     if moment is None:
