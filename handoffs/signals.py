@@ -16,3 +16,9 @@ decision_requested = Signal()
 # Sent inside the transaction of a handoff, with `item` (now waiting for its receiving team to
 # accept it) and `event` (the handoff's event); posted to that team's channels the same way.
 handoff_waiting = Signal()
+
+# Sent inside the transaction that deactivates `person`, after their open items and
+# recoveries went to `reassign_to` (a User, or None for nobody), with `by` (who deactivates)
+# and `at`. A receiver hands on what it keeps for that person and returns
+# {"what": how many} for the summary ("2 action item(s)"); see reviews/hooks.py.
+person_deactivated = Signal()

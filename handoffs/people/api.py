@@ -166,10 +166,13 @@ class CanManagePeople(permissions.BasePermission):
         return rules.can_see_people(request.user)
 
     def has_object_permission(self, request, view, person):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if view.action == "reactivate":  # they left their teams: the teams they left count
+            self.message = rules.REACTIVATE_ONLY
+            return person.deactivated_at is None or rules.can_reactivate(request.user, person)
         self.message = "You cannot change this person: admins, or a lead of one of their teams."
-        return request.method in permissions.SAFE_METHODS or rules.can_manage_person(
-            request.user, person
-        )
+        return rules.can_manage_person(request.user, person)
 
 
 @extend_schema_view(
@@ -184,7 +187,8 @@ class UserViewSet(
     viewsets.GenericViewSet,
 ):
     """People: `POST` invites (an inactive account and an email with a signed link),
-    `PATCH` sets the role, `deactivate` hands their open work on. There is no DELETE: a
+    `PATCH` sets the role, `deactivate` hands their open work on, `reactivate` invites a
+    deactivated person back. There is no DELETE: a
     deactivated account keeps the history that names it."""
 
     serializer_class = UserSerializer
@@ -221,6 +225,20 @@ class UserViewSet(
         body = DeactivateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.person_deactivate(person=person, by=request.user, **body.validated_data)
+        return self._answer(person)
+
+    @extend_schema(
+        request=None,
+        responses=UserSerializer,
+        description="Brings a deactivated person back: they rejoin the teams they left and "
+        "get a new invitation (status `invited` until they set a password through its link). "
+        "Work reassigned when they left stays where it went. 400 when the person is not "
+        "deactivated; 403 unless you are an admin or lead a team they left.",
+    )
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request, pk=None):
+        person = self.get_object()
+        services.person_reactivate(person=person, by=request.user)
         return self._answer(person)
 
     @extend_schema(request=None, responses=UserSerializer)

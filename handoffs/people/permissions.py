@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from handoffs.workflows.models import led_team_ids_of, team_ids_of
-from opshub.accounts.models import User
+from opshub.accounts.models import AuditEntry, User
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 ADMINS_ONLY = "Only admins create, rename and remove teams or choose their lead."
 LEADS_ONLY = "Only admins and the team's lead manage its members."
+REACTIVATE_ONLY = "Only admins and the lead of a team this person left reactivate them."
 
 
 def can_manage_teams(user: User | AnonymousUser) -> bool:
@@ -54,6 +55,37 @@ def can_manage_person(user: User | AnonymousUser, person: User) -> bool:
         return False
     led = led_team_ids_of(user)
     return bool(led) and bool(led & team_ids_of(person))
+
+
+def can_reactivate(user: User | AnonymousUser, person: User, left: set[int] | None = None) -> bool:
+    """Reactivate a deactivated `person`: the deactivation rule, with the teams they left when
+    deactivated (`left`, ids; read from the deactivation's audit entry when not given) in
+    place of the teams they are in, which they left."""
+    if person.deactivated_at is None:
+        return False
+    if not user.is_authenticated or not user.can_write or person.pk == user.pk:
+        return False
+    if user.is_admin:
+        return True
+    if person.is_admin:
+        return False
+    led = led_team_ids_of(user)
+    if not led:
+        return False
+    if left is None:
+        left = set(teams_left_ids(person))
+    return bool(led & left)
+
+
+def teams_left_ids(person: User) -> list[int]:
+    """The teams `person` was in when last deactivated (the deactivation's audit entry)."""
+    entry = (
+        AuditEntry.objects.for_object(person)
+        .filter(after__has_key="teams_left")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    return list(entry.after["teams_left"]) if entry else []
 
 
 def roles_for(user: User | AnonymousUser) -> list[tuple[str, str]]:

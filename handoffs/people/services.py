@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from handoffs.people import permissions as rules
+from handoffs.signals import person_deactivated
 from handoffs.work.models import Event, Recovery, WorkItem
 from handoffs.workflows.models import Team, TeamCalendar
 from opshub.accounts.models import AuditEntry, User
@@ -308,7 +309,15 @@ def person_deactivate(*, person: User, by: User, reassign_to: User | None = None
     recoveries = work["recoveries"].update(owner_id=new_id)
     led = list(Team.objects.led_by(person).values_list("name", flat=True))
     Team.objects.led_by(person).update(lead=None)
+    # Kept in the audit entry: whom a lead of these teams may reactivate, and where to.
+    left = sorted(person.teams.values_list("pk", flat=True))  # type: ignore[attr-defined]
     person.teams.clear()  # type: ignore[attr-defined]  # Team.members' reverse accessor
+    # What other apps keep for the person (review action items) goes the same way.
+    handed_on = {}
+    for _, answer in person_deactivated.send(
+        sender=User, person=person, reassign_to=reassign_to, by=by, at=now
+    ):
+        handed_on.update(answer or {})
     person.is_active = False
     person.deactivated_at = now
     person.set_unusable_password()  # an unaccepted invitation link stops working too
@@ -321,6 +330,46 @@ def person_deactivate(*, person: User, by: User, reassign_to: User | None = None
             f"Deactivated {person.email}: {len(items)} item(s) and {recoveries} recover"
             f"{'y' if recoveries == 1 else 'ies'} to {reassign_to or 'nobody'}"
         ),
-        after={"reassign_to": new_id, "items": len(items), "teams_led": led},
+        after={"reassign_to": new_id, "items": len(items), "teams_led": led, "teams_left": left},
     )
-    return {"items": len(items), "recoveries": recoveries, "teams_led": led}
+    return {"items": len(items), "recoveries": recoveries, "teams_led": led, **handed_on}
+
+
+def teams_left(person):
+    """The teams `person` left when deactivated that still exist, by name."""
+    return Team.objects.filter(pk__in=rules.teams_left_ids(person)).order_by("name")
+
+
+@transaction.atomic
+def person_reactivate(*, person, by):
+    """Brings a deactivated person back: they rejoin the teams they left and get a new
+    invitation, whose link sets a new password and activates the account (their old password
+    and tokens stay dead). The work reassigned when they left stays where it went; their
+    history never left. Returns the names of the teams rejoined."""
+    person = User.objects.select_for_update().get(pk=person.pk)
+    if person.deactivated_at is None:
+        _require(rules.can_manage_person(by, person), rules.REACTIVATE_ONLY)
+        raise ValidationError("This account is not deactivated.")
+    left = set(rules.teams_left_ids(person))
+    _require(rules.can_reactivate(by, person, left), rules.REACTIVATE_ONLY)
+    teams = list(Team.objects.filter(pk__in=left).order_by("name"))
+    person.teams.add(*teams)
+    person.deactivated_at = None
+    person.is_active = False  # until the invitation is accepted
+    person.invited_at = timezone.now()
+    person.invited_by = by
+    person.set_unusable_password()  # a new state: any older invitation link is replaced
+    person.save(
+        update_fields=["deactivated_at", "is_active", "invited_at", "invited_by", "password"]
+    )
+    names = [team.name for team in teams]
+    back = ", ".join(names) or "no team"
+    AuditEntry.objects.record(
+        actor=by,
+        action=AuditEntry.Action.UPDATE,
+        obj=person,
+        summary=f"Reactivated {person.email}: invited again, back in {back}",
+        after={"reactivated": True, "teams": [team.pk for team in teams]},
+    )
+    _send_invitation(person, by)
+    return names

@@ -35,5 +35,6 @@ urlpatterns = [
     path("people/<int:pk>/role/", views.person_set_role, name="person-role"),
     path("people/<int:pk>/resend/", views.invitation_resend, name="person-resend"),
     path("people/<int:pk>/deactivate/", views.person_deactivate, name="person-deactivate"),
+    path("people/<int:pk>/reactivate/", views.person_reactivate, name="person-reactivate"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
 ]

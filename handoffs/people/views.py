@@ -208,6 +208,10 @@ def _person_context(request, person, **forms):
         role_form=forms.get("role_form")
         or RoleForm(by=request.user, initial={"role": person.role}),
         deactivate_form=forms.get("deactivate_form") or DeactivateForm(person=person),
+        can_reactivate=rules.can_reactivate(request.user, person),
+        teams_to_rejoin=[t.name for t in services.teams_left(person)]
+        if person.deactivated_at
+        else [],
     )
 
 
@@ -251,11 +255,35 @@ def person_deactivate(request, pk):
         context = _person_context(request, person, deactivate_form=form)
         return render(request, "handoffs/person_detail.html", context, status=400)
     to = form.cleaned_data["reassign_to"] or "nobody"
+    actions = (
+        f" {done['action items']} open review action item(s) went to {done['action items to']}."
+        if done.get("action items")
+        else ""
+    )
     messages.success(
         request,
         f"Deactivated {person}. {done['items']} open item(s) and {done['recoveries']} "
-        f"recovery(ies) went to {to}; their history stays.",
+        f"recovery(ies) went to {to}; their history stays.{actions}",
     )
+    return redirect(person_page(person))
+
+
+@login_required
+@require_POST
+def person_reactivate(request, pk):
+    person = _person_for(request, pk)
+    _require(rules.can_reactivate(request.user, person), rules.REACTIVATE_ONLY)
+    try:
+        teams = services.person_reactivate(person=person, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        back = f" They rejoin {', '.join(teams)}." if teams else ""
+        messages.success(
+            request,
+            f"Reactivated {person}: an invitation to set a new password is on its way to "
+            f"{person.email}.{back} The work reassigned when they left stays where it is.",
+        )
     return redirect(person_page(person))
 
 

@@ -2,7 +2,9 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import (
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -153,6 +155,10 @@ class WorkItemFilters(FilterForm):
     }
 
 
+# A refused action: {"detail": "Support owns this stage; ask Lena Fischer (lead)."}
+REFUSAL = OpenApiResponse(description='{"detail": why the action is refused, in words}')
+
+
 class CanActOnItem(permissions.BasePermission):
     """Who may act on this item, checked when it is fetched: before the body is validated, so
     an outsider gets 403, not a 400 that teaches them the action's fields. Only the rules that
@@ -284,6 +290,52 @@ class WorkItemViewSet(
     def deliver(self, request, pk=None):
         return self._act(
             request, None, lambda item, data: transitions.item_deliver(item=item, by=request.user)
+        )
+
+    def _offered(self, item, name):
+        """Refuses an action the item page would not offer, with the page's own reason
+        (`available_actions`): 403 when it is not this person's to take, 409 when the item's
+        state does not allow it now."""
+        offer = item_permissions.available_actions(
+            self.request.user,
+            item,
+            handoff=item.stage.outgoing_handoff(),
+            recovery=item.recoveries.open().first(),
+        )[name]
+        if offer.allowed:
+            return
+        if offer.refused_by_rights:
+            raise PermissionDenied(offer.why_not)
+        raise Conflict(offer.why_not)
+
+    @extend_schema(
+        request=None,
+        responses={200: WorkItemSerializer, 403: REFUSAL, 409: REFUSAL},
+        description="Takes an item nobody owns: a member of the team owning its stage (or an "
+        "admin). Refused with the item page's reason: 403 when it is not yours to take, 409 "
+        "when someone owns it already or it is closed.",
+    )
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        self._offered(self.get_object(), "claim")
+        return self._act(
+            request, None, lambda item, data: transitions.item_claim(item=item, by=request.user)
+        )
+
+    @extend_schema(
+        request=None,
+        responses={200: WorkItemSerializer, 403: REFUSAL, 409: REFUSAL},
+        description="Takes a delivery back within its undo window (10 minutes): the item is "
+        "in progress again and a `delivery_undone` event says so. 409 when the window has "
+        "closed or the item is not delivered.",
+    )
+    @action(detail=True, methods=["post"], url_path="undo-delivery")
+    def undo_delivery(self, request, pk=None):
+        self._offered(self.get_object(), "undo_delivery")
+        return self._act(
+            request,
+            None,
+            lambda item, data: transitions.item_deliver_undo(item=item, by=request.user),
         )
 
     @extend_schema(request=CancelRequestSerializer, responses=WorkItemSerializer)

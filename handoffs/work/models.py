@@ -132,12 +132,25 @@ class BoardFilter:
     params: tuple = ()
 
     CHOICES = (
-        ("", "All open work"),
         ("mine", "Mine"),
         ("team", "My teams"),
         ("stalled", "Stalled"),
         ("due", "Due soon"),
     )
+
+    @classmethod
+    def combined(cls, names, *, user, team_ids, today):
+        """The filters `names` together: an item shows when it passes every one (AND). Each
+        fragment starts with AND, so the fragments and their params simply follow each other."""
+        parts = [cls.named(name, user=user, team_ids=team_ids, today=today) for name in names]
+        q = Q()
+        for part in parts:
+            q &= part.q
+        return cls(
+            q,
+            " ".join(part.sql for part in parts if part.sql),
+            tuple(param for part in parts for param in part.params),
+        )
 
     @classmethod
     def named(cls, name, *, user, team_ids, today):

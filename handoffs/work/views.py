@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST, require_safe
 
 from handoffs.stalls.models import StallEpisode
@@ -26,6 +26,7 @@ from handoffs.workflows.models import ProtocolVersion, Team, Workflow, team_ids_
 from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
 from opshub.lib.paginator import CappedPaginator
+from opshub.lib.timezones import clock_for
 
 # --- Work items, the board and the inbox --------------------------------------------------
 
@@ -110,10 +111,9 @@ def item_board(request, workflow_pk=None):
         return redirect("handoffs:item-board-workflow", workflow_pk=workflows[0].pk)
     workflow = next((w for w in workflows if w.pk == workflow_pk), None)
     workflow = workflow or get_object_or_404(Workflow, pk=workflow_pk)
-    show = request.GET.get("show", "")
-    if show not in dict(BoardFilter.CHOICES):
-        show = ""
-    only = BoardFilter.named(
+    shown = set(request.GET.getlist("show"))
+    show = [name for name, _ in BoardFilter.CHOICES if name in shown]
+    only = BoardFilter.combined(
         show, user=request.user, team_ids=team_ids_of(request.user), today=timezone.localdate()
     )
     columns = WorkItem.objects.board_columns(workflow, per_column=CARDS_PER_COLUMN, only=only)
@@ -124,10 +124,22 @@ def item_board(request, workflow_pk=None):
         "workflows": workflows,
         "columns": columns,
         "show": show,
-        "filters": BoardFilter.CHOICES,
+        "filters": _filter_toggles(show),
         "board_url": request.get_full_path(),
     }
     return render(request, "handoffs/board.html", {**context, "nav_active": "work"})
+
+
+def _filter_toggles(show):
+    """Each board filter as a toggle: whether it is on, and the link that flips it while
+    keeping the others (the filters combine, and the URL says which are on)."""
+    toggles = []
+    for name, label in BoardFilter.CHOICES:
+        names = [n for n in show if n != name] if name in show else [*show, name]
+        ordered = [n for n, _ in BoardFilter.CHOICES if n in names]
+        query = urlencode([("show", n) for n in ordered])
+        toggles.append({"name": name, "label": label, "on": name in show, "query": query})
+    return toggles
 
 
 def _offer_card_actions(user, columns):
@@ -226,7 +238,8 @@ def _item_context(request, item, panel="", form=None):
         "actions": actions,
         "refusals": refusals,
         "not_now": not_now,
-        "undo_until": item.undo_delivery_until(),
+        # In the viewer's own time zone, with its name: "Undo delivery (until 14:32 CET)".
+        "undo_until": clock_for(user, item.undo_delivery_until()),
         "undo_minutes": UNDO_MINUTES,
         "panel": panel,
         "panel_url": reverse(f"handoffs:item-{panel}", args=[item.pk]) if panel else "",

@@ -15,8 +15,9 @@ GATE = {"checklist": ["signed"], "fields": {"po_number": "PO-1", "amount": "10"}
 
 
 def _board(client, workflow, show=""):
+    """The board with the filters `show` on: one name, or several joined by "+"."""
     url = reverse("handoffs:item-board-workflow", args=[workflow.pk])
-    return client.get(url, {"show": show} if show else {})
+    return client.get(url, {"show": show.split("+")} if show else {})
 
 
 def _titles(response):
@@ -57,6 +58,11 @@ def cards(workflow, seller, member):
         ("stalled", {"Stalled"}),
         ("due", {"Due tomorrow"}),
         ("nonsense", {"Mine", "Shipped", "Stalled", "Due tomorrow"}),
+        ("team+due", {"Due tomorrow"}),
+        ("team+stalled", {"Stalled"}),
+        ("mine+team", {"Mine"}),
+        ("mine+stalled", set()),
+        ("team+nonsense", {"Mine", "Stalled", "Due tomorrow"}),
     ],
 )
 def test_the_board_filters_mine_my_team_stalled_and_due_soon(
@@ -134,7 +140,7 @@ def test_an_outsider_cannot_accept_from_a_card(client, workflow, seller, outside
     assert item.state == WorkItem.State.WAITING_ACCEPTANCE
 
 
-@pytest.mark.parametrize("show", ["", "mine", "team", "stalled", "due"])
+@pytest.mark.parametrize("show", ["", "mine", "team", "stalled", "due", "mine+team+stalled+due"])
 def test_the_boards_queries_do_not_grow_with_its_cards(
     client, workflow, seller, lead, cards, show, django_assert_max_num_queries
 ):
@@ -168,3 +174,28 @@ def test_a_viewer_sees_the_board_without_card_actions(client, workflow, viewer, 
     body = _board(client, workflow).content.decode()
     assert "ACME order #1" in body and "Still in Qualify" in body
     assert ">Accept<" not in body and "Hand off to" not in body and "draggable" not in body
+
+
+def test_the_toggles_say_which_filters_are_on_and_each_flips_only_itself(
+    client, workflow, seller, cards
+):
+    client.force_login(seller)
+    response = _board(client, workflow, "due+team")
+    toggles = {t["name"]: t for t in response.context["filters"]}
+    assert response.context["show"] == ["team", "due"]  # in the toggles' order
+    assert [name for name, t in toggles.items() if t["on"]] == ["team", "due"]
+    assert toggles["team"]["query"] == "show=due"
+    assert toggles["stalled"]["query"] == "show=team&show=stalled&show=due"
+    body = response.content.decode()
+    assert 'href="?show=due"' in body and 'My teams<span class="visually-hidden"> (on)' in body
+    assert "Clear: all open work" in body
+
+
+def test_accepting_from_a_card_keeps_the_combined_filters(client, workflow, seller, lead, item):
+    transitions.handoff_submit(item=item, by=seller, **GATE)
+    client.force_login(lead)
+    board = reverse("handoffs:item-board-workflow", args=[workflow.pk]) + "?show=team&show=due"
+    response = client.post(
+        reverse("handoffs:item-accept", args=[item.pk]), {"next": board}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 302 and response["Location"] == board

@@ -84,7 +84,16 @@ def test_filtering_the_board_and_accepting_from_a_card(
     item = WorkItem.objects.get(pk=busy_board[0].pk)
     assert (item.state, item.assignee) == (WorkItem.State.IN_PROGRESS, lead)
 
+    # Filters combine: my teams' work that is also due soon; the URL and the toggles say so.
     page.get_by_role("link", name="Due soon").click()
+    expect(page.locator("article.card")).to_have_count(2)
+    assert page.url.endswith("?show=team&show=due")
+    filters = page.get_by_role("navigation", name="Show on the board")
+    expect(filters.locator(".is-on")).to_have_text(["✓ My teams (on)", "✓ Due soon (on)"])
+    page.get_by_role("link", name="My teams").click()  # off again: due soon alone
     expect(page.locator("article.card")).to_have_count(4)
+    assert page.url.endswith("?show=due")
     page.get_by_role("link", name="Stalled").click()
     expect(page.locator(".board-empty").first).to_have_text("None that match.")
+    page.get_by_role("link", name="Clear: all open work").click()
+    expect(page.locator("article.card")).to_have_count(6)

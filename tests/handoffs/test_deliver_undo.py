@@ -171,3 +171,14 @@ def test_stage_time_of_a_redelivered_item_covers_the_undone_stretch(delivered, m
     first = again.events.order_by("at", "pk").first().at
     total = sum(StageTimeFact.objects.filter(item=again).values_list("total_seconds", flat=True))
     assert total == pytest.approx((again.delivered_at - first).total_seconds(), abs=1e-5)
+
+
+def test_the_undo_button_says_until_when_in_the_viewers_time_zone(client, delivered, member):
+    member.time_zone = "Asia/Kolkata"  # UTC+05:30 all year: never the server's clock
+    member.save(update_fields=["time_zone"])
+    client.force_login(member)
+    until = delivered.undo_delivery_until().astimezone(
+        datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+    )
+    page = client.get(delivered.get_absolute_url()).content.decode()
+    assert f"(until {until:%H:%M} IST)" in page
