@@ -134,13 +134,18 @@ def clock_labels(workflow):
     found = delivering_calendars([workflow.pk]).get(workflow.pk)
     if found is None:
         working = "working time = calendar time: the workflow has no stages"
+        here = "this workflow has no stages yet, so working time equals calendar time"
+    elif found.calendar is None:
+        working = found.label
+        here = f"{found.team_name} has no working calendar, so working time equals calendar time"
     else:
         working = found.label
+        here = f"here {found.team_name}: {describe(found.calendar)}"
     rule = (
         "Calendar time counts every hour from request to delivery. Working time counts only "
         "the working hours of the calendar of the workflow's delivering team (the team of "
-        "its last stage), request to delivery: "
-        f"{working}. A day is 24 hours of either clock. The workflow's leads pick which "
-        "clock the headline and the target use; the other is shown beside it."
+        f"its last stage), request to delivery; {here}. A day is 24 hours of either clock. "
+        "The workflow's leads pick which clock the headline and the target use; the other "
+        "is shown beside it."
     )
     return CALENDAR_LABEL, working, rule
