@@ -14,7 +14,11 @@ figures equal its calendar-time ones, and the board says so.
 import hashlib
 from dataclasses import dataclass
 
-from handoffs.models import Stage
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef
+
+from handoffs.models import Stage, TeamClosure
+from opshub.lib.workcalendar import CalendarError, WorkCalendar
 from opshub.lib.worktime_sql import WorkTable
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -59,20 +63,44 @@ def _canonical(calendar):
 
 
 def delivering_calendars(workflow_ids=None):
-    """{workflow id: DeliveringCalendar} from each workflow's last stage (one query)."""
-    stages = Stage.objects.order_by("workflow_id", "-position").distinct("workflow_id")
+    """{workflow id: DeliveringCalendar} from each workflow's last stage (one query: the
+    team's calendar joined, its closed days as an array)."""
+    closed = TeamClosure.objects.filter(calendar__team=OuterRef("team_id")).values("date")
+    stages = (
+        Stage.objects.order_by("workflow_id", "-position")
+        .distinct("workflow_id")
+        .select_related("team", "team__calendar")
+        .annotate(closed_days=ArraySubquery(closed))
+    )
     if workflow_ids is not None:
         stages = stages.filter(workflow_id__in=workflow_ids)
-    found = {}
-    for stage in stages.select_related("team", "team__calendar"):
-        calendar = getattr(stage.team, "calendar", None)
-        found[stage.workflow_id] = DeliveringCalendar(
-            stage.workflow_id,
-            stage.team_id,
-            stage.team.name,
-            calendar.as_work_calendar() if calendar is not None else None,
+    return {
+        stage.workflow_id: DeliveringCalendar(
+            stage.workflow_id, stage.team_id, stage.team.name, _work_calendar(stage)
         )
-    return found
+        for stage in stages
+    }
+
+
+def _work_calendar(stage):
+    """The stage team's WorkCalendar, or None without one. A stored calendar that cannot
+    work (a time zone gone from the system's database) counts calendar time rather than
+    stopping the snapshot."""
+    calendar = getattr(stage.team, "calendar", None)
+    if calendar is None:
+        return None
+    try:
+        return WorkCalendar(
+            time_zone=calendar.time_zone,
+            working_days=frozenset(calendar.working_days),
+            day_start=calendar.day_start,
+            day_end=calendar.day_end,
+            country=calendar.country,
+            subdivision=calendar.subdivision,
+            closures=frozenset(stage.closed_days or ()),
+        )
+    except CalendarError:
+        return None
 
 
 def describe(calendar):

@@ -232,3 +232,12 @@ def test_a_workflow_whose_delivering_team_has_no_calendar_says_so(client, lead, 
     assert body["clock"]["working_label"] == (
         "working time = calendar time: Sales has no working calendar"
     )
+
+
+def test_a_closed_day_of_the_delivering_team_does_not_count(workflow, berlin):
+    from handoffs.models import TeamClosure
+
+    TeamClosure.objects.create(calendar=berlin, date=datetime.date(2025, 3, 10), reason="Stock")
+    item = simple(workflow, 65, start=FRIDAY_5PM)  # delivered on the closed Monday
+    snapshot_rebuild()
+    assert _fact(item).cycle_working_seconds == 0
