@@ -356,21 +356,48 @@ def quarter_targets(week: datetime.date) -> list[dict[str, Any]]:
         .order_by()
     )
     values: dict[int, Any] = {row["workflow_id"]: row for row in rows}
+    working = _working_time_values(targets, start, end)
     found = []
     for target in targets:
-        value = values.get(target.workflow_id, {}).get(target.metric)
+        on_working = target.clock == "working"
+        value = (working if on_working else values).get(target.workflow_id, {}).get(target.metric)
         target_days = round(target.target.total_seconds() / DAY_SECONDS, 1)
         value_days = round(value / DAY_SECONDS, 1) if value is not None else None
         found.append(
             {
                 "workflow": target.workflow.name,
-                "metric": target.get_metric_display(),
+                "metric": target.get_metric_display() + (" (working time)" if on_working else ""),
                 "target_days": target_days,
                 "value_days": value_days,
                 "on_target": value_days is not None and value_days <= target_days,
             }
         )
     return found
+
+
+def _working_time_values(
+    targets: Iterable[Any], start: datetime.datetime, end: datetime.datetime
+) -> dict[int, Any]:
+    """{workflow id: figures} of working-time cycle time, for the targets whose leads picked
+    that clock: read from the scoreboard's snapshot, the one place it is counted (on the
+    delivering team's calendar, as the dashboard's headline)."""
+    ids = [t.workflow_id for t in targets if t.clock == "working"]
+    if not ids:
+        return {}
+    fact_model = apps.get_model("scoreboard", "DeliveredItemFact")
+    field = "cycle_working_seconds"
+    rows = (
+        fact_model.objects.filter(delivered_at__gte=start, delivered_at__lt=end, workflow__in=ids)
+        .values("workflow_id")
+        .annotate(
+            average=Avg(field),
+            p50=PercentileCont(field, 0.5),
+            p85=PercentileCont(field, 0.85),
+            p95=PercentileCont(field, 0.95),
+        )
+        .order_by()
+    )
+    return {row["workflow_id"]: row for row in rows}
 
 
 def scoreboard_movement(week: datetime.date) -> dict[str, Any]:

@@ -8,14 +8,17 @@ from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
 from handoffs.models import Workflow
-from scoreboard import dashboard
+from scoreboard import board_cache, dashboard
 from scoreboard.forecasting.flow import lead_and_cycle
-from scoreboard.models import DeliveredItemFact, HandoffFact, StageTimeFact
+from scoreboard.models import FIGURES, WORKTIME, DeliveredItemFact, HandoffFact, StageTimeFact
+from scoreboard.worktime import clock_labels
 
 
 class ScoreboardQuery(serializers.Serializer):
     workflow = serializers.PrimaryKeyRelatedField(
-        queryset=Workflow.objects.counted(), required=False, allow_null=True
+        queryset=Workflow.objects.counted().select_related("scoreboard_target"),
+        required=False,
+        allow_null=True,
     )
     since = serializers.DateField(required=False, help_text="First day (UTC), inclusive.")
     until = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
@@ -55,6 +58,7 @@ class ScoreboardViewSet(viewsets.ViewSet):
         handoffs = HandoffFact.objects.counted().for_workflow(workflow)
         window = (period.since, period.until)
         times = lead_and_cycle(workflow, *window) if workflow else None
+        calendar_label, working_label, rule = clock_labels(workflow)
         return Response(
             {
                 "workflow": workflow.pk if workflow else None,
@@ -73,6 +77,19 @@ class ScoreboardViewSet(viewsets.ViewSet):
                     "label": times["commitment"] if times else "from the request",
                 },
                 "lead_time_seconds": _figures(stats),
+                # Request → delivery on both clocks; `headline` is the one the workflow's
+                # leads picked (calendar time by default, and for all workflows).
+                "clock": {
+                    "headline": board_cache.clock_of(workflow),
+                    "calendar_label": calendar_label,
+                    "working_label": working_label,
+                    "rule": rule,
+                },
+                "calendar_time_seconds": _figures(stats),
+                "working_time_seconds": {
+                    "count": stats["count"],
+                    **{key: stats[WORKTIME + key] for key in FIGURES},
+                },
                 "cycle_time_seconds": _figures(times["cycle"] if times else stats),
                 "time_seconds": {
                     key: stats[key] or 0

@@ -25,6 +25,7 @@ from django.utils.safestring import mark_safe
 from opshub.lib.cache import cache_add, cache_get, cache_set
 from opshub.lib.timezones import zone_or_utc
 from scoreboard import dashboard
+from scoreboard.models import Clock
 
 VERSION_KEY = "scoreboard:board:version"
 # A stored board is served as is for FRESH seconds; after that the first request to claim
@@ -57,12 +58,23 @@ def invalidate_on_commit():
     transaction.on_commit(invalidate, robust=True)
 
 
+def clock_of(workflow):
+    """The clock the workflow's headline counts (the all-workflows board: calendar time).
+    Read from the workflow's target, loaded with it by the filter form: no query."""
+    if workflow is None:
+        return Clock.CALENDAR.value
+    goal = getattr(workflow, "scoreboard_target", None)
+    return goal.clock if goal is not None else Clock.CALENDAR.value
+
+
 def _key(current, *, workflow, period, tz, today):
     return ":".join(
         (
             "scoreboard:board",
             current,
             str(workflow.pk if workflow else "all"),
+            # A new clock is a new board, even before the version moves on commit.
+            clock_of(workflow),
             period.since.isoformat(),
             period.until.isoformat(),
             str(tz),
@@ -80,6 +92,7 @@ def render_board(*, workflow, period, tz, today):
         "head": render_to_string("scoreboard/dashboard.html#board-head", context),
         "body": render_to_string("scoreboard/dashboard.html#board-body", context),
         "goal_metric": goal.metric if goal else None,
+        "goal_clock": goal.clock if goal else None,
         "goal_days": round(goal.target.total_seconds() / 86400, 2)
         if goal and goal.target
         else None,

@@ -13,12 +13,16 @@ from django.utils import timezone
 from handoffs.models import WorkItem
 from handoffs.stalls.detection import stalled_now
 from scoreboard.models import (
+    FIGURES,
+    WORKTIME,
+    Clock,
     DeliveredItemFact,
     HandoffFact,
     Metric,
     QuarterTarget,
     StageTimeFact,
 )
+from scoreboard.worktime import clock_labels
 
 DAY = 86400.0
 SCATTER_LIMIT = 1500
@@ -110,25 +114,47 @@ def _ratio(part, whole):
     return part / whole if whole else None
 
 
+def _goal_of(workflow):
+    """The workflow's quarter target: loaded with it by the filter form (scoreboard_target),
+    else read here."""
+    if workflow is None:
+        return None
+    if type(workflow).scoreboard_target.is_cached(workflow):
+        return getattr(workflow, "scoreboard_target", None)  # None: loaded, and there is none
+    return QuarterTarget.objects.filter(workflow=workflow).first()
+
+
 def headline(facts, workflow, period):
     """The big number: the chosen metric in the board's period (the one the filters say),
     its target, the period before it, the trend."""
-    goal = QuarterTarget.objects.filter(workflow=workflow).first() if workflow else None
+    goal = _goal_of(workflow)
     metric = goal.metric if goal else Metric.AVERAGE
+    clock = goal.clock if goal else Clock.CALENDAR
     before = previous_period(period)
     stats = facts.compare(
         {"this": (period.since, period.until), "last": (before.since, before.until)}
     )
-    value, previous = stats["this"][metric], stats["last"][metric]
+    # Both clocks come from the same query; the headline is the one the leads picked.
+    calendar_label, working_label, rule = clock_labels(workflow)
+    this, last = _clock_figures(stats["this"]), _clock_figures(stats["last"])
+    other = Clock.CALENDAR if clock == Clock.WORKING else Clock.WORKING
+    value, previous = this[clock][metric], last[clock][metric]
     target = goal.target.total_seconds() if goal and goal.target else None
     delta = value - previous if value is not None and previous is not None else None
     return {
         "metric": metric,
         "metric_label": Metric(metric).label,
+        "clock": clock,
+        "clock_label": working_label if clock == Clock.WORKING else calendar_label,
+        "other_clock": other,
+        "other_label": working_label if other == Clock.WORKING else calendar_label,
+        "other_value": this[other][metric],
+        "other": this[other],
+        "rule": rule,
         "period": period,
         "previous_period": before,
-        "this": stats["this"],
-        "last": stats["last"],
+        "this": this[clock],
+        "last": last[clock],
         "value": value,
         "previous": previous,
         "delta": delta,
@@ -137,6 +163,14 @@ def headline(facts, workflow, period):
         "target": target,
         "on_target": target is not None and value is not None and value <= target,
         "goal": goal,
+    }
+
+
+def _clock_figures(stats):
+    """{clock: {count, average, p50, p85, p95}} from one period's compare() row."""
+    return {
+        Clock.CALENDAR: {key: stats[key] for key in ("count", *FIGURES)},
+        Clock.WORKING: {"count": stats["count"], **{k: stats[WORKTIME + k] for k in FIGURES}},
     }
 
 

@@ -3,7 +3,7 @@ import datetime
 from django import forms
 
 from handoffs.models import Workflow
-from scoreboard.models import Metric
+from scoreboard.models import Clock, Metric
 
 MAX_WINDOW = datetime.timedelta(days=10 * 366)
 
@@ -12,7 +12,10 @@ class FilterForm(forms.Form):
     PERIODS = [("quarter", "This quarter"), ("90d", "Last 90 days"), ("custom", "Custom dates")]
 
     workflow = forms.ModelChoiceField(
-        queryset=Workflow.objects.counted(), required=False, empty_label="All workflows"
+        # The target comes along: its clock is part of the board's cache key.
+        queryset=Workflow.objects.counted().select_related("scoreboard_target"),
+        required=False,
+        empty_label="All workflows",
     )
     period = forms.ChoiceField(choices=PERIODS, required=False, initial="quarter")
     since = forms.DateField(
@@ -52,14 +55,25 @@ class FilterForm(forms.Form):
 
 class TargetForm(forms.Form):
     metric = forms.ChoiceField(choices=Metric.choices, initial=Metric.AVERAGE)
+    clock = forms.ChoiceField(
+        label="Clock",
+        choices=Clock.choices,
+        initial=Clock.CALENDAR,
+        required=False,  # a form without it (an older page) keeps calendar time
+        help_text="Working time counts only the delivering team's working hours; "
+        "the other clock is shown beside the headline.",
+    )
     target_days = forms.DecimalField(
         label="Target (days)",
         required=False,
         min_value=0.01,
         max_value=3650,
         decimal_places=2,
-        help_text="Leave empty for no target.",
+        help_text="Days of the chosen clock (a day is 24 hours of it). Empty: no target.",
     )
+
+    def clean_clock(self):
+        return self.cleaned_data.get("clock") or Clock.CALENDAR
 
 
 class ImportForm(forms.Form):

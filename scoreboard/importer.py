@@ -392,11 +392,15 @@ GROUP BY r.item_id, r.previous_stage_id, r.stage_id, r.delivered_at
 _INSERT_ITEM_FACTS = """
 INSERT INTO scoreboard_delivereditemfact
     (item_id, workflow_id, requested_at, delivered_at, delivered_on, cycle_seconds,
+     cycle_working_seconds, worktime_stamp,
      working_seconds, active_seconds, waiting_seconds, blocked_seconds, decision_seconds,
      handoffs, bounces, computed_at, event_count, last_event_id)
 SELECT r.item_id, %(workflow)s, r.first_at, r.delivered_at,
        (r.delivered_at AT TIME ZONE 'UTC')::date,
        EXTRACT(EPOCH FROM r.delivered_at - r.first_at)::float8,
+       -- Counted on no calendar; if the delivering team has one, the next recompute finds
+       -- the stamp stale and counts its working time.
+       EXTRACT(EPOCH FROM r.delivered_at - r.first_at)::float8, '',
        SUM(r.seconds), COALESCE(SUM(r.seconds) FILTER (WHERE s.kind = 'active'), 0),
        0, 0, 0, COUNT(*) FILTER (WHERE r.n > 1), 0, now(), 2 * COUNT(*), MAX(r.delivered_id)
 FROM (SELECT r.*, EXTRACT(EPOCH FROM COALESCE(r.next_at, r.at) - r.at)::float8 AS seconds

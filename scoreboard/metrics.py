@@ -18,7 +18,12 @@ The median is percentile_cont(0.5): the midpoint of the two middle values when t
 count is even.
 """
 
+import datetime
+
 from django.db import connection
+
+from opshub.lib.worktime_sql import between_sql, cte
+from scoreboard.worktime import MARGIN_DAYS, delivering_calendars, sql_params
 
 # Advisory lock keys (pg_advisory_xact_lock(int4, int4) space): one namespace for the
 # whole snapshot, one for single items.
@@ -131,14 +136,23 @@ counts AS (
 ),
 fingerprint AS (
     {fingerprint}
-)
+),
+{delivering},
+{worktime}
 INSERT INTO scoreboard_delivereditemfact
     (item_id, workflow_id, requested_at, delivered_at, delivered_on, cycle_seconds,
+     cycle_working_seconds, worktime_stamp,
      working_seconds, active_seconds, waiting_seconds, blocked_seconds, decision_seconds,
      handoffs, bounces, computed_at, event_count, last_event_id)
 SELECT i.id, i.workflow_id, i.requested_at, i.delivered_at,
        (i.delivered_at AT TIME ZONE 'UTC')::date,
        EXTRACT(EPOCH FROM i.delivered_at - i.requested_at)::float8,
+       -- Working time on the delivering team's calendar; calendar time without one. A
+       -- calendar with no working day in the table's window has no row: 0 working seconds.
+       CASE WHEN d.team_id IS NULL
+            THEN EXTRACT(EPOCH FROM i.delivered_at - i.requested_at)::float8
+            ELSE COALESCE({working_cycle}, 0) END,
+       COALESCE(d.stamp, ''),
        COALESCE(p.working, 0), COALESCE(p.active, 0), COALESCE(p.waiting, 0),
        COALESCE(p.blocked, 0), COALESCE(p.decision, 0),
        COALESCE(c.handoffs, 0), COALESCE(c.bounces, 0), now(),
@@ -147,7 +161,23 @@ FROM handoffs_workitem i
 LEFT JOIN per_item p ON p.item_id = i.id
 LEFT JOIN counts c ON c.item_id = i.id
 LEFT JOIN fingerprint f ON f.item_id = i.id
+LEFT JOIN delivering d ON d.workflow_id = i.workflow_id
+LEFT JOIN worktime wc ON wc.key = d.team_id
 WHERE i.state = 'done' {scope_items}
+"""
+
+# The workflows whose delivering team has a calendar (scoreboard.worktime), as a table.
+_DELIVERING = """delivering(workflow_id, team_id, stamp) AS (
+    SELECT * FROM unnest(%(wt_workflows)s::bigint[], %(wt_teams)s::bigint[],
+                         %(wt_stamps)s::text[])
+)"""
+
+# The time the working-time table must cover: the scope's delivered items in workflows
+# with a calendar, request to delivery.
+_WINDOW = """
+SELECT MIN(i.requested_at), MAX(i.delivered_at)
+FROM handoffs_workitem i
+WHERE i.state = 'done' AND i.workflow_id = ANY(%(wt_workflows)s) {scope_items}
 """
 
 # What an item's facts are derived from: its events up to delivery. One hash aggregate
@@ -161,18 +191,22 @@ _FINGERPRINT = """
 """
 
 # Items whose facts no longer match their inputs: delivered items without facts or whose
-# events, dates or workflow changed, or whose fingerprint was cleared (a stage of theirs
-# changed kind: migration 0003's trigger); facts of items no longer delivered. The three
-# fact tables of an item are always written together, and facts of deleted items go with
-# them (ON DELETE CASCADE).
+# events, dates, workflow or working calendar changed, or whose fingerprint was cleared (a
+# stage of theirs changed kind: migration 0003's trigger); facts of items no longer
+# delivered. The three fact tables of an item are always written together, and facts of
+# deleted items go with them (ON DELETE CASCADE).
 _STALE = """
-WITH fingerprint AS ({fingerprint})
+WITH fingerprint AS ({fingerprint}),
+{delivering}
 SELECT i.id
 FROM handoffs_workitem i
 LEFT JOIN fingerprint fp ON fp.item_id = i.id
 LEFT JOIN scoreboard_delivereditemfact f ON f.item_id = i.id
+LEFT JOIN delivering d ON d.workflow_id = i.workflow_id
 WHERE i.state = 'done' AND (
     f.item_id IS NULL
+    -- Counted on another calendar (edited, or another delivering team) or on none.
+    OR f.worktime_stamp <> COALESCE(d.stamp, '')
     OR f.event_count <> COALESCE(fp.events, 0)
     OR f.last_event_id IS DISTINCT FROM fp.last_event_id
     OR f.delivered_at <> i.delivered_at
@@ -191,25 +225,47 @@ _FACT_TABLES = (
 )
 
 
-def _run_inserts(cursor, ids=None):
+def _worktime(cursor, calendars, ids):
+    """The working-time table for the scope's items and its named params; the window is
+    read only when some workflow has a calendar (otherwise the table is empty)."""
+    _, params = sql_params(calendars, None)
+    window = None
+    if params["wt_workflows"]:
+        scope_items = "AND i.id = ANY(%(ids)s)" if ids is not None else ""
+        cursor.execute(_WINDOW.format(scope_items=scope_items), {**params, "ids": ids})
+        first, last = cursor.fetchone()
+        if first is not None:
+            margin = datetime.timedelta(days=MARGIN_DAYS)
+            window = (min(first, last) - margin, max(first, last) + margin)
+    table, params = sql_params(calendars, window)
+    worktime, table_params = cte(table, "worktime")
+    return worktime, {**params, **table_params}
+
+
+def _run_inserts(cursor, ids=None, calendars=None):
     """The three fact tables from the event log, for the given items (None: all)."""
     # No user input reaches the SQL text: each scope is one of two fixed clauses.
     scoped = ids is not None
     params = {"ids": ids} if scoped else None
     scope = "AND e.item_id = ANY(%(ids)s)" if scoped else ""
+    calendars = delivering_calendars() if calendars is None else calendars
     # Big sorts (a full rebuild sorts the whole event log) stay in memory.
     cursor.execute("SET LOCAL work_mem = '64MB'")
     cursor.execute("DROP TABLE IF EXISTS scoreboard_intervals")
     cursor.execute(_INTERVALS.format(scope=scope), params)
     cursor.execute(_INSERT_STAGES)
     cursor.execute(_INSERT_HANDOFFS.format(scope=scope), params)
+    worktime, worktime_params = _worktime(cursor, calendars, ids)
     cursor.execute(
         _INSERT_ITEMS.format(
             scope_facts="AND h.item_id = ANY(%(ids)s)" if scoped else "",
             scope_items="AND i.id = ANY(%(ids)s)" if scoped else "",
             fingerprint=_FINGERPRINT.format(scope=scope),
+            delivering=_DELIVERING,
+            worktime=worktime,
+            working_cycle=between_sql("wc", "i.requested_at", "i.delivered_at"),
         ),
-        params,
+        {**(params or {}), **worktime_params},
     )
 
 
@@ -236,17 +292,22 @@ def rebuild_all_facts(*, force=False):
         # A recompute can be redone from the log: losing its last commit on a crash is harmless.
         cursor.execute("SET LOCAL synchronous_commit = off")
         stale = None
+        calendars = delivering_calendars()
         if not force:
-            cursor.execute(_STALE.format(fingerprint=_FINGERPRINT.format(scope="")))
+            _, params = sql_params(calendars, None)
+            cursor.execute(
+                _STALE.format(fingerprint=_FINGERPRINT.format(scope=""), delivering=_DELIVERING),
+                params,
+            )
             stale = sorted(row[0] for row in cursor.fetchall())
         if stale is None or len(stale) > FULL_PASS_ABOVE:
             for table in _FACT_TABLES:
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-            _run_inserts(cursor)
+            _run_inserts(cursor, calendars=calendars)
         elif stale:
             for table in _FACT_TABLES:
                 cursor.execute(f"DELETE FROM {table} WHERE item_id = ANY(%s)", [stale])  # noqa: S608
-            _run_inserts(cursor, stale)
+            _run_inserts(cursor, stale, calendars)
         cursor.execute("SELECT COUNT(*) FROM scoreboard_delivereditemfact")
         return cursor.fetchone()[0]
 

@@ -26,6 +26,13 @@ class Metric(models.TextChoices):
     P95 = "p95", "95th percentile cycle time"
 
 
+class Clock(models.TextChoices):
+    """Which clock a workflow's headline counts (scoreboard.worktime has the rule)."""
+
+    CALENDAR = "calendar", "Calendar time"
+    WORKING = "working", "Working time (the delivering team's calendar)"
+
+
 class FactQuerySet(models.QuerySet):
     def counted(self):
         """Sandbox workflows never reach the scoreboard (checked at read time, so a
@@ -39,15 +46,25 @@ class FactQuerySet(models.QuerySet):
         return self.filter(workflow=workflow) if workflow is not None else self
 
 
+# The figures of each clock: calendar time under the plain names (the default, and what
+# the pm4py comparisons check), working time under WORKTIME + the same names.
+WORKTIME = "worktime_"
+FIGURES = ("average", "p50", "p85", "p95")
+
+
 def _cycle_stats(prefix="", condition=None):
     extra = {"filter": condition} if condition is not None else {}
-    return {
-        f"{prefix}count": Count("pk", **extra),
-        f"{prefix}average": Avg("cycle_seconds", **extra),
-        f"{prefix}p50": PercentileCont("cycle_seconds", 0.5, **extra),
-        f"{prefix}p85": PercentileCont("cycle_seconds", 0.85, **extra),
-        f"{prefix}p95": PercentileCont("cycle_seconds", 0.95, **extra),
-    }
+    stats = {f"{prefix}count": Count("pk", **extra)}
+    for clock, field in (("", "cycle_seconds"), (WORKTIME, "cycle_working_seconds")):
+        stats.update(
+            {
+                f"{prefix}{clock}average": Avg(field, **extra),
+                f"{prefix}{clock}p50": PercentileCont(field, 0.5, **extra),
+                f"{prefix}{clock}p85": PercentileCont(field, 0.85, **extra),
+                f"{prefix}{clock}p95": PercentileCont(field, 0.95, **extra),
+            }
+        )
+    return stats
 
 
 class DeliveredItemFactQuerySet(FactQuerySet):
@@ -113,6 +130,15 @@ class DeliveredItemFact(models.Model):
     delivered_at = models.DateTimeField()
     delivered_on = models.DateField(help_text="Delivery day (UTC): the snapshot's day.")
     cycle_seconds = models.FloatField()
+    # The same span counted on the working calendar of the workflow's delivering team
+    # (scoreboard.worktime); calendar time when that team has none.
+    cycle_working_seconds = models.FloatField(default=0)
+    worktime_stamp = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="The calendar cycle_working_seconds was counted on; empty: calendar time.",
+    )
     # Where the time went, from the event log (they add up to the time covered by events).
     working_seconds = models.FloatField(default=0)
     active_seconds = models.FloatField(
@@ -258,6 +284,12 @@ class QuarterTarget(models.Model):
         Workflow, on_delete=models.CASCADE, related_name="scoreboard_target"
     )
     metric = models.CharField(max_length=10, choices=Metric.choices, default=Metric.AVERAGE)
+    clock = models.CharField(
+        max_length=10,
+        choices=Clock.choices,
+        default=Clock.CALENDAR,
+        help_text="The clock of the headline and the target; the other is shown beside it.",
+    )
     target = models.DurationField(null=True, blank=True)
     set_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -11,7 +11,7 @@ from handoffs.models import Heartbeat, Workflow, WorkItem
 from opshub.accounts.models import User
 from scoreboard import board_cache
 from scoreboard.metrics import rebuild_all_facts, rebuild_item_facts
-from scoreboard.models import Metric, QuarterTarget
+from scoreboard.models import Clock, Metric, QuarterTarget
 
 
 @transaction.atomic
@@ -48,13 +48,22 @@ def snapshot_catch_up() -> int:
 
 @transaction.atomic
 def quarter_target_set(
-    *, workflow: Workflow, by: User, metric: str, target_days: float | str | None
+    *,
+    workflow: Workflow,
+    by: User,
+    metric: str,
+    target_days: float | str | None,
+    clock: str = Clock.CALENDAR,
 ) -> QuarterTarget:
+    """The workflow's quarter metric, the clock it counts (calendar or working time) and
+    its target, in days of that clock."""
     if not workflow.can_edit(by):
         raise PermissionDenied("Only the leads of this workflow's teams set its target.")
     errors: dict[str, str] = {}
     if metric not in Metric.values:
         errors["metric"] = "Pick one of the listed metrics."
+    if clock not in Clock.values:
+        errors["clock"] = "Pick calendar time or working time."
     target = None
     if target_days not in (None, ""):
         try:
@@ -69,7 +78,13 @@ def quarter_target_set(
         raise ValidationError(errors)
     goal, _ = QuarterTarget.objects.update_or_create(
         workflow=workflow,
-        defaults={"metric": metric, "target": target, "set_by": by, "updated_at": timezone.now()},
+        defaults={
+            "metric": metric,
+            "clock": clock,
+            "target": target,
+            "set_by": by,
+            "updated_at": timezone.now(),
+        },
     )
     board_cache.invalidate_on_commit()
     return goal

@@ -58,7 +58,11 @@ def dashboard_view(request):
     if context["can_set_target"]:
         board = context["board"]
         context["target_form"] = TargetForm(
-            initial={"metric": board["goal_metric"] or "average", "target_days": board["goal_days"]}
+            initial={
+                "metric": board["goal_metric"] or "average",
+                "clock": board["goal_clock"] or "calendar",
+                "target_days": board["goal_days"],
+            }
         )
     return _render_dashboard(request, context)
 
@@ -81,6 +85,7 @@ def target_set(request, pk):
                 workflow=workflow,
                 by=request.user,
                 metric=form.cleaned_data["metric"],
+                clock=form.cleaned_data["clock"],
                 target_days=form.cleaned_data["target_days"],
             )
             messages.success(request, f"Quarter target for {workflow.name} saved.")

@@ -142,3 +142,18 @@ def term(key, label=None, badge=""):
 @register.simple_tag
 def meaning(key):
     return TERMS[key][1]
+
+
+@register.simple_tag
+def explain(label, meaning_text):
+    """Like {% term %}, for a meaning built at run time (the clock's rule, which names the
+    workflow's calendar); both are escaped."""
+    tip = f"term-explain-{secrets.token_hex(3)}"
+    return format_html(
+        '<span class="term" tabindex="0" aria-describedby="{}">{}'
+        '<span class="term-tip" role="tooltip" id="{}">{}</span></span>',
+        tip,
+        label,
+        tip,
+        meaning_text,
+    )
