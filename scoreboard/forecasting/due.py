@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from handoffs.models import DueForecast, Stage, Workflow, WorkItem
-from scoreboard.forecasting import forecast
-from scoreboard.forecasting.live import _seed, workflow_model
+from scoreboard.forecasting import forecast, live
+from scoreboard.forecasting.worktime import calendar_key
 
 # Draws per item: the quantile of 200 moves by a few percent, enough for a flag that is
 # recomputed every ten minutes; 1,000 (the item page's) for every open item would not be.
@@ -28,6 +28,8 @@ SIMULATIONS = 200
 # Items simulated together: bounds the (items × simulations) array at ≈8 MB.
 CHUNK = 5000
 P85_MIN_VISITS = 5
+# Stored for "no simulated path was delivered" (or past the working clock): after any due date.
+NEVER = datetime.timedelta(days=10 * 365)
 
 Method = DueForecast.Method
 
@@ -59,8 +61,8 @@ def stage_sum_seconds(model, stages, positions, ages):
 
 
 def forecast_seconds(model, stages, items, now, rng):
-    """(seconds to the 85% date, method) per item of one workflow."""
-    ages = np.array([max((now - i.stage_entered_at).total_seconds(), 0.0) for i in items])
+    """(seconds to the 85% date on the model's clock, method) per item of one workflow."""
+    ages = live.ages(model, now, [i.stage_entered_at for i in items])
     order = {stage.pk: n for n, stage in enumerate(stages)}
     positions = np.array([order[i.stage_id] for i in items], dtype=np.int64)
     seconds = stage_sum_seconds(model, stages, positions, ages)
@@ -92,27 +94,30 @@ def refresh_due_forecasts(*, now=None):
         .only("id", "workflow_id", "stage_id", "stage_entered_at", "due_date", "state")
         .order_by("workflow_id", "pk")
     )
-    by_workflow = {}
+    items = list(items)
+    workflow_ids = sorted({item.workflow_id for item in items})
+    calendars = live.stage_calendars(workflow_ids)
+    # One group per workflow and working calendar: the stage's team's (live.workflow_model).
+    groups = {}
     for item in items:
-        by_workflow.setdefault(item.workflow_id, []).append(item)
-    workflows = Workflow.objects.in_bulk(list(by_workflow))
+        calendar = calendars.get(item.stage_id)
+        key = (item.workflow_id, calendar_key(calendar))
+        groups.setdefault(key, (calendar, []))[1].append(item)
+    workflows = Workflow.objects.in_bulk(workflow_ids)
     stages = {}
-    for stage in Stage.objects.filter(workflow__in=list(by_workflow)).order_by("position", "pk"):
+    for stage in Stage.objects.filter(workflow__in=workflow_ids).order_by("position", "pk"):
         stages.setdefault(stage.workflow_id, []).append(stage)
     rows = []
-    for workflow_id, group in by_workflow.items():
-        model = workflow_model(workflows[workflow_id])
-        rng = np.random.default_rng(_seed(workflow_id))
+    never = now + NEVER
+    for (workflow_id, _), (calendar, group) in groups.items():
+        model = live.workflow_model(workflows[workflow_id], calendar=calendar)
+        rng = np.random.default_rng(live.seed(workflow_id))
         seconds, methods = forecast_seconds(model, stages[workflow_id], group, now, rng)
+        dates = live.moments(model, now, seconds)
         rows += [
-            DueForecast(
-                item_id=item.pk,
-                p85_at=now + datetime.timedelta(seconds=float(min(s, forecast_horizon()))),
-                method=method,
-                computed_at=now,
-            )
-            for item, s, method in zip(group, seconds, methods, strict=True)
-            if not np.isnan(s)
+            DueForecast(item_id=item.pk, p85_at=date or never, method=method, computed_at=now)
+            for item, s, date, method in zip(group, seconds, dates, methods, strict=True)
+            if not np.isnan(s)  # nan: no figure; inf (never delivered): far in the future
         ]
     DueForecast.objects.bulk_create(
         rows,
@@ -124,8 +129,3 @@ def refresh_due_forecasts(*, now=None):
     # Rows not rewritten now: delivered, cancelled, no due date any more, or no figure.
     DueForecast.objects.exclude(computed_at=now).delete()
     return len(rows)
-
-
-def forecast_horizon():
-    """Where "never delivered in the simulations" (inf) is stored: far past any due date."""
-    return 10 * 365 * 86400.0

@@ -86,7 +86,9 @@ def _big_org_with_waits(make_user):
             )
         wf.sync_handoffs(workflow)
     spread = [2 * H, 20 * H, 60 * H, None]
-    for n, handoff in enumerate(Handoff.objects.select_related("from_stage", "workflow").order_by("pk")):
+    for n, handoff in enumerate(
+        Handoff.objects.select_related("from_stage", "workflow").order_by("pk")
+    ):
         if spread[n % 4] is not None:
             _handed_over(handoff, spread[n % 4])
 
