@@ -68,18 +68,21 @@ def workflow_model(workflow, *, calendar=None, refresh=False):
 
 
 def stage_calendar(stage_id):
-    """The WorkCalendar of the team owning one stage, or None (one query)."""
-    row = TeamCalendar.objects.filter(team__stages=stage_id).first()
+    """The WorkCalendar of the team owning one stage, or None (one query, and one for its
+    closed days when there is a calendar)."""
+    row = TeamCalendar.objects.filter(team__stages=stage_id).prefetch_related("closed_days").first()
     return row.as_work_calendar() if row else None
 
 
 def stage_calendars(workflow_ids):
     """{stage id: WorkCalendar} of the workflows' stages whose team has a calendar (one
-    query; a stage missing from it counts calendar time)."""
+    query and one for the closed days; a stage missing from it counts calendar time)."""
     if not workflow_ids:
         return {}
-    rows = TeamCalendar.objects.filter(team__stages__workflow__in=list(workflow_ids)).annotate(
-        stage_id=F("team__stages__pk")
+    rows = (
+        TeamCalendar.objects.filter(team__stages__workflow__in=list(workflow_ids))
+        .annotate(stage_id=F("team__stages__pk"))
+        .prefetch_related("closed_days")
     )
     return {row.stage_id: row.as_work_calendar() for row in rows}
 
