@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("handoffs", "0021_invitation_email_kind"),
+        ("handoffs", "0022_team_closures_channel_events"),
     ]
 
     operations = [
