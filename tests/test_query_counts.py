@@ -73,8 +73,9 @@ LIMITS = {
     "api/v1/work-items/": 4,
     "api/v1/work-items/<pk>/": 3,
     "api/v1/work-items/<pk>/events/": 5,
-    # The workflow's forecast model comes from Redis when warm (scoreboard.forecasting.live).
-    "api/v1/work-items/<str:pk>/forecast/": 3,
+    # The workflow's forecast model comes from Redis when warm (scoreboard.forecasting.live);
+    # two more: the working calendar of the item's stage's team and its closed days.
+    "api/v1/work-items/<str:pk>/forecast/": 5,
     "api/v1/workflows/": 7,
     "api/v1/workflows/<pk>/": 6,
     "discovery/": 4,
@@ -131,7 +132,8 @@ LIMITS = {
     "work/": 10,
     "work/<int:pk>/": 23,
     "work/<int:pk>/decisions/": 14,
-    "scoreboard/items/<int:pk>/forecast/": 4,
+    # With the working calendar of the item's stage's team and its closed days.
+    "scoreboard/items/<int:pk>/forecast/": 6,
     "scoreboard/workflows/<int:pk>/at-risk/": 3,
     # The flow figures and the throughput forecast come from the cache when warm.
     "scoreboard/workflows/<int:pk>/flow/": 5,

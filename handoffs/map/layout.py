@@ -5,14 +5,16 @@ templates/handoffs/map.html. Teams sit on an ellipse around the hub in the order
 the workflows visit them, so consecutive handoffs are short arcs, not long chords.
 
 Health hook: every edge has `health`, one of "ok", "warn", "bad", taken from
-`edge_health()`. The stalls engineer replaces its body (handoff wait, open stalls,
-breakages); the template already draws a halo for "warn" and "bad".
+`edge_health()` (open stalls at the handoff); the template draws a halo for "warn" and
+"bad". Every edge also has its measured `wait` (handoffs/map/waits.py: the median wait
+for acceptance over the last 90 days), which colours and sizes its line.
 """
 
 import itertools
 import math
 from dataclasses import dataclass, field
 
+from handoffs.map.waits import Wait, measured_waits
 from handoffs.stalls.detection import open_counts_by_handoff
 from handoffs.workflows.services import link_stages
 
@@ -84,6 +86,7 @@ class Edge:
     health: str = "ok"
     version: object = None
     marker: str = ""
+    wait: Wait = field(default_factory=Wait)
 
     @property
     def from_stage(self):
@@ -131,12 +134,13 @@ def layout(workflows, teams):
         colour = PALETTE[index % len(PALETTE)]
         for handoff in handoffs_of[workflow.pk]:
             a, b = handoff.from_stage.team_id, handoff.to_stage.team_id
-            flat.append((workflow, colour, handoff, f"arrow-{index + 1}"))
+            flat.append((workflow, colour, handoff))
             pairs.setdefault(frozenset((a, b)), []).append(handoff.pk)
 
-    health = edge_health([handoff.pk for _, _, handoff, _ in flat])
+    health = edge_health([handoff.pk for _, _, handoff in flat])
+    waits = measured_waits([handoff.pk for _, _, handoff in flat])
     edges = []
-    for number, (workflow, colour, handoff, marker) in enumerate(flat, start=1):
+    for number, (workflow, colour, handoff) in enumerate(flat, start=1):
         source, target = by_team[handoff.from_stage.team_id], by_team[handoff.to_stage.team_id]
         source.sends += 1
         target.receives += 1
@@ -158,7 +162,8 @@ def layout(workflows, teams):
                 is_collision=source is not target,
                 health=health.get(handoff.pk, "ok"),
                 version=getattr(handoff, "current", None),
-                marker=marker,
+                marker=f"arrow-{waits[handoff.pk].wait_class}",
+                wait=waits[handoff.pk],
             )
         )
     legend = [

@@ -27,6 +27,7 @@ from handoffs.stalls.models import (
 )
 from handoffs.work.models import (
     Comment,
+    DueForecast,
     Event,
     ImportBatch,
     ImportMapping,
@@ -81,6 +82,7 @@ __all__ = [
     "RecoveryQuerySet",
     "Recovery",
     "Comment",
+    "DueForecast",
     "ImportMapping",
     "ImportBatch",
     "NotificationQuerySet",

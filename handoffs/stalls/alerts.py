@@ -41,6 +41,7 @@ _WHAT = {
     StallEpisode.Kind.RECOVERY_OVERDUE: "recovery past its check time",
     StallEpisode.Kind.DECISION_UNANSWERED: "red decision unanswered",
     StallEpisode.Kind.DUE_MISSED: "past its due date",
+    StallEpisode.Kind.DUE_AT_RISK: "likely to miss its due date",
 }
 
 

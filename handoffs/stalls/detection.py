@@ -52,8 +52,15 @@ _ESCALATE_IN_STAGE = deadline_sql(
     "c", "i.stage_entered_at", "EXTRACT(EPOCH FROM COALESCE(s.target, p.target) * 2)"
 )
 
+# An open item (`i`) whose stored 85% date (`f`) falls after its due date, which has not
+# passed yet: the due_at_risk rule, for detection and resolution alike.
+_AT_RISK = """i.due_date IS NOT NULL AND i.state NOT IN ('done', 'cancelled')
+          AND i.due_date >= (%(now)s AT TIME ZONE %(site_tz)s)::date
+          AND (f.p85_at AT TIME ZONE %(site_tz)s)::date > i.due_date"""
+
 # Each query yields: item_id, owner_id, escalate_to_id, started_at, target, target_source,
-# escalation_delay, recovery_id. Sandbox workflows are for safe mistakes: they never stall.
+# escalation_delay, recovery_id and due_date (NULL but for due_at_risk). Sandbox workflows
+# are for safe mistakes: they never stall.
 _CANDIDATES = {
     # The waiting items first, on their state index: joined directly, the planner chose a
     # merge join along pending_version_id, which every accepted item keeps too, so it read
@@ -66,7 +73,7 @@ _CANDIDATES = {
         SELECT i.id, COALESCE(i.assignee_id, t.lead_id), t.lead_id, i.state_changed_at,
                v.acceptance_target, 'protocol',
                COALESCE({_ESCALATE_AFTER_HANDOFF} - i.state_changed_at,
-                        v.escalation_delay, v.acceptance_target * 2), NULL::bigint
+                        v.escalation_delay, v.acceptance_target * 2), NULL::bigint, NULL::date
         FROM waiting i
         JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
         JOIN handoffs_protocolversion v ON v.id = i.pending_version_id
@@ -102,7 +109,7 @@ _CANDIDATES = {
                COALESCE(s.target, p.target),
                CASE WHEN s.target IS NULL THEN 'p85' ELSE 'stage' END,
                COALESCE({_ESCALATE_IN_STAGE} - i.stage_entered_at,
-                        COALESCE(s.target, p.target) * 2), NULL::bigint
+                        COALESCE(s.target, p.target) * 2), NULL::bigint, NULL::date
         FROM handoffs_workitem i
         JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
         JOIN handoffs_stage s ON s.id = i.stage_id
@@ -118,7 +125,7 @@ _CANDIDATES = {
     Kind.RECOVERY_OVERDUE: """
         SELECT i.id, COALESCE(r.owner_id, t.lead_id), t.lead_id, r.opened_at,
                r.next_check_at - r.opened_at, 'recovery',
-               (r.next_check_at - r.opened_at) * 2, r.id
+               (r.next_check_at - r.opened_at) * 2, r.id, NULL::date
         FROM handoffs_recovery r
         JOIN handoffs_workitem i ON i.id = r.item_id
         JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
@@ -128,7 +135,8 @@ _CANDIDATES = {
     """,
     Kind.DECISION_UNANSWERED: """
         SELECT i.id, COALESCE(d.approver_id, t.lead_id), t.lead_id, d.requested_at,
-               %(decision_target)s, 'decision', %(decision_target)s * 2, NULL::bigint
+               %(decision_target)s, 'decision', %(decision_target)s * 2, NULL::bigint,
+               NULL::date
         FROM handoffs_decision d
         JOIN handoffs_workitem i ON i.id = d.item_id
         JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
@@ -143,7 +151,7 @@ _CANDIDATES = {
         SELECT i.id, COALESCE(i.assignee_id, t.lead_id),
                t.lead_id,
                (i.due_date + 1)::timestamp AT TIME ZONE %(site_tz)s, interval '0', 'due_date',
-               interval '1 day', NULL::bigint
+               interval '1 day', NULL::bigint, NULL::date
         FROM handoffs_workitem i
         JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
         JOIN handoffs_stage s ON s.id = i.stage_id
@@ -151,6 +159,19 @@ _CANDIDATES = {
         WHERE i.due_date IS NOT NULL AND i.state NOT IN ('done', 'cancelled')
           AND i.due_date < (%(now)s AT TIME ZONE %(site_tz)s)::date
     """,
+    # The stored 85% date (handoffs_dueforecast, written by the scoreboard's forecast task)
+    # falls after the due date, which has not passed yet (then it is due_missed). One join
+    # on the table's primary key: never a forecast per item here.
+    Kind.DUE_AT_RISK: f"""
+        SELECT i.id, COALESCE(i.assignee_id, t.lead_id), t.lead_id, %(now)s::timestamptz,
+               interval '0', f.method, interval '1 day', NULL::bigint, i.due_date
+        FROM handoffs_dueforecast f
+        JOIN handoffs_workitem i ON i.id = f.item_id
+        JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
+        JOIN handoffs_stage s ON s.id = i.stage_id
+        JOIN handoffs_team t ON t.id = s.team_id
+        WHERE {_AT_RISK}
+    """,  # noqa: S608 - only the fixed SQL above is formatted in
 }
 
 # The kinds whose targets count the owning team's working time (docs/calendars.md).
@@ -159,7 +180,8 @@ _WORKING_TIME_KINDS = (Kind.HANDOFF_UNACCEPTED, Kind.STAGE_OVER_TARGET)
 _OPEN_SQL = """
     WITH {worktime}candidates AS (
         SELECT * FROM ({candidates}) AS c(item_id, owner_id, escalate_to_id, started_at, target,
-                                           target_source, escalation_delay, recovery_id)
+                                           target_source, escalation_delay, recovery_id,
+                                           due_date)
         WHERE NOT EXISTS (
             SELECT 1 FROM handoffs_stallepisode e
             WHERE e.item_id = c.item_id AND e.kind = %(kind)s AND e.resolved_at IS NULL
@@ -170,7 +192,7 @@ _OPEN_SQL = """
     )
     INSERT INTO handoffs_stallepisode (
         item_id, kind, owner_id, escalate_to_id, started_at, target, target_source,
-        escalation_delay, recovery_id, detected_at, snooze_reason
+        escalation_delay, recovery_id, due_date, detected_at, snooze_reason
     )
     SELECT c.item_id, %(kind)s, c.owner_id,
            -- The next level that is not the holder: the lead, the workflow's owner, an admin.
@@ -178,7 +200,7 @@ _OPEN_SQL = """
                     (SELECT min(u.id) FROM accounts_user u WHERE u.role = 'admin'
                      AND u.is_active AND u.id IS DISTINCT FROM c.owner_id)),
            c.started_at, c.target, c.target_source, c.escalation_delay, c.recovery_id,
-           %(now)s, ''
+           c.due_date, %(now)s, ''
     FROM candidates c
     JOIN handoffs_workitem wi ON wi.id = c.item_id
     JOIN handoffs_workflow wf ON wf.id = wi.workflow_id
@@ -187,7 +209,9 @@ _OPEN_SQL = """
 """
 
 # An episode ends when the wait it measured is over: the item left that state or stage,
-# or (for recoveries) the recovery closed or its check time moved into the future.
+# or (for recoveries) the recovery closed or its check time moved into the future; a
+# due-date risk ends when the item is delivered, its due date moves or passes (due_missed
+# takes over), or its 85% date comes back before the due date.
 # One anti-join per kind against the rows that keep an episode open (each on its own
 # partial index), so with 100,000 open episodes the check is a few hash joins, not a
 # lookup per episode (`make bench`: 0.9 s → ≈0.1 s). One state per kind, so the items
@@ -231,13 +255,19 @@ _RESOLVE_SQL = """
                 SELECT 1 FROM handoffs_workitem i
                 WHERE i.id = s.item_id AND i.state NOT IN ('done', 'cancelled')
                   AND (i.due_date + 1)::timestamp AT TIME ZONE %(site_tz)s = s.started_at)
+            UNION ALL
+            SELECT s.id FROM handoffs_stallepisode s
+            WHERE s.resolved_at IS NULL AND s.kind = 'due_at_risk' AND NOT EXISTS (
+                SELECT 1 FROM handoffs_workitem i
+                JOIN handoffs_dueforecast f ON f.item_id = i.id
+                WHERE i.id = s.item_id AND i.due_date = s.due_date AND {at_risk})
         )
         ORDER BY e2.id
         LIMIT %(batch)s
         FOR UPDATE OF e2 SKIP LOCKED
     )
     RETURNING e.id, e.item_id, e.kind, e.started_at
-"""
+""".replace("{at_risk}", _AT_RISK)
 
 # The item-state kinds matched against the items in one pass: open episodes whose item
 # left that state (or re-entered it: another start) and items in such a state without

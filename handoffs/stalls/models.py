@@ -52,6 +52,7 @@ class StallEpisode(models.Model):
         RECOVERY_OVERDUE = "recovery_overdue", "Recovery past its check time"
         DECISION_UNANSWERED = "decision_unanswered", "Decision unanswered"
         DUE_MISSED = "due_missed", "Due date missed"
+        DUE_AT_RISK = "due_at_risk", "Due date at risk"
 
     item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="stall_episodes")
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -69,6 +70,8 @@ class StallEpisode(models.Model):
     target = models.DurationField()
     target_source = models.CharField(max_length=20, blank=True)
     escalation_delay = models.DurationField()
+    # due_at_risk: the due date it was at risk of missing (a moved due date resolves it).
+    due_date = models.DateField(null=True, blank=True)
     detected_at = models.DateTimeField(default=timezone.now)
     alerted_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)

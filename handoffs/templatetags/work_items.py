@@ -28,12 +28,17 @@ def _html(template_string, *values):
 
 _DUE_MARKERS = {
     "overdue": mark_safe(' <span class="stalled">Overdue</span>'),
+    "at_risk": mark_safe(
+        ' <span class="stalled" title="The 85% forecast is after the due date">At risk</span>'
+    ),
     "due_soon": mark_safe(' <span class="badge state-awaiting_decision">Due soon</span>'),
 }
 
 
+@register.simple_tag
 def due_marker(item):
-    """ " Overdue" / " Due soon" for an open item with a due date (WorkItem.due_status)."""
+    """ " Overdue" / " At risk" / " Due soon" for an open item with a due date
+    (WorkItem.due_status; "At risk" only where the query annotated `due_estimate`)."""
     return _DUE_MARKERS.get(item.due_status, "")
 
 

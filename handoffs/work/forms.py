@@ -2,12 +2,13 @@ import datetime
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 
-from handoffs.work.models import WorkItem
+from handoffs.work.models import DUE_SOON_DAYS, WorkItem
 from handoffs.workflows.models import Cause, Stage, Team, Workflow
 
 # --- Work items ------------------------------------------------------------------------------
@@ -313,6 +314,13 @@ class WorkItemFilterForm(forms.Form):
         choices=[(STATE_OPEN, "Open"), (STATE_ALL, "All")] + WorkItem.State.choices,
     )
     age = forms.ChoiceField(required=False, choices=AGES)
+    DUE = [
+        ("", "Any due date"),
+        ("soon", "Due soon or overdue"),
+        ("overdue", "Overdue"),
+        ("at_risk", "At risk"),
+    ]
+    due = forms.ChoiceField(required=False, choices=DUE, label="Due")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -345,7 +353,24 @@ class WorkItemFilterForm(forms.Form):
         if data["age"]:
             cutoff = timezone.now() - datetime.timedelta(days=int(data["age"]))
             items = items.filter(requested_at__lte=cutoff)
+        if data["due"]:
+            items = _due_filter(items, data["due"])
         if data["q"].strip():
             q = data["q"].strip()
             items = items.filter(Q(title__icontains=q) | Q(external_ref__iexact=q))
         return items
+
+
+def _due_filter(items, name):
+    """The list's Due filter, by the markers' rules (WorkItem.due_status): the site's
+    date, DUE_SOON_DAYS, and for "at risk" the stored 85% date after the due date."""
+    today = timezone.localdate()
+    items = items.open()
+    if name == "soon":
+        return items.filter(due_date__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
+    if name == "overdue":
+        return items.filter(due_date__lt=today)
+    estimate_day = TruncDate("due_forecast__p85_at", tzinfo=timezone.get_current_timezone())
+    return items.alias(estimate_day=estimate_day).filter(
+        due_date__gte=today, estimate_day__gt=F("due_date")
+    )

@@ -46,6 +46,7 @@ class WorkItemQuerySet(models.QuerySet):
         return self.only(
             "id", "title", "external_ref", "state", "requested_at", "delivered_at", "due_date"
         ).annotate(
+            due_estimate=F("due_forecast__p85_at"),
             workflow_name=F("workflow__name"),
             stage_name=F("stage__name"),
             team_name=F("stage__team__name"),
@@ -55,6 +56,11 @@ class WorkItemQuerySet(models.QuerySet):
                 output_field=models.CharField(),
             ),
         )  # fmt: skip
+
+    def with_due_estimate(self):
+        """Annotates `due_estimate`: the stored 85% delivery date (DueForecast), which the
+        at-risk marker compares with the due date. A join, not a query per row."""
+        return self.annotate(due_estimate=F("due_forecast__p85_at"))
 
     def with_stall_flag(self):
         """Annotates `stalled`: the item has an open stall episode (board and list markers)."""
@@ -294,12 +300,17 @@ class WorkItem(models.Model):
     @property
     def due_status(self):
         """ "overdue" once the due date has passed (the due_missed stall's rule, in the site's
-        time zone), "due_soon" within DUE_SOON_DAYS of it, else "" (and for closed items)."""
+        time zone), "at_risk" when the stored 85% date (`due_estimate`, annotated by
+        with_due_estimate) falls after it (the due_at_risk stall's rule), "due_soon" within
+        DUE_SOON_DAYS of it, else "" (and for closed items)."""
         if self.due_date is None or not self.is_open:
             return ""
         today = timezone.localdate()
         if self.due_date < today:
             return "overdue"
+        estimate = getattr(self, "due_estimate", None)
+        if estimate is not None and timezone.localdate(estimate) > self.due_date:
+            return "at_risk"
         if self.due_date <= today + datetime.timedelta(days=DUE_SOON_DAYS):
             return "due_soon"
         return ""
@@ -325,6 +336,29 @@ class WorkItem(models.Model):
     def replayed_state(self):
         """What replaying the event log gives: (stage_id, state, assignee_id, delivered_at)."""
         return replay(self.events.order_by("at", "pk"))
+
+
+class DueForecast(models.Model):
+    """When an open item with a due date will probably be delivered: its 85% date.
+
+    Written by the scoreboard's forecast task (every few minutes, set-based) and read here
+    by a join: the at-risk markers on list, inbox and item page, and the due_at_risk stall
+    scan, never forecast per row or per item (docs/stalls.md, "At risk of the due date").
+    """
+
+    class Method(models.TextChoices):
+        FORECAST = "forecast", "Item forecast"
+        STAGE_P85 = "stage_p85", "Sum of the remaining stages' 85th percentiles"
+
+    item = models.OneToOneField(
+        WorkItem, primary_key=True, on_delete=models.CASCADE, related_name="due_forecast"
+    )
+    p85_at = models.DateTimeField()
+    method = models.CharField(max_length=16, choices=Method.choices)
+    computed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.item_id}: 85% by {self.p85_at:%Y-%m-%d %H:%M}"
 
 
 class Event(models.Model):

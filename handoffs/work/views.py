@@ -47,7 +47,9 @@ def _link_items(items):
 
 
 def _get_item(pk):
-    return get_object_or_404(WorkItem.objects.for_list().select_related("pending_version"), pk=pk)
+    return get_object_or_404(
+        WorkItem.objects.for_list().select_related("pending_version").with_due_estimate(), pk=pk
+    )
 
 
 @login_required
@@ -177,7 +179,10 @@ def inbox(request):
     context = {
         "team": team,
         "my_teams": Team.objects.filter(pk__in=team_ids_of(request.user)),
-        "waiting": WorkItem.objects.waiting_for_teams(team_ids).for_list().with_stall_flag()[:100],
+        "waiting": WorkItem.objects.waiting_for_teams(team_ids)
+        .for_list()
+        .with_stall_flag()
+        .with_due_estimate()[:100],
         "recoveries": open_recoveries.filter(owner_id__in=owners).order_by("next_check_at")[:100],
         # Bounces sent back by the team (or me): still waiting for the sender's input.
         "bounced": open_recoveries.filter(kind=Recovery.Kind.BOUNCE, opened_by_id__in=owners)
@@ -187,6 +192,7 @@ def inbox(request):
         .filter(assignee_id__in=owners, state=WorkItem.State.IN_PROGRESS)
         .for_list()
         .with_stall_flag()
+        .with_due_estimate()
         .order_by("stage_entered_at")[:100],
         "now": timezone.now(),
         "nav_active": "inbox",

@@ -42,6 +42,8 @@ class Model:
     levels: tuple
     history_items: int
     calibration_items: int
+    # A team's working time (worktime.WorkClock): the model's seconds are working seconds.
+    clock: object = None
 
     @property
     def enough_history(self):

@@ -7,7 +7,7 @@ the next such event or at delivery/cancellation; the same boundaries as the
 scoreboard's stage facts (scoreboard/metrics.py), so "time in stage" means one thing.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.db import connection
@@ -103,6 +103,22 @@ class History:
         last = np.concatenate((self.item[1:] != self.item[:-1], [True]))
         done = last & (self.delivered <= at)
         return self.delivered[done] - self.requested[done]
+
+    def warped(self, clock):
+        """The same history on a working-time axis (forecasting.worktime.WorkClock): every
+        instant becomes the working seconds before it, so durations are working time."""
+        return replace(
+            self,
+            started=clock.elapsed(self.started),
+            ended=clock.elapsed(self.ended),
+            requested=clock.elapsed(self.requested),
+            delivered=clock.elapsed(self.delivered),
+            cancelled=clock.elapsed(self.cancelled),
+        )
+
+    @property
+    def first_event_at(self):
+        return float(self.started.min()) if len(self.started) else None
 
     @property
     def last_event_at(self):

@@ -6,19 +6,25 @@ replays a few past moments to calibrate it (engine.coverage_levels): a second or
 costs one simulation of one item (milliseconds). Stage visits are capped per stage
 (forecast.RECENT_VISITS), so a stored model stays small whatever the log's length.
 A cold or unreachable cache costs a rebuild, never an error (opshub.lib.cache).
+
+Working calendars: an item whose stage belongs to a team with a calendar is forecast by
+that calendar's model, built from the same history on the team's working-time axis
+(worktime.WorkClock), and its dates converted back with the same calendar, so they fall
+inside the team's working hours. One model per workflow and calendar in use.
 """
 
 import datetime
 import time
 
 import numpy as np
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
-from handoffs.models import Workflow, WorkItem
+from handoffs.models import Stage, TeamCalendar, Workflow, WorkItem
 from opshub.lib.cache import cache_get, cache_set
 from scoreboard.forecasting import engine, forecast
 from scoreboard.forecasting.history import History
+from scoreboard.forecasting.worktime import WorkClock, calendar_key
 from scoreboard.models import DeliveredItemFact
 
 MODEL_TTL = 15 * 60
@@ -33,34 +39,98 @@ THROUGHPUT_METHOD = (
 )
 
 
-def _seed(*parts):
+def seed(*parts):
     """Repeatable within a minute: the same question gives the same dates on reload."""
     return [int(time.time() // 60), *parts]
 
 
-def workflow_model(workflow, *, refresh=False):
+def workflow_model(workflow, *, calendar=None, refresh=False):
+    """The workflow's model, in the working time of `calendar` (a WorkCalendar) if given."""
     # The creation time keeps a model from outliving a deleted workflow whose id comes back.
-    key = f"scoreboard:forecast:model:{workflow.pk}:{workflow.created_at.timestamp()}"
+    key = (
+        f"scoreboard:forecast:model:{workflow.pk}:{workflow.created_at.timestamp()}:"
+        f"{calendar_key(calendar)}"
+    )
     stored = None if refresh else cache_get(key)
     if stored is not None:
         return stored
     history = History.load(workflow)
-    model = forecast.model_at(history, time.time(), np.random.default_rng(_seed(workflow.pk)))
+    now = time.time()
+    rng = np.random.default_rng(seed(workflow.pk))
+    if calendar is None:
+        model = forecast.model_at(history, now, rng)
+    else:
+        clock = WorkClock.around(calendar, history.first_event_at or now, now)
+        model = forecast.model_at(history.warped(clock), float(clock.elapsed(now)), rng)
+        model.clock = clock
     cache_set(key, model, MODEL_TTL)
     return model
 
 
-def warm_models():
-    """Rebuilds the model of every counted workflow with open items (the periodic task),
-    so no one asking for an item forecast waits for a cold build."""
-    workflows = Workflow.objects.counted().filter(
-        pk__in=WorkItem.objects.open().values("workflow_id")
+def stage_calendar(stage_id):
+    """The WorkCalendar of the team owning one stage, or None (one query, and one for its
+    closed days when there is a calendar)."""
+    row = TeamCalendar.objects.filter(team__stages=stage_id).prefetch_related("closed_days").first()
+    return row.as_work_calendar() if row else None
+
+
+def stage_calendars(workflow_ids):
+    """{stage id: WorkCalendar} of the workflows' stages whose team has a calendar (one
+    query and one for the closed days; a stage missing from it counts calendar time)."""
+    if not workflow_ids:
+        return {}
+    rows = (
+        TeamCalendar.objects.filter(team__stages__workflow__in=list(workflow_ids))
+        .annotate(stage_id=F("team__stages__pk"))
+        .prefetch_related("closed_days")
     )
-    count = 0
-    for workflow in workflows.order_by("pk"):
-        workflow_model(workflow, refresh=True)
-        count += 1
-    return count
+    return {row.stage_id: row.as_work_calendar() for row in rows}
+
+
+def warm_models():
+    """Rebuilds the models of every counted workflow with open items (the periodic task),
+    one per working calendar its stages use, so no one asking for an item forecast waits
+    for a cold build."""
+    workflows = list(
+        Workflow.objects.counted()
+        .filter(pk__in=WorkItem.objects.open().values("workflow_id"))
+        .order_by("pk")
+    )
+    by_stage = stage_calendars([w.pk for w in workflows])
+    stages = Stage.objects.filter(workflow__in=workflows).values_list("workflow_id", "pk")
+    calendars = {}
+    for workflow_id, stage_id in stages:
+        calendar = by_stage.get(stage_id)
+        calendars.setdefault(workflow_id, {})[calendar_key(calendar)] = calendar
+    for workflow in workflows:
+        for calendar in calendars.get(workflow.pk, {None: None}).values():
+            workflow_model(workflow, calendar=calendar, refresh=True)
+    return len(workflows)
+
+
+def ages(model, now, entered):
+    """Seconds each item has spent in its stage, on the model's clock."""
+    now_ts = now.timestamp()
+    entered = np.array([moment.timestamp() for moment in entered], dtype=np.float64)
+    if model.clock is None:
+        return np.maximum(now_ts - entered, 0.0)
+    return np.maximum(model.clock.elapsed(now_ts) - model.clock.elapsed(entered), 0.0)
+
+
+def moments(model, now, seconds):
+    """The instants `seconds` (model time: working seconds under a calendar) after `now`;
+    None where there is no date (nan, inf, past the clock)."""
+    seconds = np.asarray(seconds, dtype=np.float64)
+    if model.clock is None:
+        stamps = now.timestamp() + seconds
+    else:
+        stamps = model.clock.at(model.clock.elapsed(now.timestamp()) + seconds)
+    return [
+        datetime.datetime.fromtimestamp(max(float(t), now.timestamp()), datetime.UTC)
+        if np.isfinite(t)
+        else None
+        for t in np.atleast_1d(stamps)
+    ]
 
 
 def _at(now, seconds):
@@ -87,7 +157,8 @@ def item_forecast(item, *, now=None):
     }
     if not item.is_open:
         return {**result, "reason": "The item is no longer open."}
-    model = workflow_model(item.workflow)
+    calendar = stage_calendar(item.stage_id)
+    model = workflow_model(item.workflow, calendar=calendar)
     result["history_items"] = model.history_items
     if not model.enough_history:
         return {
@@ -98,13 +169,17 @@ def item_forecast(item, *, now=None):
     stage = int(np.searchsorted(model.stage_ids, item.stage_id))
     if stage >= len(model.stage_ids) or model.stage_ids[stage] != item.stage_id:
         return {**result, "reason": "The item's stage has no history yet."}
-    age = max((now - item.stage_entered_at).total_seconds(), 0.0)
     seconds = forecast.forecast_items(
-        model, [stage], [age], np.random.default_rng(_seed(item.pk)), forecast.SIMULATIONS
+        model,
+        [stage],
+        ages(model, now, [item.stage_entered_at]),
+        np.random.default_rng(seed(item.pk)),
+        forecast.SIMULATIONS,
     )[:, 0]
     if np.isnan(seconds[0]):
         return {**result, "reason": "No delivered item has been through this stage yet."}
-    p50, p85, p95 = (_at(now, s) for s in seconds)
+    p50, p85, p95 = moments(model, now, seconds)
+    result["working_time"] = calendar is not None
     result.update(
         p50_at=p50, p85_at=p85, p95_at=p95, simulations=forecast.SIMULATIONS,
         reason="" if p95 else "Some simulated paths never reached delivery: no 95% date.",
@@ -118,24 +193,26 @@ def at_risk(items, *, now=None, sims=200):
     """Ids of the open items with a due date whose 85% date falls after it: one vectorised
     simulation per workflow for all of them (board cards and list rows)."""
     now = now or timezone.now()
-    by_workflow = {}
+    groups = {}
+    items = [item for item in items if item.due_date and item.is_open]
+    calendars = stage_calendars({item.workflow_id for item in items})
     for item in items:
-        if item.due_date and item.is_open:
-            by_workflow.setdefault(item.workflow_id, []).append(item)
+        calendar = calendars.get(item.stage_id)
+        key = (item.workflow_id, calendar_key(calendar))
+        groups.setdefault(key, (calendar, []))[1].append(item)
     risky = set()
-    for workflow_id, group in by_workflow.items():
-        model = workflow_model(group[0].workflow)
+    for (workflow_id, _), (calendar, group) in groups.items():
+        model = workflow_model(group[0].workflow, calendar=calendar)
         if not model.enough_history:
             continue
         known = [i for i in group if i.stage_id in set(model.stage_ids.tolist())]
         if not known:
             continue
         stage = np.searchsorted(model.stage_ids, [i.stage_id for i in known])
-        age = [max((now - i.stage_entered_at).total_seconds(), 0.0) for i in known]
-        rng = np.random.default_rng(_seed(workflow_id))
+        age = ages(model, now, [i.stage_entered_at for i in known])
+        rng = np.random.default_rng(seed(workflow_id))
         p85 = forecast.forecast_items(model, stage, age, rng, sims)[1]
-        for item, seconds in zip(known, p85, strict=True):
-            date = _at(now, seconds)
+        for item, seconds, date in zip(known, p85, moments(model, now, p85), strict=True):
             never = date is None and not np.isnan(seconds)  # paths that never delivered
             if never or (date is not None and date.date() > item.due_date):
                 risky.add(item.pk)
@@ -163,7 +240,7 @@ def workflow_forecast(workflow, *, items=None, until=None, now=None, sims=WORKFL
     now = now or timezone.now()
     today = now.astimezone(datetime.UTC).date()
     daily = daily_throughput(workflow, today=today)
-    rng = np.random.default_rng(_seed(workflow.pk if workflow else 0))
+    rng = np.random.default_rng(seed(workflow.pk if workflow else 0))
     open_items = WorkItem.objects.open().filter(workflow__is_sandbox=False)
     if workflow is not None:
         open_items = open_items.filter(workflow=workflow)

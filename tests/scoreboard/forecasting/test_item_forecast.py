@@ -131,9 +131,9 @@ def test_the_periodic_task_rebuilds_the_models_of_workflows_with_open_work(workf
     from scoreboard.forecasting.tasks import forecast_warm_task
 
     _history(workflow)
-    assert forecast_warm_task() == 0  # nothing open: nothing to forecast
+    assert forecast_warm_task() == {"models": 0, "due_forecasts": 0}  # nothing open
     _open_item(workflow, days_in_qualify=1)
-    assert forecast_warm_task() == 1
+    assert forecast_warm_task()["models"] == 1
     assert live.workflow_model(workflow).history_items == 40
 
 
