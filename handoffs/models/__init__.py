@@ -58,9 +58,11 @@ from handoffs.workflows.models import (
     led_team_ids_of,
     team_ids_of,
 )
+from handoffs.workflows.policies import EscalationLevel
 
 __all__ = [
     "Cause",
+    "EscalationLevel",
     "TeamQuerySet",
     "Team",
     "TeamCalendar",
