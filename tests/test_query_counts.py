@@ -76,6 +76,7 @@ LIMITS = {
     # The workflow's forecast model comes from Redis when warm (scoreboard.forecasting.live).
     "api/v1/work-items/<str:pk>/forecast/": 3,
     "api/v1/workflows/": 7,
+    "api/v1/workflows/<str:pk>/escalation-policy/": 4,
     "api/v1/workflows/<pk>/": 6,
     "discovery/": 4,
     "discovery/<str:pk>/": 5,

@@ -324,8 +324,9 @@ EscalationPolicyFormSet = forms.formset_factory(
 )
 
 
-def escalation_formset(workflow, data=None):
+def escalation_formset(workflow, data=None, levels=None):
     """The policy form: the workflow's levels, then empty rows up to MAX_LEVELS."""
+    levels = levels_of(workflow) if levels is None else levels
     initial = [
         {
             "kind": level.kind,
@@ -333,20 +334,30 @@ def escalation_formset(workflow, data=None):
             "delay_hours": level.delay_hours,
             "repeat_hours": level.repeat_hours,
         }
-        for level in workflow.escalation_levels.all()
+        for level in levels
     ]
     initial += [{}] * (MAX_LEVELS - len(initial))
-    return EscalationPolicyFormSet(data, initial=initial, prefix="level")
+    formset = EscalationPolicyFormSet(data, initial=initial, prefix="level")
+    # One query for the people of every row's list, not one per row.
+    people = [("", "- Select an option -")] + [
+        (user.pk, str(user)) for user in EscalationLevelForm.base_fields["person"].queryset
+    ]
+    for form in formset.forms:
+        form.fields["person"].choices = people
+    return formset
 
 
 def policy_context(workflow, user, formset=None, **extra):
     """The workflow page's policy section: the levels, and the form for those who may edit."""
     can_edit = workflow.can_edit(user)
+    levels = levels_of(workflow)
+    if can_edit and formset is None:
+        formset = escalation_formset(workflow, levels=levels)
     return {
         "workflow": workflow,
         "can_edit": can_edit,
-        "escalation_levels": levels_of(workflow),
-        "escalation_form": (formset or escalation_formset(workflow)) if can_edit else None,
+        "escalation_levels": levels,
+        "escalation_form": formset if can_edit else None,
         "default_policy": DEFAULT_RULE,
         **extra,
     }
