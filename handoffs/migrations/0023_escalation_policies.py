@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("handoffs", "0021_invitation_email_kind"),
+        ("handoffs", "0022_team_closures_channel_events"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
