@@ -34,13 +34,19 @@ RESOURCES = [
 ]
 INTAKE_VIEW = "handoffs.integrations.intake_api.IntakeWebhookView"
 
-# Read-only views under a resource's prefix, placed before the router's routes (the
-# forecasts: scoreboard/forecasting/api.py; the item's read rule is the resource's own).
+# Views under a resource's prefix, placed before the router's routes (the
+# forecasts: scoreboard/forecasting/api.py; the item's read rule is the resource's own; a
+# workflow's escalation policy: handoffs/stalls/policy.py).
 VIEWS = [
     (
         "work-items/<str:pk>/forecast/",
         "scoreboard.forecasting.api.ItemForecastView",
         "work-item-forecast",
+    ),
+    (
+        "workflows/<str:pk>/escalation-policy/",
+        "handoffs.stalls.policy.EscalationPolicyView",
+        "workflow-escalation-policy",
     ),
     (
         "scoreboard/forecast/",

@@ -130,6 +130,13 @@ MATRIX = {
     "api/v1/work-items/<pk>/undo-delivery/": ("item", "401 405 405 405 405 405", "401 403"),
     "api/v1/workflows/": (None, "401 200 200 200 200 200", "401 403"),
     "api/v1/workflows/<pk>/": ("workflow", "401 200 200 200 200 200", "401 405"),
+    # Read by everyone signed in; replaced with PUT by the workflow's editors (the PUT rules:
+    # tests/handoffs/test_escalation_policy_edit.py).
+    "api/v1/workflows/<str:pk>/escalation-policy/": (
+        "workflow",
+        "401 200 200 200 200 200",
+        "401 405",
+    ),
     "channels/<int:pk>/delete/": ("channel", "L 405 405 405 405 405", "L 403"),
     "channels/<int:pk>/test/": ("channel", "L 405 405 405 405 405", "L 403"),
     "decisions/<int:pk>/answer/": ("decision", "L 405 405 405 405 405", "L R"),
@@ -280,6 +287,7 @@ MATRIX = {
     "workflows/<int:pk>/decisions/types/new/": ("workflow", "L 403 403 403 200 200", "L 403"),
     "workflows/<int:pk>/delete/": ("workflow", "L 405 405 405 405 405", "L 403"),
     "workflows/<int:pk>/edit/": ("workflow", "L 403 403 403 200 200", "L 403"),
+    "workflows/<int:pk>/escalation/": ("workflow", "L 405 405 405 405 405", "L 403"),
     "workflows/<int:pk>/export/events.csv": ("workflow", "L 200 200 200 200 200", "L 405"),
     "workflows/<int:pk>/export/items.csv": ("workflow", "L 200 200 200 200 200", "L 405"),
     "workflows/<int:pk>/stages/": ("workflow", "L 405 405 405 405 405", "L 403"),

@@ -77,6 +77,7 @@ LIMITS = {
     # two more: the working calendar of the item's stage's team and its closed days.
     "api/v1/work-items/<str:pk>/forecast/": 5,
     "api/v1/workflows/": 7,
+    "api/v1/workflows/<str:pk>/escalation-policy/": 4,
     "api/v1/workflows/<pk>/": 6,
     "discovery/": 4,
     "discovery/<str:pk>/": 5,

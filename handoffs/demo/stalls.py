@@ -22,6 +22,7 @@ def seed_stalls(ctx):
         episode.last_reminded_at = now - datetime.timedelta(hours=1)
         if now - episode.started_at >= episode.escalation_delay:
             episode.escalated_at = episode.started_at + episode.escalation_delay
+            episode.escalation_level = 1  # the default policy's lead (the scan settles it)
         if n % 4 == 1 and episode.owner_id:
             episode.acknowledged_at = now - datetime.timedelta(hours=2)
             episode.acknowledged_by_id = episode.owner_id
@@ -34,6 +35,7 @@ def seed_stalls(ctx):
             "alerted_at",
             "last_reminded_at",
             "escalated_at",
+            "escalation_level",
             "acknowledged_at",
             "acknowledged_by",
             "snoozed_until",

@@ -51,6 +51,7 @@ from handoffs.workflows.models import (
     led_team_ids_of,
     team_ids_of,
 )
+from handoffs.workflows.policies import EscalationLevel
 from opshub.mail.models import (
     EmailDelivery,
     Notification,
@@ -62,6 +63,7 @@ from opshub.scheduler.models import (
 
 __all__ = [
     "Cause",
+    "EscalationLevel",
     "TeamQuerySet",
     "Team",
     "TeamCalendar",

@@ -14,13 +14,19 @@ import datetime
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models import DurationField, ExpressionWrapper, F, Func, Q, Value
 from django.db.models.functions import Coalesce, Least, Power
 from django.urls import reverse
 from django.utils import timezone
 
 from handoffs.stalls import channels
-from handoffs.stalls.models import REMINDER_BACKOFF_CAP, StallEpisode, StallNotice
+from handoffs.stalls.models import (
+    REMINDER_BACKOFF_CAP,
+    WORKING_TIME_KINDS,
+    StallEpisode,
+    StallNotice,
+)
+from handoffs.workflows.models import TeamCalendar
 from opshub.accounts.models import User
 from opshub.lib.durations import spoken_duration
 from opshub.mail import outbox
@@ -32,6 +38,8 @@ RESOLVED_KINDS = (Notice.RESOLVED, Notice.RESOLVED_LEAD)
 # Urgent: sent at once even to people on the daily digest (docs/stalls.md).
 ALWAYS_IMMEDIATE = (Notice.ESCALATION,)
 BATCH = 500
+# The escalation notices' recipients: the people in the episode's escalation_pending.
+PENDING = "escalation_pending"
 LINK_SALT = "handoffs.stall-action"
 LINK_MAX_AGE = datetime.timedelta(days=14)
 
@@ -90,12 +98,10 @@ def _due(now):
             ),
             "owner",
         ),
+        # Set by the policy step (handoffs.stalls.escalation): one or more people each.
         Notice.ESCALATION: (
-            open_.filter(escalated_at=None)
-            .quiet_until_now(now)
-            .alias(escalate_at=F("started_at") + F("escalation_delay"))
-            .filter(escalate_at__lte=now),
-            "escalate_to",
+            open_.filter(escalation_pending__len__gt=0).quiet_until_now(now),
+            PENDING,
         ),
         Notice.REMINDER: (
             open_.filter(alerted_at__isnull=False)
@@ -130,13 +136,27 @@ def _due(now):
     }
 
 
-def _claim(kind, episode, now):
+def _claim(kind, episode, now, user):
     """The conditional UPDATE that makes exactly one scanner the sender of this notice."""
     rows = StallEpisode.objects.filter(pk=episode.pk)
     if kind == Notice.ALERT:
         return rows.filter(resolved_at=None, alerted_at=None).update(alerted_at=now) == 1
     if kind == Notice.ESCALATION:
-        return rows.filter(resolved_at=None, escalated_at=None).update(escalated_at=now) == 1
+        # Out of the pending people, at the step this scan read (a later step numbers its
+        # own notices).
+        return (
+            rows.filter(
+                resolved_at=None,
+                escalation_step=episode.escalation_step,
+                escalation_pending__contains=[user.pk],
+            ).update(
+                escalation_pending=Func(
+                    F("escalation_pending"), Value(user.pk), function="array_remove"
+                ),
+                escalated_at=Coalesce("escalated_at", Value(now)),
+            )
+            == 1
+        )
     if kind == Notice.REMINDER:
         return (
             rows.filter(resolved_at=None, last_reminded_at=episode.last_reminded_at).update(
@@ -170,30 +190,49 @@ def queue_due_emails(*, now=None):
     due = _due(now)
     recipient_ids = set()
     for qs, field in due.values():
-        recipient_ids.update(
-            qs.filter(**{f"{field}__isnull": False})
-            .order_by()
-            .values_list(f"{field}_id", flat=True)
-            .distinct()[:BATCH]
-        )
+        recipient_ids.update(_recipients(qs, field))
     people = list(User.objects.filter(pk__in=recipient_ids, is_active=True).exclude(email=""))
     if not people:
         return 0
     by_user = {user.pk: [] for user in people}
     for kind, (qs, field) in due.items():
         episodes = (
-            qs.filter(**{f"{field}__in": list(by_user)})
+            qs.filter(_to_any(field, list(by_user)))
             .select_related("item", "item__workflow", "item__stage", "owner")
             .order_by("pk")[:BATCH]
         )
         for episode in episodes:
-            by_user[getattr(episode, f"{field}_id")].append((kind, episode))
+            for person in _people(episode, field):
+                if person in by_user:
+                    by_user[person].append((kind, episode))
     queued = 0
     for user in people:
         notices = _deliverable(user, by_user[user.pk], now)
         if notices and _queue_for(user, notices, now):
             queued += 1
     return queued
+
+
+def _recipients(qs, field):
+    if field == PENDING:
+        people = qs.annotate(person=Func(F(PENDING), function="unnest")).values_list("person")
+        return {pk for (pk,) in people.order_by().distinct()[:BATCH]}
+    return set(
+        qs.filter(**{f"{field}__isnull": False})
+        .order_by()
+        .values_list(f"{field}_id", flat=True)
+        .distinct()[:BATCH]
+    )
+
+
+def _to_any(field, people):
+    return (
+        Q(escalation_pending__overlap=people) if field == PENDING else Q(**{f"{field}__in": people})
+    )
+
+
+def _people(episode, field):
+    return episode.escalation_pending if field == PENDING else [getattr(episode, f"{field}_id")]
 
 
 def _deliverable(user, notices, now):
@@ -216,7 +255,7 @@ def _queue_for(user, notices, now):
     """
     # Claim in primary-key order so two scanners lock rows in the same order (no deadlock).
     notices = sorted(notices, key=lambda triple: (triple[1].pk, triple[0]))
-    claimed = [notice for notice in notices if _claim(notice[0], notice[1], now)]
+    claimed = [notice for notice in notices if _claim(notice[0], notice[1], now, user)]
     parked = [(kind, episode) for kind, episode, to_digest in claimed if to_digest]
     StallNotice.objects.bulk_create(
         StallNotice(
@@ -256,6 +295,8 @@ def _queue_for(user, notices, now):
 
 
 def _sequence(kind, episode):
+    if kind == Notice.ESCALATION:
+        return episode.escalation_step
     if kind != Notice.REMINDER:
         return 0
     # The episode row is locked by the claim, so this count cannot race.
@@ -281,12 +322,24 @@ def _entry(user, kind, episode, now):
         "waited": spoken_duration(end - episode.started_at),
         "target": spoken_duration(episode.target),
         "target_source": episode.target_source,
-        "over_by": spoken_duration(end - episode.stalled_since),
+        "over_by": _over_by(episode, end),
         "owner": str(episode.owner) if episode.owner_id else "nobody",
         "item_url": outbox.absolute_url(item.get_absolute_url()),
         "ack_url": outbox.absolute_url(f"{detail}?t={token}#acknowledge"),
         "snooze_url": outbox.absolute_url(f"{detail}?t={token}#snooze"),
     }
+
+
+def _over_by(episode, end):
+    """How far past the target: in the team's working time where the target counts it
+    (docs/calendars.md), else on the clock."""
+    over = end - episode.stalled_since
+    if episode.kind in WORKING_TIME_KINDS:
+        calendar = TeamCalendar.objects.filter(team_id=episode.item.stage.team_id).first()
+        if calendar is not None:
+            seconds = calendar.as_work_calendar().working_seconds(episode.stalled_since, end)
+            return f"{spoken_duration(datetime.timedelta(seconds=max(0, seconds)))} of working time"
+    return spoken_duration(over)
 
 
 def _subject(entries):

@@ -26,11 +26,18 @@ class StallSerializer(serializers.ModelSerializer):
     state = serializers.SerializerMethodField()
     target = serializers.SerializerMethodField(help_text="Seconds of waiting allowed.")
     stalled_since = serializers.DateTimeField(read_only=True)
-    escalation_level = serializers.SerializerMethodField(
-        help_text="0: the owner holds it; 1: escalated to the lead."
+    escalation_level = serializers.IntegerField(
+        read_only=True,
+        help_text="0: the owner holds it; n: the workflow's escalation policy reached level n.",
     )
     escalation_person = serializers.SerializerMethodField(
         help_text="User id of whoever holds it at the current level."
+    )
+    next_escalate_to = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="User id of the next level's first person; null: none."
+    )
+    next_check_at = serializers.DateTimeField(
+        read_only=True, help_text="When the escalation policy looks at it again; null: never."
     )
     owner_email = serializers.EmailField(source="owner.email", read_only=True, default=None)
 
@@ -52,6 +59,8 @@ class StallSerializer(serializers.ModelSerializer):
             "escalate_to",
             "escalation_level",
             "escalation_person",
+            "next_escalate_to",
+            "next_check_at",
             "alerted_at",
             "escalated_at",
             "acknowledged_at",
@@ -69,11 +78,8 @@ class StallSerializer(serializers.ModelSerializer):
     def get_target(self, episode) -> int:
         return int(episode.target.total_seconds())
 
-    def get_escalation_level(self, episode) -> int:
-        return 1 if episode.escalated_at else 0
-
     def get_escalation_person(self, episode) -> int | None:
-        return episode.escalate_to_id if episode.escalated_at else episode.owner_id
+        return episode.escalate_to_id if episode.escalation_level else episode.owner_id
 
 
 class StallFilters(FilterForm):

@@ -59,6 +59,9 @@ def enqueue_stall_notices(*, user, entries, now):
         # resolution; each reminder is its own (the episode's claim makes it one per scan).
         kind = "resolved" if entry["kind"] in _RESOLVED else entry["kind"]
         when = f":{now:%Y%m%d%H%M%S}" if entry["kind"] == StallNotice.Kind.REMINDER else ""
+        if entry["kind"] == StallNotice.Kind.ESCALATION and episode.escalation_step > 1:
+            # A later level, or the last one repeating: its own post.
+            when = f":{episode.escalation_step}"
         key = f"stall:{episode.pk}:{kind}{when}"
         title = f"{entry['kind'].label}: {entry['title'][:120]} — {entry['what']}"
         for channel in personal:

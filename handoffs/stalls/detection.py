@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from handoffs.stalls import escalation
 from handoffs.stalls.alerts import queue_due_emails
 from handoffs.stalls.models import StallEpisode
 from handoffs.work.models import Event
@@ -192,15 +193,16 @@ _OPEN_SQL = """
     )
     INSERT INTO handoffs_stallepisode (
         item_id, kind, owner_id, escalate_to_id, started_at, target, target_source,
-        escalation_delay, recovery_id, due_date, detected_at, snooze_reason
+        escalation_delay, recovery_id, due_date, detected_at, snooze_reason, next_check_at
     )
     SELECT c.item_id, %(kind)s, c.owner_id,
-           -- The next level that is not the holder: the lead, the workflow's owner, an admin.
+           -- Until the escalation step (handoffs.stalls.escalation) applies the workflow's
+           -- policy later in this scan: the default policy's next level, never the holder.
            COALESCE(NULLIF(c.escalate_to_id, c.owner_id), NULLIF(wf.created_by_id, c.owner_id),
                     (SELECT min(u.id) FROM accounts_user u WHERE u.role = 'admin'
                      AND u.is_active AND u.id IS DISTINCT FROM c.owner_id)),
            c.started_at, c.target, c.target_source, c.escalation_delay, c.recovery_id,
-           c.due_date, %(now)s, ''
+           c.due_date, %(now)s, '', %(now)s
     FROM candidates c
     JOIN handoffs_workitem wi ON wi.id = c.item_id
     JOIN handoffs_workflow wf ON wf.id = wi.workflow_id
@@ -447,6 +449,7 @@ def run_scan(*, now=None):
     result = {
         "resolved": resolve_episodes(now=now, episodes=ended),
         "opened": open_episodes(now=now, items=unstalled),
+        "escalated": escalation.advance(now=now),
         "emails_queued": queue_due_emails(now=now),
     }
     Heartbeat.beat("scan_stalls", **result)

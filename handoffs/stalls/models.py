@@ -90,6 +90,28 @@ class StallEpisode(models.Model):
     resolution_notified_at = models.DateTimeField(null=True, blank=True)
     # The resolved notice to the lead it escalated to (claimed like the owner's).
     lead_resolution_notified_at = models.DateTimeField(null=True, blank=True)
+    # When the wait became a stall: started_at + target in the owning team's working time
+    # (set by the scan's first escalation check; stalled_since falls back to calendar time).
+    stalled_at = models.DateTimeField(null=True, blank=True)
+    # The escalation policy's progress (handoffs.stalls.escalation, docs/stalls.md):
+    # the highest level told (0: the owner), the working seconds into the wait when it
+    # last told anyone, how often the current level was told again since, and how many
+    # times it told anyone (numbers the escalation notices).
+    escalation_level = models.PositiveSmallIntegerField(default=0, db_default=0)
+    escalation_elapsed = models.FloatField(null=True, blank=True)
+    escalation_repeats = models.PositiveIntegerField(default=0, db_default=0)
+    escalation_step = models.PositiveIntegerField(default=0, db_default=0)
+    # People due an escalation notice from the last step: each is claimed out of the
+    # array by the email pass, exactly once.
+    escalation_pending = ArrayField(
+        models.BigIntegerField(), default=list, db_default=models.Value("{}"), blank=True
+    )
+    # The level after the current one, for the stall page ("next: …").
+    next_escalate_to = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When the policy must look at this stall again; NULL: nothing more will come.
+    next_check_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
 
     objects = StallEpisodeQuerySet.as_manager()
 
@@ -116,12 +138,18 @@ class StallEpisode(models.Model):
                 condition=Q(resolved_at=None, alerted_at__isnull=False),
                 name="stall_alerted_open",
             ),
-            # Escalation pass: only the open episodes not yet escalated (at 100,000 open
-            # episodes the pass read them all: `make bench`).
+            # Escalation check: only the open episodes whose next check has come (at
+            # 100,000 open episodes a pass over all of them was most of a scan).
             models.Index(
-                fields=["started_at"],
-                condition=Q(resolved_at=None, alerted_at__isnull=False, escalated_at=None),
-                name="stall_unescalated",
+                fields=["next_check_at"],
+                condition=Q(resolved_at=None, next_check_at__isnull=False),
+                name="stall_next_check",
+            ),
+            # Escalation notices waiting to be claimed by the email pass.
+            models.Index(
+                fields=["id"],
+                condition=Q(resolved_at=None, escalation_pending__len__gt=0),
+                name="stall_escalation_pending",
             ),
             # Reminder pass: open, alerted episodes by when they were last reminded.
             models.Index(
@@ -167,7 +195,12 @@ class StallEpisode(models.Model):
 
     @property
     def stalled_since(self):
-        return self.started_at + self.target
+        return self.stalled_at or self.started_at + self.target
+
+    @property
+    def counts_working_time(self):
+        """The stall moment fell later than the target in clock time: working time counted."""
+        return self.stalled_at is not None and self.stalled_at != self.started_at + self.target
 
     @property
     def waited(self):
@@ -203,7 +236,11 @@ class StallEpisode(models.Model):
             StallEpisode.objects.filter(pk=self.pk, resolved_at=None)
             .filter(Q(acknowledged_at=None) | Q(acknowledged_until__lte=now))
             .update(
-                acknowledged_at=now, acknowledged_by=by, acknowledged_until=until, reminder_count=0
+                acknowledged_at=now,
+                acknowledged_by=by,
+                acknowledged_until=until,
+                reminder_count=0,
+                escalation_repeats=0,
             )
         )
         if done:
@@ -222,6 +259,10 @@ class StallEpisode(models.Model):
             snoozed_until=until, snooze_reason=reason
         )
         self.snoozed_until, self.snooze_reason = until, reason
+
+
+# The kinds whose targets count the owning team's working time (docs/calendars.md).
+WORKING_TIME_KINDS = (StallEpisode.Kind.HANDOFF_UNACCEPTED, StallEpisode.Kind.STAGE_OVER_TARGET)
 
 
 class StallNotice(models.Model):
@@ -251,8 +292,12 @@ class StallNotice(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             # Backs the alert/escalation/resolved/reminder claims on StallEpisode.
+            # Escalations are numbered by the episode's escalation step and may go to
+            # several people at one level (the admins): once per recipient and step.
             models.UniqueConstraint(
-                fields=["episode", "kind", "sequence"], name="stall_notice_once"
+                fields=["episode", "kind", "sequence", "recipient"],
+                name="stall_notice_once",
+                nulls_distinct=False,
             ),
         ]
         indexes = [

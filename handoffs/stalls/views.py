@@ -51,7 +51,9 @@ class SnoozeForm(forms.Form):
 def _episode_and_actor(request, pk):
     """The episode, and who acts on it: the signed-in user, else the emailed link's user."""
     episode = get_object_or_404(
-        StallEpisode.objects.for_list().select_related("escalate_to", "item__stage__team"),
+        StallEpisode.objects.for_list().select_related(
+            "escalate_to", "next_escalate_to", "item__stage__team"
+        ),
         pk=pk,
     )
     token = request.POST.get("t") or request.GET.get("t") or ""

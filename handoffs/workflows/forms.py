@@ -1,9 +1,20 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth import get_user_model
 
 from handoffs.workflows.fields import FIELD_TYPES, validate_definition
 from handoffs.workflows.models import ProtocolVersion, Stage, Team, Workflow
+from handoffs.workflows.policies import (
+    DEFAULT_RULE,
+    MAX_HOURS,
+    MAX_LEVELS,
+    EscalationLevel,
+    from_hours,
+    levels_of,
+)
 from opshub.lib.durations import format_duration, parse_duration
+from opshub.lib.ids import parse_id
 
 DURATION_HELP = "Like 4h, 2d, 1d 4h or 30m. A bare number means hours."
 
@@ -207,3 +218,146 @@ class ProtocolSettingsForm(forms.ModelForm):
         if assignee and team and not team.has_member(assignee):
             self.add_error("default_assignee", f"Pick someone in {team}.")
         return data
+
+
+# --- Escalation policy (docs/stalls.md, "Escalation policy") ---------------------------------
+
+
+class PersonField(forms.ModelChoiceField):
+    """A user by id, read with the one id parser (`²` is not 2)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if parse_id(value) is None:
+            raise forms.ValidationError("Pick a person from the list.")
+        return super().to_python(parse_id(value))
+
+
+class EscalationLevelForm(forms.Form):
+    """One level after the owner. A row with no "who" is an unused row."""
+
+    kind = forms.ChoiceField(
+        label="Who",
+        choices=[("", "— no level —"), *EscalationLevel.Kind.choices],
+        required=False,
+    )
+    person = PersonField(
+        label="Named person",
+        queryset=get_user_model().objects.filter(is_active=True).order_by("full_name", "email"),
+        required=False,
+        help_text="Only for “A named person”.",
+    )
+    delay_hours = forms.DecimalField(
+        label="After (working hours)",
+        min_value=0,
+        max_value=MAX_HOURS,
+        decimal_places=2,
+        required=False,
+        help_text="Working hours after the item stalled, on the owning team's calendar.",
+    )
+    repeat_hours = forms.DecimalField(
+        label="Repeat every (working hours)",
+        min_value=Decimal("0.25"),
+        max_value=MAX_HOURS,
+        decimal_places=2,
+        required=False,
+        help_text="Blank: told once. Repeats back off 1×, 2×, 4× until the next level.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        kind, person = data.get("kind"), data.get("person")
+        if not kind:
+            if person or data.get("delay_hours") is not None or data.get("repeat_hours"):
+                self.add_error("kind", "Pick who this level tells, or clear the row.")
+            return data
+        if kind == EscalationLevel.Kind.PERSON and person is None and "person" not in self.errors:
+            self.add_error("person", "Pick the person this level tells.")
+        if kind != EscalationLevel.Kind.PERSON and person is not None:
+            self.add_error("person", "Only a “named person” level names someone.")
+        if data.get("delay_hours") is None and "delay_hours" not in self.errors:
+            self.add_error("delay_hours", "Say after how many working hours.")
+        return data
+
+
+class BaseEscalationPolicyFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        before = None
+        for form in self.forms:
+            delay = form.cleaned_data.get("delay_hours")
+            if not form.cleaned_data.get("kind"):
+                continue
+            if before is not None and delay < before:
+                form.add_error(
+                    "delay_hours", f"Comes before the level above ({before:g} h): order them."
+                )
+            before = delay
+
+    def levels(self):
+        """[{kind, person, delay, repeat_every}] of the filled rows, in order."""
+        return [
+            {
+                "kind": form.cleaned_data["kind"],
+                "person": form.cleaned_data.get("person"),
+                "delay": from_hours(form.cleaned_data["delay_hours"]),
+                "repeat_every": (
+                    from_hours(form.cleaned_data["repeat_hours"])
+                    if form.cleaned_data.get("repeat_hours")
+                    else None
+                ),
+            }
+            for form in self.forms
+            if form.cleaned_data.get("kind")
+        ]
+
+
+EscalationPolicyFormSet = forms.formset_factory(
+    EscalationLevelForm,
+    formset=BaseEscalationPolicyFormSet,
+    extra=0,
+    max_num=MAX_LEVELS,
+    absolute_max=MAX_LEVELS,
+    validate_max=True,
+)
+
+
+def escalation_formset(workflow, data=None, levels=None):
+    """The policy form: the workflow's levels, then empty rows up to MAX_LEVELS."""
+    levels = levels_of(workflow) if levels is None else levels
+    initial = [
+        {
+            "kind": level.kind,
+            "person": level.person_id,
+            "delay_hours": level.delay_hours,
+            "repeat_hours": level.repeat_hours,
+        }
+        for level in levels
+    ]
+    initial += [{}] * (MAX_LEVELS - len(initial))
+    formset = EscalationPolicyFormSet(data, initial=initial, prefix="level")
+    # One query for the people of every row's list, not one per row.
+    people = [("", "- Select an option -")] + [
+        (user.pk, str(user)) for user in EscalationLevelForm.base_fields["person"].queryset
+    ]
+    for form in formset.forms:
+        form.fields["person"].choices = people
+    return formset
+
+
+def policy_context(workflow, user, formset=None, **extra):
+    """The workflow page's policy section: the levels, and the form for those who may edit."""
+    can_edit = workflow.can_edit(user)
+    levels = levels_of(workflow)
+    if can_edit and formset is None:
+        formset = escalation_formset(workflow, levels=levels)
+    return {
+        "workflow": workflow,
+        "can_edit": can_edit,
+        "escalation_levels": levels,
+        "escalation_form": formset if can_edit else None,
+        "default_policy": DEFAULT_RULE,
+        **extra,
+    }

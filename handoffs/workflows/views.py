@@ -18,6 +18,7 @@ from handoffs.workflows.forms import (
     ProtocolSettingsForm,
     StageForm,
     WorkflowForm,
+    policy_context,
 )
 from handoffs.workflows.models import Handoff, ProtocolVersion, Stage, Workflow
 from opshub.lib.ids import parse_id
@@ -49,6 +50,7 @@ def _workflow_context(request, workflow, **extra):
         "can_edit": workflow.can_edit(request.user),
         "stage_form": StageForm(workflow=workflow),
         "nav_active": "workflows",
+        **policy_context(workflow, request.user),
         **extra,
     }
 

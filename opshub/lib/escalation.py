@@ -18,6 +18,7 @@ whose next check has come. Rules (docs/stalls.md, "Escalation policy"):
   from the first interval.
 """
 
+import math
 from dataclasses import dataclass, replace
 
 ALERT, ESCALATION, REMINDER = "alert", "escalation", "reminder"
@@ -27,7 +28,7 @@ ALERT, ESCALATION, REMINDER = "alert", "escalation", "reminder"
 class Level:
     after: float  # working seconds from the stall's start until this level is told
     people: tuple = ()  # user ids, resolved by the caller
-    repeat_every: float = 24 * 3600  # first reminder interval at this level
+    repeat_every: float = 24 * 3600  # first reminder interval at this level; inf: never
     label: str = ""
 
 
@@ -115,6 +116,8 @@ def _current(levels, state):
 
 def _gap(policy, levels, state):
     level = _current(levels, state)[1]
+    if math.isinf(level.repeat_every):
+        return math.inf  # a level told once, whatever the cap
     return min(level.repeat_every * 2**state.reminders, policy.backoff_cap)
 
 

@@ -127,3 +127,17 @@ def test_a_person_named_on_two_levels_is_told_once():
 def test_a_policy_with_nobody_to_tell_sends_nothing():
     result = step(Policy(levels=(Level(after=H, people=()),)), State(), elapsed=10 * H)
     assert result.notices == () and result.next_check is None
+
+
+def test_a_level_without_a_repeat_is_told_once_whatever_the_cap():
+    policy = Policy(
+        levels=(
+            Level(after=H, people=(OWNER,), repeat_every=float("inf")),
+            Level(after=2 * H, people=(LEAD,), repeat_every=float("inf")),
+        ),
+        backoff_cap=4 * H,
+    )
+    result = step(policy, State(), elapsed=3 * H)
+    assert result.notices == (Notice(OWNER, 0, ALERT), Notice(LEAD, 1, ESCALATION))
+    assert result.next_check == float("inf")
+    assert step(policy, result.state, elapsed=300 * H).notices == ()

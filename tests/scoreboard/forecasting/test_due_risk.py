@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from handoffs.mail.outbox import send_due
+from opshub.mail.outbox import send_due
 from handoffs.models import DueForecast, Event, Stage, StallEpisode, WorkItem
 from handoffs.stalls.detection import run_scan
 from scoreboard.forecasting.due import refresh_due_forecasts, stage_sum_seconds
