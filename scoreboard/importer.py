@@ -1,7 +1,11 @@
 """Baseline import: an event-log CSV becomes a workflow with work items and their full history.
 
-Columns: case_id, activity, timestamp[, resource, group]. Activities become stages
-(owned by the team named in `group`, else the team "Imported"); each case becomes a
+Columns: case_id, activity, timestamp[, resource, group, lifecycle] by default; other names
+through `Columns` (the same options as discovery, matched ignoring case). Activities become
+stages (owned by the team named in the team column, else the team "Imported"). With a
+lifecycle column, `complete` events (and those without a transition) are kept, as
+discovery keeps them; `start` and other transitions are counted and left out. Each case
+becomes a
 delivered work item: its first event is the request, its last event the delivery.
 Timestamps are ISO-8601; their UTC offsets are respected (a timestamp without one is
 read as UTC). Events of a case are ordered by timestamp, ties by line number, so a
@@ -25,10 +29,11 @@ from django.utils.text import slugify
 from handoffs.models import Event, Stage, Team, Workflow, WorkItem
 from opshub.lib.dates import requested_at_problem
 from scoreboard import board_cache
+from scoreboard.discovery.readers import KEPT_TRANSITIONS, Columns
 from scoreboard.metrics import LOCK_ALL, LOCK_NAMESPACE
 
-REQUIRED_COLUMNS = ("case_id", "activity", "timestamp")
-OPTIONAL_COLUMNS = ("resource", "group")
+REQUIRED_FIELDS = ("case", "activity", "timestamp")
+OPTIONAL_FIELDS = ("resource", "team", "lifecycle")
 IMPORTED_TEAM = "Imported"
 MAX_ERRORS = 200
 
@@ -48,6 +53,7 @@ class ParsedLog:
     rows: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # [(line number, message)]
     naive_timestamps: int = 0
+    dropped: Counter = field(default_factory=Counter)  # left-out transitions: {name: count}
 
     @property
     def is_valid(self):
@@ -97,58 +103,70 @@ def _parse_timestamp(text):
     return value, False
 
 
-def parse_event_log(stream):
+def parse_event_log(stream, columns=None):
     """Reads a CSV (text stream); every bad row is reported with its line number."""
+    columns = columns or Columns()
     parsed = ParsedLog()
     reader = csv.reader(stream)
-    header = _read_header(next(reader, None), parsed)
+    header = _read_header(next(reader, None), parsed, columns)
     if header is None:
         return parsed
     index = {
-        name: header.index(name) for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if name in header
+        key: header.index(getattr(columns, key).lower())
+        for key in REQUIRED_FIELDS + OPTIONAL_FIELDS
+        if getattr(columns, key).lower() in header
     }
     for number, values in enumerate(reader, start=2):
         if values and any(v.strip() for v in values):
-            _read_row(parsed, number, values, index, width=len(header))
+            _read_row(parsed, number, values, index, width=len(header), columns=columns)
     if not parsed.rows and not parsed.errors:
         parsed.errors.append((2, "The file has a header but no events."))
     return parsed
 
 
-def _read_header(cells, parsed):
+def _read_header(cells, parsed, columns):
     """The column names, lower-cased; None (and the reason in parsed.errors) when unusable."""
     if cells is None:
         parsed.errors.append((1, "The file is empty."))
         return None
     header = [h.strip().lstrip("\ufeff").lower() for h in cells]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    required = [getattr(columns, key) for key in REQUIRED_FIELDS]
+    missing = [name for name in required if name.lower() not in header]
     if missing:
         parsed.errors.append(
-            (1, f"Missing column(s): {', '.join(missing)}. Expected {','.join(REQUIRED_COLUMNS)}.")
+            (1, f"Missing column(s): {', '.join(missing)}. Expected {','.join(required)}.")
         )
         return None
     return header
 
 
-def _read_row(parsed, number, values, index, *, width):
+def _read_row(parsed, number, values, index, *, width, columns):
     """Adds the row to parsed.rows, or its problems (one message) to parsed.errors."""
     if len(values) != width:
         _error(parsed, number, f"Expected {width} columns, found {len(values)}.")
         return
-    case_id = values[index["case_id"]].strip()
+    transition = _optional(values, index, "lifecycle").lower()
+    if transition not in KEPT_TRANSITIONS:
+        parsed.dropped[transition] += 1
+        return
+    case_id = values[index["case"]].strip()
     activity = values[index["activity"]].strip()
     problems = [
         p
-        for p in (_text_problem("case_id", case_id, 120), _text_problem("activity", activity, 100))
+        for p in (
+            _text_problem(columns.case, case_id, 120),
+            _text_problem(columns.activity, activity, 100),
+        )
         if p
     ]
+    stamp = values[index["timestamp"]]
     try:
-        at, naive = _parse_timestamp(values[index["timestamp"]])
+        at, naive = _parse_timestamp(stamp)
     except ValueError:
-        problems.append(f"timestamp “{values[index['timestamp']]}” is not ISO-8601")
+        problems.append(f"{columns.timestamp} “{stamp}” is not ISO-8601")
     else:
         # A case's first event becomes its requested at: the bounds every entry point shares.
-        if problem := requested_at_problem(at, label="timestamp"):
+        if problem := requested_at_problem(at, label=columns.timestamp):
             problems.append(problem.rstrip("."))
     if problems:
         message = "; ".join(problems)
@@ -162,7 +180,7 @@ def _read_row(parsed, number, values, index, *, width):
             activity=activity,
             at=at,
             resource=_optional(values, index, "resource"),
-            group=_optional(values, index, "group"),
+            group=_optional(values, index, "team"),
         )
     )
 
