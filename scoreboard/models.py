@@ -281,3 +281,6 @@ from scoreboard.discovery.models import Baseline  # noqa: E402, F401
 
 # Flow settings of the forecasting area live in their own package; the app label stays.
 from scoreboard.forecasting.models import CommitmentPoint  # noqa: E402, F401
+
+# Imports running behind a progress bar live in their own package too.
+from scoreboard.imports.models import ImportRun  # noqa: E402, F401
