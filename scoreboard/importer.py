@@ -1,7 +1,11 @@
 """Baseline import: an event-log CSV becomes a workflow with work items and their full history.
 
-Columns: case_id, activity, timestamp[, resource, group]. Activities become stages
-(owned by the team named in `group`, else the team "Imported"); each case becomes a
+Columns: case_id, activity, timestamp[, resource, group, lifecycle] by default; other names
+through `Columns` (the same options as discovery, matched ignoring case). Activities become
+stages (owned by the team named in the team column, else the team "Imported"). With a
+lifecycle column, `complete` events (and those without a transition) are kept, as
+discovery keeps them; `start` and other transitions are counted and left out. Each case
+becomes a
 delivered work item: its first event is the request, its last event the delivery.
 Timestamps are ISO-8601; their UTC offsets are respected (a timestamp without one is
 read as UTC). Events of a case are ordered by timestamp, ties by line number, so a
@@ -25,10 +29,11 @@ from django.utils.text import slugify
 from handoffs.models import Event, Stage, Team, Workflow, WorkItem
 from opshub.lib.dates import requested_at_problem
 from scoreboard import board_cache
+from scoreboard.discovery.readers import KEPT_TRANSITIONS, Columns
 from scoreboard.metrics import LOCK_ALL, LOCK_NAMESPACE
 
-REQUIRED_COLUMNS = ("case_id", "activity", "timestamp")
-OPTIONAL_COLUMNS = ("resource", "group")
+REQUIRED_FIELDS = ("case", "activity", "timestamp")
+OPTIONAL_FIELDS = ("resource", "team", "lifecycle")
 IMPORTED_TEAM = "Imported"
 MAX_ERRORS = 200
 
@@ -48,6 +53,7 @@ class ParsedLog:
     rows: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # [(line number, message)]
     naive_timestamps: int = 0
+    dropped: Counter = field(default_factory=Counter)  # left-out transitions: {name: count}
 
     @property
     def is_valid(self):
@@ -97,58 +103,70 @@ def _parse_timestamp(text):
     return value, False
 
 
-def parse_event_log(stream):
+def parse_event_log(stream, columns=None):
     """Reads a CSV (text stream); every bad row is reported with its line number."""
+    columns = columns or Columns()
     parsed = ParsedLog()
     reader = csv.reader(stream)
-    header = _read_header(next(reader, None), parsed)
+    header = _read_header(next(reader, None), parsed, columns)
     if header is None:
         return parsed
     index = {
-        name: header.index(name) for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if name in header
+        key: header.index(getattr(columns, key).lower())
+        for key in REQUIRED_FIELDS + OPTIONAL_FIELDS
+        if getattr(columns, key).lower() in header
     }
     for number, values in enumerate(reader, start=2):
         if values and any(v.strip() for v in values):
-            _read_row(parsed, number, values, index, width=len(header))
+            _read_row(parsed, number, values, index, width=len(header), columns=columns)
     if not parsed.rows and not parsed.errors:
         parsed.errors.append((2, "The file has a header but no events."))
     return parsed
 
 
-def _read_header(cells, parsed):
+def _read_header(cells, parsed, columns):
     """The column names, lower-cased; None (and the reason in parsed.errors) when unusable."""
     if cells is None:
         parsed.errors.append((1, "The file is empty."))
         return None
     header = [h.strip().lstrip("\ufeff").lower() for h in cells]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    required = [getattr(columns, key) for key in REQUIRED_FIELDS]
+    missing = [name for name in required if name.lower() not in header]
     if missing:
         parsed.errors.append(
-            (1, f"Missing column(s): {', '.join(missing)}. Expected {','.join(REQUIRED_COLUMNS)}.")
+            (1, f"Missing column(s): {', '.join(missing)}. Expected {','.join(required)}.")
         )
         return None
     return header
 
 
-def _read_row(parsed, number, values, index, *, width):
+def _read_row(parsed, number, values, index, *, width, columns):
     """Adds the row to parsed.rows, or its problems (one message) to parsed.errors."""
     if len(values) != width:
         _error(parsed, number, f"Expected {width} columns, found {len(values)}.")
         return
-    case_id = values[index["case_id"]].strip()
+    transition = _optional(values, index, "lifecycle").lower()
+    if transition not in KEPT_TRANSITIONS:
+        parsed.dropped[transition] += 1
+        return
+    case_id = values[index["case"]].strip()
     activity = values[index["activity"]].strip()
     problems = [
         p
-        for p in (_text_problem("case_id", case_id, 120), _text_problem("activity", activity, 100))
+        for p in (
+            _text_problem(columns.case, case_id, 120),
+            _text_problem(columns.activity, activity, 100),
+        )
         if p
     ]
+    stamp = values[index["timestamp"]]
     try:
-        at, naive = _parse_timestamp(values[index["timestamp"]])
+        at, naive = _parse_timestamp(stamp)
     except ValueError:
-        problems.append(f"timestamp “{values[index['timestamp']]}” is not ISO-8601")
+        problems.append(f"{columns.timestamp} “{stamp}” is not ISO-8601")
     else:
         # A case's first event becomes its requested at: the bounds every entry point shares.
-        if problem := requested_at_problem(at, label="timestamp"):
+        if problem := requested_at_problem(at, label=columns.timestamp):
             problems.append(problem.rstrip("."))
     if problems:
         message = "; ".join(problems)
@@ -162,7 +180,7 @@ def _read_row(parsed, number, values, index, *, width):
             activity=activity,
             at=at,
             resource=_optional(values, index, "resource"),
-            group=_optional(values, index, "group"),
+            group=_optional(values, index, "team"),
         )
     )
 
@@ -205,8 +223,9 @@ def validate_workflow_name(name):
 
 
 @transaction.atomic
-def event_log_import(*, parsed, workflow_name, by=None):
-    """Creates the workflow, its stages, one delivered work item per case and its events."""
+def event_log_import(*, parsed, workflow_name, by=None, report=None):
+    """Creates the workflow, its stages, one delivered work item per case and its events.
+    `report(fraction)` is told how far the writing got (scoreboard/progress.py)."""
     if by is not None and not by.can_create_workflows:
         from django.core.exceptions import PermissionDenied
 
@@ -223,11 +242,11 @@ def event_log_import(*, parsed, workflow_name, by=None):
         name=name, created_by=by, description="Imported from an event log (baseline)."
     )
     stages = _create_stages(workflow, parsed, cases)
-    history_import(workflow=workflow, rows=parsed.rows, stages=stages, by=by)
+    history_import(workflow=workflow, rows=parsed.rows, stages=stages, by=by, report=report)
     return workflow
 
 
-def history_import(*, workflow, rows, stages, by=None):
+def history_import(*, workflow, rows, stages, by=None, report=None):
     """Writes each case of `rows` as a delivered work item of `workflow` with its history
     (`stages`: {activity: Stage}), then its scoreboard facts. Call inside a transaction.
 
@@ -237,7 +256,9 @@ def history_import(*, workflow, rows, stages, by=None):
     the three fact tables are then written from that table by set-based statements that
     read it once each. The facts are what `rebuild_item_facts` derives from these events
     (an imported history has no blocks, bounces, decisions or handoff waits), without
-    reading the event log back."""
+    reading the event log back. `report(fraction)`, if given, hears how far it got; the
+    weights are the steps' shares of the time on bpic2012 (docs/benchmarks.md)."""
+    report = report or (lambda fraction: None)
     cases = _cases_in_order(rows)
     with connection.cursor() as cursor:
         # A full recompute must not interleave with the new facts (as in rebuild_item_facts);
@@ -259,6 +280,7 @@ def history_import(*, workflow, rows, stages, by=None):
                      first.at, last.at, "{}", "", last.at, last.at, now, now,
                      by.pk if by else None)
                 )  # fmt: skip
+        report(0.1)
         cursor.execute(_STAGING)
         with raw.copy(f"COPY scoreboard_import_row ({_STAGING_COLUMNS}) FROM STDIN") as copy:
             for item_id, case in zip(item_ids, cases, strict=True):
@@ -274,12 +296,20 @@ def history_import(*, workflow, rows, stages, by=None):
                          next(event_ids) if n == len(case) else None)
                     )  # fmt: skip
                     previous = stage
+        report(0.25)
         params = {"workflow": workflow.pk, "by": by.pk if by else None, **_EVENT_KINDS}
         cursor.execute(_INSERT_EVENTS, params)
+        report(0.45)
         cursor.execute(_INSERT_STAGE_FACTS, params)
         cursor.execute(_INSERT_HANDOFF_FACTS, params)
         cursor.execute(_INSERT_ITEM_FACTS, params)
         cursor.execute("DROP TABLE scoreboard_import_row")
+        report(0.6)
+        # The deferred foreign-key checks of these rows, run now rather than at the commit,
+        # so the progress bar can count them: they are the longest step.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        report(1)
     board_cache.invalidate_on_commit()
     return len(item_ids)
 

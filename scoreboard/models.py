@@ -121,11 +121,22 @@ class DeliveredItemFactQuerySet(FactQuerySet):
         return {row["workflow_id"]: row["p85"] for row in rows.order_by()}
 
 
+# DERIVED: a fact's workflow and stages are those of its item's events, whose keys the event
+# log checks; the facts keep a key check only on their item. Deleting a stage or workflow
+# still deletes its facts (Django's CASCADE, done by the ORM), and the facts are rebuilt
+# from the events at any time (compute_scoreboard --force). Checking the derived keys again
+# cost an import about a third of its commit (docs/benchmarks.md).
+
+
 class DeliveredItemFact(models.Model):
     item = models.OneToOneField(
         WorkItem, on_delete=models.CASCADE, primary_key=True, related_name="scoreboard_fact"
     )
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    # Derived from the item (whose own key is checked): no key check of its own, and no
+    # index of its own, as fact_wf_delivered leads with it (see DERIVED below).
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     requested_at = models.DateTimeField()
     delivered_at = models.DateTimeField()
     delivered_on = models.DateField(help_text="Delivery day (UTC): the snapshot's day.")
@@ -172,9 +183,15 @@ class DeliveredItemFact(models.Model):
 class StageTimeFact(models.Model):
     """Time one delivered item spent in one stage, split by what it was doing there."""
 
-    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="+")
-    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    # The item's key is checked; stagefact_unique leads with it, so it needs no index of its
+    # own. The stage and workflow are derived (see DERIVED above DeliveredItemFact).
+    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="+", db_index=False)
+    stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     delivered_at = models.DateTimeField()
     total_seconds = models.FloatField(default=0)
     working_seconds = models.FloatField(default=0)
@@ -225,10 +242,18 @@ class StageTimeFact(models.Model):
 class HandoffFact(models.Model):
     """One delivered item's passes through one handoff (from_stage → to_stage)."""
 
-    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="+")
-    from_stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
-    to_stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    # As StageTimeFact: the item's key checked (handofffact_unique leads with it), the
+    # stages and workflow derived.
+    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="+", db_index=False)
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    to_stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     delivered_at = models.DateTimeField()
     submissions = models.PositiveIntegerField(default=0)
     bounces = models.PositiveIntegerField(default=0)
@@ -313,3 +338,6 @@ from scoreboard.discovery.models import Baseline  # noqa: E402, F401
 
 # Flow settings of the forecasting area live in their own package; the app label stays.
 from scoreboard.forecasting.models import CommitmentPoint  # noqa: E402, F401
+
+# Imports running behind a progress bar live in their own package too.
+from scoreboard.imports.models import ImportRun  # noqa: E402, F401

@@ -8,6 +8,7 @@ from celery import shared_task
 from scoreboard import board_cache
 from scoreboard.discovery.tasks import baseline_count_task  # noqa: F401 - registered with Celery
 from scoreboard.forecasting.tasks import forecast_warm_task  # noqa: F401 - registers the task
+from scoreboard.imports.tasks import import_run_task  # noqa: F401 - registers the task
 from scoreboard.services import snapshot_rebuild, snapshot_update
 
 

@@ -4,17 +4,24 @@ import secrets
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Max, Min
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
+from django_htmx.http import HttpResponseClientRefresh
 
 from handoffs.models import Workflow
 from opshub.lib.cache import cache_delete, cache_get, cache_set
 from opshub.lib.forms import add_service_errors
+from opshub.lib.ids import parse_id
 from scoreboard import board_cache, dashboard
+from scoreboard.discovery.views import DRAFTED
 from scoreboard.forms import FilterForm, ImportForm, TargetForm
 from scoreboard.importer import event_log_import, parse_event_log, validate_workflow_name
+from scoreboard.imports.models import ImportRun
+from scoreboard.imports.services import import_run_start
+from scoreboard.progress import IN_BACKGROUND_ABOVE_BYTES
 from scoreboard.services import quarter_target_set
 
 UPLOAD_TTL = 30 * 60
@@ -142,6 +149,8 @@ def _import_confirmed(request, form, context):
     if text is None:
         form.add_error("file", "The preview expired; choose the file again.")
         return render(request, "scoreboard/import.html", context)
+    if len(text.encode()) > IN_BACKGROUND_ABOVE_BYTES:
+        return _import_in_background(request, form, context, token, text)
     parsed = parse_event_log(io.StringIO(text, newline=""))
     try:
         workflow = event_log_import(
@@ -151,12 +160,51 @@ def _import_confirmed(request, form, context):
         add_service_errors(form, exc)
         return render(request, "scoreboard/import.html", context)
     cache_delete(f"scoreboard-import:{request.user.pk}:{token}")
-    preview = parsed.preview()
     messages.success(
-        request, f"Imported {preview['cases']} delivered items into “{workflow.name}”."
+        request, f"Imported {parsed.preview()['cases']} delivered items into “{workflow.name}”."
     )
-    first, last = preview["first_at"].date(), preview["last_at"].date()
-    return redirect(
+    return redirect(_imported_dashboard_url(workflow))
+
+
+def _import_in_background(request, form, context, token, text):
+    """A big log: its name checked now, then imported by a task behind a progress bar."""
+    try:
+        name = validate_workflow_name(form.cleaned_data["workflow"])
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return render(request, "scoreboard/import.html", context)
+    run = import_run_start(by=request.user, workflow_name=name, text=text)
+    cache_delete(f"scoreboard-import:{request.user.pk}:{token}")
+    return redirect(run)
+
+
+def _imported_dashboard_url(workflow):
+    """The scoreboard of the imported workflow, over the whole span of its history."""
+    span = workflow.items.aggregate(first=Min("requested_at"), last=Max("delivered_at"))
+    return (
         f"{reverse('scoreboard:dashboard')}?workflow={workflow.pk}&period=custom"
-        f"&since={first.isoformat()}&until={last.isoformat()}"
+        f"&since={span['first'].date().isoformat()}&until={span['last'].date().isoformat()}"
     )
+
+
+@login_required
+@require_safe
+def import_run_view(request, pk):
+    """An import behind a progress bar; once done, the page it leads to."""
+    if not _can_import(request.user):
+        raise PermissionDenied("Only leads and admins import event logs.")
+    runs = ImportRun.objects.defer("source").select_related("workflow")
+    if not request.user.is_admin:
+        runs = runs.filter(requested_by=request.user)
+    run = get_object_or_404(runs, pk=parse_id(pk))
+    if request.htmx and request.GET.get("poll") and not run.is_running:
+        return HttpResponseClientRefresh()  # finished while the page polled: show the result
+    if run.status == ImportRun.Status.DONE and run.baseline_id:
+        messages.success(request, f"“{run.workflow_name}” {DRAFTED}")
+        return redirect(run.workflow)
+    if run.status == ImportRun.Status.DONE:
+        messages.success(request, f"Imported “{run.workflow_name}” with its history.")
+        return redirect(_imported_dashboard_url(run.workflow))
+    template = "scoreboard/import_run.html"
+    context = {"nav_active": "map" if run.baseline_id else "scoreboard", "run": run}
+    return render(request, f"{template}#progress" if request.htmx else template, context)

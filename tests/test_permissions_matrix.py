@@ -215,6 +215,8 @@ MATRIX = {
     "reviews/p/<str:token>/": ("projector_token", "200 200 200 200 200 200", "405 405"),
     "reviews/patterns/": (None, "L 200 200 200 200 200", "L 405"),
     "scoreboard/import/": (None, "L 403 403 200 200 200", "L 403"),
+    # An import behind a progress bar: whoever started it (the lead here) and admins.
+    "scoreboard/import/<str:pk>/": ("import_run", "L 403 403 404 200 200", "L 405"),
     "scoreboard/items/<int:pk>/forecast/": ("item", "L 200 200 200 200 200", "L 405"),
     "scoreboard/workflows/<int:pk>/at-risk/": ("workflow", "L 200 200 200 200 200", "L 405"),
     "scoreboard/workflows/<int:pk>/commitment/": ("workflow", "L 405 405 405 405 405", "L 403"),
@@ -366,6 +368,7 @@ def org(db, settings):
     from opshub.mail import preferences as email_preferences
     from reviews.models import ActionItem, Breakage, ProjectorLink, Review
     from scoreboard.discovery.services import baseline_create
+    from scoreboard.imports.models import ImportRun
 
     call_command("seed_demo", items=12, days=21, seed=3, verbosity=0, stdout=io.StringIO())
     # The lead and member of the team now working on an open item; the outsider leads a
@@ -452,6 +455,9 @@ def org(db, settings):
         "webhook": {"pk": webhook.pk},
         "import_batch": {"pk": batch.pk},
         "baseline": {"pk": baseline.pk},
+        "import_run": {
+            "pk": ImportRun.objects.create(requested_by=lead, workflow_name="Matrix import").pk
+        },
         "review": {"pk": review.pk},
         "projector_link": {"pk": link.pk},
         "projector_token": {"token": link.token},

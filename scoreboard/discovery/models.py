@@ -6,7 +6,6 @@ baseline. Registered in the scoreboard app (scoreboard/models.py re-exports it).
 """
 
 import gzip
-import io
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,30 +16,10 @@ from django.utils import timezone
 from handoffs.models import Workflow
 from scoreboard.discovery.counting import discover, main_path
 from scoreboard.discovery.readers import Columns, read_event_log
+from scoreboard.progress import ProgressWriter, ReportedStream
 
 # A log is bounded so one lead cannot hold a web or Celery worker for long.
 MAX_UPLOAD_EVENTS = 1_000_000
-PROGRESS_STEP = 0.05  # report every 5 % of the log read
-
-
-class _Reported(io.RawIOBase):
-    """Stored bytes as a stream that tells `report` which share of them was read."""
-
-    def __init__(self, data, report):
-        self.data, self.position, self.report = memoryview(data), 0, report
-        self.next_report = len(data) * PROGRESS_STEP
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        size = min(len(buffer), len(self.data) - self.position)
-        buffer[:size] = self.data[self.position : self.position + size]
-        self.position += size
-        if self.report and self.position >= self.next_report:
-            self.report(self.position / len(self.data))
-            self.next_report += len(self.data) * PROGRESS_STEP
-        return size
 
 
 class BaselineQuerySet(models.QuerySet):
@@ -100,7 +79,7 @@ class Baseline(models.Model):
 
     def count(self, *, team_of=None, report=None):
         """(format, map) of the stored log; ValidationError naming the lines of a bad one."""
-        stream = _Reported(bytes(self.source), report)
+        stream = ReportedStream(bytes(self.source), report)
         log = read_event_log(stream, Columns(**self.columns), max_events=MAX_UPLOAD_EVENTS)
         if log.errors:
             raise ValidationError({"file": [f"Line {line}: {text}" for line, text in log.errors]})
@@ -112,20 +91,19 @@ class Baseline(models.Model):
 
     def count_pending(self):
         """Counts a baseline still being read (the Celery task's work): progress written as
-        it goes, outside any transaction, so the polling page sees it move; a bad log ends
+        it goes (scoreboard/progress.py), so the polling page sees it move; a bad log ends
         refused with its lines. Safe to run twice: a counted baseline is left alone."""
         pending = Baseline.objects.filter(pk=self.pk, status=self.Status.COUNTING)
         if not pending.exists():
             return None
-
-        def report(fraction):
-            pending.update(progress=min(99, int(fraction * 100)))
-
+        report = ProgressWriter(Baseline, self.pk)
         try:
             log_format, found = self.count(report=report)
         except ValidationError as exc:
             pending.update(status=self.Status.FAILED, errors=exc.message_dict["file"])
             return self.Status.FAILED
+        finally:
+            report.close()
         pending.update(
             status=self.Status.READY,
             progress=100,

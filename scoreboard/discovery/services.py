@@ -3,7 +3,6 @@ to teams, and turn its main path into a draft workflow."""
 
 import dataclasses
 import datetime
-import io
 import itertools
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,10 +15,12 @@ from scoreboard.discovery.models import MAX_UPLOAD_EVENTS, Baseline
 from scoreboard.discovery.readers import Columns, read_event_log
 from scoreboard.discovery.tasks import baseline_count_task
 from scoreboard.importer import Row, history_import, validate_workflow_name
+from scoreboard.progress import IN_BACKGROUND_ABOVE_BYTES, ReportedStream, part
 
-# Above this many bytes an upload is counted by a Celery task with a progress bar; below, in
-# the request (about a second for 2 MB).
-COUNT_LATER_ABOVE = 2 * 1024 * 1024
+COUNT_LATER_ABOVE = IN_BACKGROUND_ABOVE_BYTES
+# A log with more events than this is imported into its new workflow by a Celery task behind
+# a progress bar; a smaller one in the request (a few seconds: helpdesk's 21,348 events).
+CREATE_LATER_ABOVE_EVENTS = 50_000
 MAX_TEAM_NAME = 100
 
 
@@ -111,17 +112,18 @@ def _field_key(name, taken):
 
 
 @transaction.atomic
-def workflow_from_baseline(*, baseline, by, name, stages):
+def workflow_from_baseline(*, baseline, by, name, stages, report=None):
     """The discovered path as a draft workflow: `stages` is [(activity, Team)] in order.
 
     Stage targets come from the measured p85; every collision zone (consecutive stages of
     different teams) gets a draft protocol prefilled with the fields that travel there;
     the log's cases, cut to the chosen activities, are imported as the workflow's
-    delivered history, its baseline on the scoreboard. All or nothing.
+    delivered history, its baseline on the scoreboard. All or nothing. `report(fraction)`
+    is told how far the history import got (scoreboard/progress.py).
     """
     # Locked: two requests creating from one log at once make one workflow, not two.
     baseline = _require_access(baseline, by)
-    errors = _workflow_problems(baseline, name, stages)
+    errors = workflow_problems(baseline, name, stages)
     if errors:
         raise ValidationError(errors)
     activities = [activity for activity, _ in stages]
@@ -145,12 +147,13 @@ def workflow_from_baseline(*, baseline, by, name, stages):
             continue
         draft = workflows.protocol_draft(handoff=created[here].handoff_out, by=by)
         workflows.protocol_save(version=draft, by=by, fields=travelling_fields(found, after))
-    _import_cases(baseline, workflow, created, by)
+    _import_cases(baseline, workflow, created, by, report)
     Baseline.objects.filter(pk=baseline.pk).update(workflow=workflow)
     return workflow
 
 
-def _workflow_problems(baseline, name, stages):
+def workflow_problems(baseline, name, stages):
+    """{field: [messages]} that refuse this draft; empty when it may be created."""
     if not baseline.is_ready:
         return {"stages": ["The log is not counted yet."]}
     if baseline.workflow_id:
@@ -173,10 +176,10 @@ def _workflow_problems(baseline, name, stages):
     return errors
 
 
-def _import_cases(baseline, workflow, created, by):
+def _import_cases(baseline, workflow, created, by, report=None):
     """The log's cases, with only the events of the chosen activities, as delivered items."""
     log = read_event_log(
-        io.BytesIO(bytes(baseline.source)),
+        ReportedStream(bytes(baseline.source), part(report, 0, 0.2)),
         Columns(**baseline.columns),
         max_events=MAX_UPLOAD_EVENTS,
     )
@@ -189,4 +192,4 @@ def _import_cases(baseline, workflow, created, by):
     ]  # fmt: skip
     if any(len(row.case_id) > 120 for row in rows):
         raise ValidationError({"stages": ["A case id is longer than 120 characters."]})
-    history_import(workflow=workflow, rows=rows, stages=created, by=by)
+    history_import(workflow=workflow, rows=rows, stages=created, by=by, report=part(report, 0.2, 1))

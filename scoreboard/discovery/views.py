@@ -12,9 +12,17 @@ from scoreboard.discovery import layout as map_layout
 from scoreboard.discovery.forms import TeamsForm, UploadForm, WorkflowForm
 from scoreboard.discovery.models import Baseline
 from scoreboard.discovery.services import (
+    CREATE_LATER_ABOVE_EVENTS,
     baseline_create,
     baseline_teams_set,
     workflow_from_baseline,
+    workflow_problems,
+)
+from scoreboard.imports.services import import_run_start
+
+DRAFTED = (
+    "drafted with its history as the baseline: decide the checklist of each collision "
+    "zone's protocol, then publish."
 )
 
 
@@ -91,6 +99,8 @@ def _baseline_progress(request, baseline, template):
 def baseline_workflow(request, pk):
     baseline = _get_baseline_for_user(request, pk)
     form = WorkflowForm(request.POST, baseline=baseline, teams=Team.objects.all())
+    if form.is_valid() and baseline.events > CREATE_LATER_ABOVE_EVENTS:
+        return _workflow_in_background(request, baseline, form)
     if form.is_valid():
         try:
             workflow = workflow_from_baseline(
@@ -102,12 +112,23 @@ def baseline_workflow(request, pk):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(
-                request,
-                f"“{workflow.name}” drafted with its history as the baseline: decide the "
-                "checklist of each collision zone's protocol, then publish.",
-            )
+            messages.success(request, f"“{workflow.name}” {DRAFTED}")
             return redirect(workflow)
+    context = _map_context(request, baseline, workflow_form=form)
+    return render(request, "scoreboard/baseline_map.html", context, status=400)
+
+
+def _workflow_in_background(request, baseline, form):
+    """A big log: the draft checked now, its history imported by a task behind a progress
+    bar (scoreboard/imports/)."""
+    name, stages = form.cleaned_data["name"], form.stages()
+    problems = workflow_problems(baseline, name, stages)
+    if not problems:
+        return redirect(
+            import_run_start(by=request.user, workflow_name=name.strip(), baseline=baseline,
+                             stages=stages)
+        )  # fmt: skip
+    add_service_errors(form, ValidationError(problems))
     context = _map_context(request, baseline, workflow_form=form)
     return render(request, "scoreboard/baseline_map.html", context, status=400)
 

@@ -1,5 +1,6 @@
 """Baseline import: the real public logs reproduce pm4py's figures; bad files change nothing."""
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -49,13 +50,68 @@ def test_the_helpdesk_log_gives_pm4pys_figures():
     assert item.replayed_state()[1:] == (WorkItem.State.DONE, None, item.delivered_at)
 
 
+RENAMED = {"case_id": "Case ID", "activity": "Step", "timestamp": "Completed At",
+           "resource": "Agent", "group": "Department"}  # fmt: skip
+RENAMED_OPTIONS = [f"--{option}-column={RENAMED[column]}" for option, column in (
+    ("case", "case_id"), ("activity", "activity"), ("timestamp", "timestamp"),
+    ("resource", "resource"), ("team", "group"))]  # fmt: skip
+
+
+def renamed_copy(source, target):
+    """The log with its columns renamed and in another order (timestamp first)."""
+    with source.open(newline="") as read, target.open("w", newline="") as write:
+        rows = csv.reader(read)
+        header = next(rows)
+        order = [header.index("timestamp")] + [i for i, h in enumerate(header) if h != "timestamp"]
+        out = csv.writer(write)
+        out.writerow([RENAMED[header[i]] for i in order])
+        out.writerows([row[i] for i in order] for row in rows)
+    return target
+
+
 @needs_logs
-def test_the_bpic2012_log_gives_pm4pys_figures():
+@pytest.mark.parametrize("log", ["helpdesk", "bpic2012"])
+def test_both_real_logs_with_renamed_columns_give_pm4pys_figures(log, tmp_path):
     # The import's speed is measured by `make bench`; here only its figures count.
-    call_command(
-        "import_events", str(LOGS / "bpic2012.csv"), workflow="BPIC 2012", stdout=io.StringIO()
+    renamed = renamed_copy(LOGS / f"{log}.csv", tmp_path / "export.csv")
+    out = io.StringIO()
+    call_command("import_events", str(renamed), "--workflow=Renamed", *RENAMED_OPTIONS, stdout=out)
+    workflow = Workflow.objects.get(name="Renamed")
+    _assert_matches_pm4py(workflow, f"{log}.xes.gz")
+    assert f"{EXPECTED[f'{log}.xes.gz']['num_events']} events" in out.getvalue()
+
+
+def test_renamed_columns_are_refused_by_the_defaults_and_named_in_the_message(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("Deal,Step,When\nA,B,2025-01-01T00:00:00Z\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_events", str(log), workflow="X", stderr=err)
+    assert "Missing column(s): case_id, activity, timestamp" in err.getvalue()
+    options = ["--case-column=deal", "--activity-column=STEP", "--timestamp-column=When"]
+    call_command("import_events", str(log), "--workflow=X", *options, stdout=io.StringIO())
+    assert WorkItem.objects.get().external_ref == "A"
+
+
+def test_a_lifecycle_column_keeps_complete_events_and_says_what_it_left_out(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "case_id,activity,timestamp,Transition\n"
+        "A,Request,2025-01-01T09:00:00Z,complete\n"
+        "A,Build,2025-01-01T10:00:00Z,start\n"
+        "A,Build,2025-01-02T10:00:00Z,COMPLETE\n"
+        "A,Ship,2025-01-03T09:00:00Z,schedule\n"
+        "A,Ship,2025-01-03T10:00:00Z,\n"
     )
-    _assert_matches_pm4py(Workflow.objects.get(name="BPIC 2012"), "bpic2012.xes.gz")
+    out = io.StringIO()
+    call_command("import_events", str(log), "--workflow=X", "--lifecycle-column=transition",
+                 stdout=out)  # fmt: skip
+    item = WorkItem.objects.get()
+    assert [e.payload.get("activity") for e in item.events.order_by("pk")][::2] == [
+        "Request", "Build", "Ship"
+    ]  # fmt: skip
+    assert (item.delivered_at - item.requested_at).total_seconds() == 49 * 3600
+    assert "Left out events of other lifecycle transitions: schedule 1, start 1." in out.getvalue()
 
 
 def test_offsets_are_respected_and_ties_keep_file_order():

@@ -5,36 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scoreboard.discovery.counting import discover
-from scoreboard.discovery.readers import Columns, read_event_log
-
-
-def add_column_arguments(parser: CommandParser) -> None:
-    """Where the fields are; the defaults are import_events' columns (XES: the standard keys)."""
-    for name, default in (
-        ("case", "case_id"),
-        ("activity", "activity"),
-        ("timestamp", "timestamp"),
-        ("resource", "resource"),
-        ("team", "group"),
-        ("lifecycle", "lifecycle"),
-    ):
-        parser.add_argument(
-            f"--{name}-column",
-            default=default,
-            metavar="NAME",
-            help=f"CSV column or XES attribute key of the {name} (default: {default}).",
-        )
-
-
-def columns_from(options: dict[str, Any]) -> Columns:
-    return Columns(
-        case=options["case_column"],
-        activity=options["activity_column"],
-        timestamp=options["timestamp_column"],
-        resource=options["resource_column"],
-        team=options["team_column"],
-        lifecycle=options["lifecycle_column"],
-    )
+from scoreboard.discovery.readers import read_event_log
+from scoreboard.management.columns import add_column_arguments, columns_from
 
 
 class Command(BaseCommand):

@@ -6,23 +6,26 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scoreboard.importer import event_log_import, parse_event_log
+from scoreboard.management.columns import add_column_arguments, columns_from
 
 
 class Command(BaseCommand):
     help = (
-        "Import an event-log CSV (case_id,activity,timestamp[,resource,group]) as a new "
-        "workflow with delivered work items. All or nothing."
+        "Import an event-log CSV (case_id,activity,timestamp[,resource,group,lifecycle], or "
+        "the columns the options name) as a new workflow with delivered work items. "
+        "All or nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--workflow", required=True, help="Name of the new workflow.")
+        add_column_arguments(parser)
 
     def handle(self, *args: Any, file: Path, workflow: str, **options: Any) -> None:
         started = time.monotonic()
         try:
             with file.open(encoding="utf-8-sig", newline="") as stream:
-                parsed = parse_event_log(stream)
+                parsed = parse_event_log(stream, columns_from(options))
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from exc
         except UnicodeDecodeError as exc:
@@ -44,3 +47,6 @@ class Command(BaseCommand):
         )
         if parsed.naive_timestamps:
             self.stdout.write(f"{parsed.naive_timestamps} timestamps had no offset: read as UTC.")
+        if parsed.dropped:
+            left_out = ", ".join(f"{name} {n}" for name, n in sorted(parsed.dropped.items()))
+            self.stdout.write(f"Left out events of other lifecycle transitions: {left_out}.")

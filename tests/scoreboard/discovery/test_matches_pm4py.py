@@ -77,3 +77,15 @@ def test_the_xes_and_the_csv_export_give_the_same_map(both_routes):
     assert {**from_xes, "activities": None} == {**from_csv, "activities": None}
     timed = [a for a in from_xes["activities"] if "median_duration_seconds" in a]
     assert bool(timed) == (name == "bpic2012")
+
+
+@needs_logs
+@pytest.mark.parametrize("name", ["helpdesk", "bpic2012"])
+def test_renamed_columns_give_the_same_map_through_the_options_import_events_shares(name, tmp_path):
+    from tests.scoreboard.test_import import RENAMED_OPTIONS, renamed_copy
+
+    renamed = renamed_copy(LOGS / f"{name}.csv", tmp_path / "export.csv")
+    found = discover_map(renamed, *RENAMED_OPTIONS)
+    assert _counts(found["dfg"]) == REFERENCE[name]["dfg"]
+    assert _counts(found["handover"]) == REFERENCE[name]["handover"]
+    assert found == discover_map(LOGS / f"{name}.csv")
