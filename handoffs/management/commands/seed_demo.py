@@ -12,6 +12,7 @@ from opshub.accounts.models import User
 # Order matters: organisation, then workflows, then items and what happens to them.
 DEMO_STEPS = [
     "handoffs.demo.organisation.seed_org",
+    "handoffs.demo.organisation.seed_calendars",
     "handoffs.demo.organisation.seed_workflows",
     "handoffs.demo.items.seed_items",
     "handoffs.demo.scale.seed_analyze",
@@ -35,6 +36,14 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="Do nothing when users already exist."
         )
         parser.add_argument(
+            "--calendars",
+            action="store_true",
+            help=(
+                "Give every team a working calendar (time zone, Monday–Friday hours, public "
+                "holidays), so stall targets count working time (docs/calendars.md)."
+            ),
+        )
+        parser.add_argument(
             "--fresh-stall",
             action="store_true",
             help=(
@@ -43,7 +52,7 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, items, days, seed, force, if_empty, fresh_stall, **options):
+    def handle(self, *args, items, days, seed, force, if_empty, fresh_stall, calendars, **options):
         if not (settings.DEBUG or settings.TESTING or force):
             raise CommandError("Refusing to load demo data with DEBUG off; pass --force.")
         if items < 0 or days < 1:
@@ -60,6 +69,7 @@ class Command(BaseCommand):
             "rng": random.Random(seed),
             "items": items,
             "days": days,
+            "calendars": calendars,
             "password": settings.OPSHUB_DEMO_PASSWORD,
             "stdout": self.stdout,
         }
