@@ -7,6 +7,9 @@ from handoffs.decisions.models import Decision, DecisionLevel, DecisionRight, De
 from handoffs.workflows.models import Team
 from opshub.accounts.models import User
 
+# The caller of DecisionForm did not look up the next handoff's protocol.
+LOOK_UP = object()
+
 
 class DecisionForm(forms.Form):
     decision_type = forms.TypedChoiceField(label="Decision", coerce=int)
@@ -30,9 +33,11 @@ class DecisionForm(forms.Form):
         label="New due date", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, item, user, **kwargs):
+    def __init__(self, *args, item, user, next_version=LOOK_UP, **kwargs):
+        """`next_version`: the published protocol of the item's next handoff (None at the
+        last stage), when the caller has it already; looked up otherwise."""
         super().__init__(*args, **kwargs)
-        self.item, self.user = item, user
+        self.item, self.user, self.next_version = item, user, next_version
         self.options = rights.options_for(user, item)
         self.fields["decision_type"].choices = [
             (t.pk, f"{t.name} · {cell.level}") for t, cell in self.options
@@ -59,8 +64,10 @@ class DecisionForm(forms.Form):
         return self.options[0] if self.options else (None, None)
 
     def _checklist_choices(self):
-        handoff = self.item.stage.outgoing_handoff()
-        version = handoff.published() if handoff else None
+        version = self.next_version
+        if version is LOOK_UP:
+            handoff = self.item.stage.outgoing_handoff()
+            version = handoff.published() if handoff else None
         if version is None:
             return []
         required = set(version.required_checklist_ids())

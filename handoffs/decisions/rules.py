@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from handoffs.decisions.models import (
+    BUILTIN_DECISION_TYPES,
     Decision,
     DecisionLevel,
     DecisionMatrixChange,
@@ -89,8 +90,14 @@ def level_for(user, item, decision_type):
 
 
 def types_for(workflow):
-    DecisionType.objects.ensure_builtins(workflow)
-    return list(DecisionType.objects.for_workflow(workflow).select_related("workflow"))
+    """The workflow's decision types, its built-ins created first if it lacks them: read
+    with one query on every item page, written only the first time (not a write per GET)."""
+    types = list(DecisionType.objects.for_workflow(workflow).select_related("workflow"))
+    own = {t.key for t in types if t.workflow_id == workflow.pk}
+    if not set(BUILTIN_DECISION_TYPES) <= own:
+        DecisionType.objects.ensure_builtins(workflow)
+        types = list(DecisionType.objects.for_workflow(workflow).select_related("workflow"))
+    return types
 
 
 def matrix_rows(workflow, team=None):

@@ -5,7 +5,7 @@ import datetime
 from django.utils import timezone
 
 from handoffs.workflows import services as wf
-from handoffs.workflows.models import Handoff, ProtocolVersion, Team, Workflow
+from handoffs.workflows.models import Handoff, ProtocolVersion, Team, TeamCalendar, Workflow
 from opshub.accounts.models import User
 
 # (team, lead, members) — emails are stable; the three in DESIGN.md come first.
@@ -67,6 +67,39 @@ def seed_org(ctx):
             )
         teams[name] = team
     ctx["teams"] = teams
+
+
+# Where each team works, for `seed_demo --calendars` (docs/calendars.md): a time zone, its
+# Monday–Friday hours and its country's public holidays, spread over three continents' worth
+# of zones so a scan always has teams inside and outside their working day.
+CALENDARS = {
+    "Sales": ("America/New_York", "US", "NY", datetime.time(9), datetime.time(17)),
+    "Finance": ("Europe/Berlin", "DE", "BE", datetime.time(8), datetime.time(16)),
+    "Fulfilment": ("Europe/Berlin", "DE", "BY", datetime.time(7), datetime.time(15, 30)),
+    "Support": ("Europe/London", "GB", "ENG", datetime.time(8), datetime.time(18)),
+    "Customer Success": ("Europe/Paris", "FR", "", datetime.time(9), datetime.time(17)),
+    "Legal": ("Europe/Berlin", "DE", "BE", datetime.time(9), datetime.time(17)),
+    "Content": ("Europe/Amsterdam", "NL", "", datetime.time(9), datetime.time(17, 30)),
+}
+
+
+def seed_calendars(ctx):
+    """A working calendar on every team, when asked (`--calendars`; `make bench` does):
+    without one a team counts calendar time, which the demo's story keeps by default."""
+    if not ctx.get("calendars"):
+        return
+    for name, team in ctx["teams"].items():
+        zone, country, subdivision, start, end = CALENDARS[name]
+        calendar = TeamCalendar(
+            team=team,
+            time_zone=zone,
+            country=country,
+            subdivision=subdivision,
+            day_start=start,
+            day_end=end,
+        )
+        calendar.full_clean()
+        calendar.save()
 
 
 # --- Workflows and their protocols ------------------------------------------------------------

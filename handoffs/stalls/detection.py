@@ -313,6 +313,16 @@ def _params(now, **extra):
     }
 
 
+def open_statement(kind, now, worktime, **params):
+    """The INSERT that opens `kind`'s new episodes and its parameters; `worktime` is the
+    scan's (cte, params) of the team calendars, carried by the working-time kinds only."""
+    timed = kind in _WORKING_TIME_KINDS
+    sql = _OPEN_SQL.format(
+        candidates=_CANDIDATES[kind], worktime=f"{worktime[0]}, " if timed else ""
+    )
+    return sql, _params(now, kind=kind.value, **params) | (worktime[1] if timed else {})
+
+
 @transaction.atomic
 def open_episodes(*, now, items=None):
     """Opens an episode for every newly stalled item (at most BATCH per kind). Returns the count.
@@ -320,21 +330,14 @@ def open_episodes(*, now, items=None):
     `items`: {kind: item ids}, the only items that can be newly stalled in the item-state
     kinds (see unmatched())."""
     opened = []
-    worktime, worktime_params = cte(TeamCalendar.table(now))
+    worktime = cte(TeamCalendar.table(now))
     with connection.cursor() as cursor:
         cursor.execute(_NO_JIT)
-        for kind, candidates in _CANDIDATES.items():
+        for kind in _CANDIDATES:
             scoped = None
             if items is not None and kind in _ITEM_STATE_KINDS:
                 scoped = items.get(kind.value, [])
-            cursor.execute(
-                _OPEN_SQL.format(
-                    candidates=candidates,
-                    worktime=f"{worktime}, " if kind in _WORKING_TIME_KINDS else "",
-                ),
-                _params(now, kind=kind.value, items=scoped)
-                | (worktime_params if kind in _WORKING_TIME_KINDS else {}),
-            )
+            cursor.execute(*open_statement(kind, now, worktime, items=scoped))
             opened += [(kind, *row) for row in cursor.fetchall()]
     if not opened:
         return 0

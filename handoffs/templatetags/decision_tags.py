@@ -10,8 +10,11 @@ register = template.Library()
 
 
 @register.simple_tag
-def decision_panel(item, user, form=None):
-    """What the item page's decision panel shows: the pending request, past decisions, a form."""
+def decision_panel(item, user, form=None, next_version=""):
+    """What the item page's decision panel shows: the pending request, past decisions, a form.
+
+    `next_version`: the item page's published protocol of the next handoff (None at the last
+    stage), so the form does not look it up again; "" (not in the context) looks it up."""
     can_record = item.is_open and permissions.can_work_on(user, item)
     decisions = list(item.decisions.for_list().prefetch_related("informed")[:20])
     pending = next((d for d in decisions if d.status == Decision.Status.PENDING), None)
@@ -20,7 +23,7 @@ def decision_panel(item, user, form=None):
         "can_answer": pending is not None and pending.can_answer(user),
         "decisions": decisions,
         "can_record": can_record,
-        "form": form or (DecisionForm(item=item, user=user) if can_record else None),
+        "form": form or (_form(item, user, next_version) if can_record else None),
     }
 
 
@@ -35,3 +38,9 @@ def my_pending_requests(user):
     return list(
         Decision.objects.pending().filter(requester=user).for_list().order_by("requested_at")[:50]
     )
+
+
+def _form(item, user, next_version):
+    if next_version == "":
+        return DecisionForm(item=item, user=user)
+    return DecisionForm(item=item, user=user, next_version=next_version)

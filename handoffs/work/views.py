@@ -35,6 +35,8 @@ from opshub.lib.timezones import clock_for
 ITEMS_PER_PAGE = 25
 UNDO_MINUTES = int(UNDO_DELIVERY_WINDOW.total_seconds() // 60)
 CARDS_PER_COLUMN = 12
+# How far past the page a title search counts its matches ("200+ items · page 1 of 9+").
+SEARCH_COUNT_AHEAD = 200
 
 
 def _link_items(items):
@@ -56,8 +58,15 @@ def _get_item(pk):
 def item_list(request):
     filters = WorkItemFilterForm(request.GET or None)
     items = filters.filter(WorkItem.objects.all())
+    # A search's count rechecks each match's title in the table (a trigram index finds
+    # candidates, not matches): a common word's count was four times the page's query.
+    searching = filters.is_valid() and bool(filters.cleaned_data["q"].strip())
     page = CappedPaginator(
-        items.for_rows(), ITEMS_PER_PAGE, page=request.GET.get("page"), counted=items
+        items.for_rows(),
+        ITEMS_PER_PAGE,
+        page=request.GET.get("page"),
+        counted=items,
+        ahead=SEARCH_COUNT_AHEAD if searching else None,
     ).get_page()
     # Flag stalls for this page only: a per-row subquery would run for every skipped row too.
     stalled = set(
@@ -226,9 +235,11 @@ def _item_context(request, item, panel="", form=None):
         panel = ""
     if form is None and panel:
         form = _panel_form(panel, item, next_version, request.user)
+    # The timeline names a version by its number: its checklist, fields and answers (JSON
+    # and text, per event) stay in the database.
     events = item.events.select_related(
         "actor", "from_stage__team", "to_stage__team", "protocol_version"
-    )
+    ).defer(*(f"protocol_version__{name}" for name in VERSION_TEXT))
     definitions = services.workflow_field_definitions(item.workflow)
     labels = {key: defn.get("label") or key for key, defn in definitions.items()}
     return {
@@ -258,6 +269,8 @@ def _item_context(request, item, panel="", form=None):
         "nav_active": "work",
     }
 
+
+VERSION_TEXT = ("checklist", "fields", "ready_answer", "missing_answer", "change_note")
 
 # The actions that open a panel on the item page (claim and undo are one-click forms).
 PANELS = {"handoff", "accept", "bounce", "block", "unblock", "deliver", "edit", "cancel"}

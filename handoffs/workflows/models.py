@@ -253,7 +253,9 @@ class Stage(models.Model):
         return not self.workflow.stages.filter(position__gt=self.position).exists()
 
     def next_stage(self):
-        return self.workflow.stages.filter(position__gt=self.position).order_by("position").first()
+        # By the workflow's id: no query for the workflow itself (the item page asks this).
+        later = Stage.objects.filter(workflow_id=self.workflow_id, position__gt=self.position)
+        return later.order_by("position").first()
 
     def outgoing_handoff(self):
         """The handoff work leaves this stage by, or None on the last stage: a handoff kept

@@ -2,6 +2,8 @@
 the inbox section and notifications, with their permissions."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from handoffs.decisions import rules as rights
@@ -160,6 +162,20 @@ def test_the_item_page_shows_the_decision_form_with_levels(client, item, seller)
     assert 'id="decision-panel"' in page
     assert "Override a handoff checklist item · red" in page
     assert "Change the requested delivery date · yellow" in page
+
+
+def test_the_item_page_creates_missing_built_in_types_once_and_then_only_reads(
+    client, item, seller
+):
+    client.force_login(seller)
+    DecisionType.objects.filter(workflow=item.workflow).delete()
+    assert client.get(item.get_absolute_url()).status_code == 200
+    keys = set(DecisionType.objects.filter(workflow=item.workflow).values_list("key", flat=True))
+    assert {rights.OVERRIDE_CHECKLIST, rights.CHANGE_DUE_DATE} <= keys
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(item.get_absolute_url()).status_code == 200
+    writes = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
+    assert not writes, "reading the item page writes nothing"
 
 
 def test_a_member_records_a_red_decision_and_sees_who_answers(

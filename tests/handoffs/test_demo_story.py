@@ -1,13 +1,15 @@
 """seed_demo tells one story: items named for their workflow, onboarding breakages on the
 onboarding workflow, protocols that name who receives, and a fresh stall on demand."""
 
+import datetime
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from handoffs.models import Handoff, ProtocolVersion, StallEpisode, WorkItem
+from handoffs.demo.organisation import CALENDARS
+from handoffs.models import Handoff, ProtocolVersion, StallEpisode, Team, TeamCalendar, WorkItem
 from handoffs.stalls.detection import run_scan
 from opshub.accounts.models import User
 from opshub.mail.models import EmailDelivery
@@ -117,3 +119,21 @@ def test_seed_demo_without_fresh_stall_still_refuses_loaded_data():
     seed(items=0, seed=3)
     with pytest.raises(CommandError, match="already loaded"):
         seed(items=0, seed=3)
+
+
+def test_demo_teams_count_calendar_time_unless_calendars_are_asked_for():
+    seed(items=0, seed=3)
+    assert Team.objects.exists()
+    assert not TeamCalendar.objects.exists(), "the demo's fresh stall alerts on any day"
+
+
+def test_calendars_give_every_team_a_working_calendar_the_scan_counts():
+    seed(items=60, seed=3, calendars=True)
+    calendars = {c.team.name: c for c in TeamCalendar.objects.select_related("team")}
+    assert set(calendars) == set(Team.objects.values_list("name", flat=True)) == set(CALENDARS)
+    for calendar in calendars.values():
+        calendar.full_clean()  # a time zone and holidays the calendar module accepts
+        assert calendar.country and calendar.working_days == [0, 1, 2, 3, 4]
+    assert len({c.time_zone for c in calendars.values()}) >= 4
+    assert calendars["Fulfilment"].as_work_calendar().is_holiday(datetime.date(2026, 1, 6))
+    run_scan()  # the working-time arithmetic runs over every team's calendar

@@ -144,6 +144,22 @@ def test_the_list_counts_only_so_far_past_the_page_and_older_pages_stay_reachabl
     assert client.get(url, {"state": "all", "page": "x"}).context["page"].number == 1
 
 
+def test_a_search_counts_fewer_matches_past_the_page_than_a_filter(
+    client, many, member, monkeypatch
+):
+    """A title search's count rechecks each match in the table, so it stops sooner
+    (SEARCH_COUNT_AHEAD) than a filter's, which an index answers."""
+    monkeypatch.setattr("opshub.lib.paginator.COUNT_AHEAD", 8)
+    monkeypatch.setattr("handoffs.work.views.SEARCH_COUNT_AHEAD", 3)
+    monkeypatch.setattr("handoffs.work.views.ITEMS_PER_PAGE", 2)
+    client.force_login(member)
+    url = reverse("handoffs:item-list")
+    assert "8+ items · page 1 of 4+" in client.get(url, {"state": "all"}).content.decode()
+    searched = client.get(url, {"state": "all", "q": "order"}).content.decode()
+    assert "3+ items · page 1 of 2+" in searched
+    assert "page=2" in searched  # "Older →" goes on past the count
+
+
 def test_board_cards_escape_what_users_typed(client, workflow, seller, member):
     services.work_item_create(workflow=workflow, title="<script>alert(1)</script> & co", by=seller)
     client.force_login(member)

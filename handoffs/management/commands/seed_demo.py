@@ -13,6 +13,7 @@ from opshub.accounts.models import User
 # Order matters: organisation, then workflows, then items and what happens to them.
 DEMO_STEPS = [
     "handoffs.demo.organisation.seed_org",
+    "handoffs.demo.organisation.seed_calendars",
     "handoffs.demo.organisation.seed_workflows",
     "handoffs.demo.items.seed_items",
     "handoffs.demo.scale.seed_analyze",
@@ -36,6 +37,14 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="Do nothing when users already exist."
         )
         parser.add_argument(
+            "--calendars",
+            action="store_true",
+            help=(
+                "Give every team a working calendar (time zone, Monday–Friday hours, public "
+                "holidays), so stall targets count working time (docs/calendars.md)."
+            ),
+        )
+        parser.add_argument(
             "--fresh-stall",
             action="store_true",
             help=(
@@ -53,6 +62,7 @@ class Command(BaseCommand):
         force: bool,
         if_empty: bool,
         fresh_stall: bool,
+        calendars: bool,
         **options: Any,
     ) -> None:
         if not (settings.DEBUG or settings.TESTING or force):
@@ -71,6 +81,7 @@ class Command(BaseCommand):
             "rng": random.Random(seed),
             "items": items,
             "days": days,
+            "calendars": calendars,
             "password": settings.OPSHUB_DEMO_PASSWORD,
             "stdout": self.stdout,
         }
