@@ -313,11 +313,11 @@ def person_deactivate(*, person: User, by: User, reassign_to: User | None = None
     left = sorted(person.teams.values_list("pk", flat=True))  # type: ignore[attr-defined]
     person.teams.clear()  # type: ignore[attr-defined]  # Team.members' reverse accessor
     # What other apps keep for the person (review action items) goes the same way.
-    handed_on = {}
+    handed_on: dict[str, Any] = {}
     for _, answer in person_deactivated.send(
         sender=User, person=person, reassign_to=reassign_to, by=by, at=now
     ):
-        handed_on.update(answer or {})
+        handed_on.update(answer if isinstance(answer, dict) else {})
     person.is_active = False
     person.deactivated_at = now
     person.set_unusable_password()  # an unaccepted invitation link stops working too
@@ -335,13 +335,13 @@ def person_deactivate(*, person: User, by: User, reassign_to: User | None = None
     return {"items": len(items), "recoveries": recoveries, "teams_led": led, **handed_on}
 
 
-def teams_left(person):
+def teams_left(person: User) -> QuerySet[Team]:
     """The teams `person` left when deactivated that still exist, by name."""
     return Team.objects.filter(pk__in=rules.teams_left_ids(person)).order_by("name")
 
 
 @transaction.atomic
-def person_reactivate(*, person, by):
+def person_reactivate(*, person: User, by: User) -> list[str]:
     """Brings a deactivated person back: they rejoin the teams they left and get a new
     invitation, whose link sets a new password and activates the account (their old password
     and tokens stay dead). The work reassigned when they left stays where it went; their
@@ -353,7 +353,7 @@ def person_reactivate(*, person, by):
     left = set(rules.teams_left_ids(person))
     _require(rules.can_reactivate(by, person, left), rules.REACTIVATE_ONLY)
     teams = list(Team.objects.filter(pk__in=left).order_by("name"))
-    person.teams.add(*teams)
+    person.teams.add(*teams)  # type: ignore[attr-defined]  # Team.members' reverse accessor
     person.deactivated_at = None
     person.is_active = False  # until the invitation is accepted
     person.invited_at = timezone.now()

@@ -6,12 +6,12 @@ import datetime
 import pytest
 import time_machine
 
-from opshub.mail.outbox import send_due
 from handoffs.models import EscalationLevel, StallEpisode, StallNotice, TeamCalendar
 from handoffs.stalls.detection import run_scan
 from handoffs.stalls.policy import save_policy
 from handoffs.work import services, transitions
 from opshub.accounts.models import ApiToken, User
+from opshub.mail.outbox import send_due
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ back with a new invitation; their teams come back, the work reassigned when they
 import pytest
 from rest_framework.test import APIClient
 
-from opshub.mail.models import EmailDelivery
 from handoffs.people import services
 from handoffs.work import transitions
 from opshub.accounts.models import User
+from opshub.mail.models import EmailDelivery
 
 pytestmark = pytest.mark.django_db
 

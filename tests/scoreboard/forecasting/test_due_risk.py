@@ -7,9 +7,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from opshub.mail.outbox import send_due
 from handoffs.models import DueForecast, Event, Stage, StallEpisode, WorkItem
 from handoffs.stalls.detection import run_scan
+from opshub.mail.outbox import send_due
 from scoreboard.forecasting.due import refresh_due_forecasts, stage_sum_seconds
 from scoreboard.forecasting.live import workflow_model
 from tests.scoreboard.helpers import build_item
