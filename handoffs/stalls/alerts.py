@@ -342,9 +342,29 @@ def _over_by(episode, end):
     return spoken_duration(over)
 
 
+_DUE_KINDS = (StallEpisode.Kind.DUE_MISSED, StallEpisode.Kind.DUE_AT_RISK)
+
+
+def _due_subject(entry, title):
+    """A promised date has no target to be over: the subject names the date instead."""
+    episode = entry["episode"]
+    due = episode.due_date or episode.item.due_date
+    when = f"due {due:%a} {due.day} {due:%b %Y}" if due else "its due date"
+    return {
+        Notice.ALERT: f"{title} — {entry['what']} ({when})",
+        Notice.ESCALATION: f"Escalation: {title} — {entry['what']} ({when}, owner "
+        f"{entry['owner']})",
+        Notice.REMINDER: f"Reminder: {title} — {entry['what']} ({when})",
+    }.get(entry["kind"])
+
+
 def _subject(entries):
     first = entries[0]
     title = first["title"][:80]
+    if len(entries) == 1 and first["episode"].kind in _DUE_KINDS:
+        subject = _due_subject(first, title)
+        if subject:
+            return subject
     if len(entries) == 1:
         return {
             Notice.ALERT: f"Stalled {first['waited']}: {title} — {first['what']} "

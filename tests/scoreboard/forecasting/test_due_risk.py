@@ -67,6 +67,10 @@ def test_an_item_due_in_two_days_with_ten_left_gets_one_due_at_risk_alert(
     assert episode.due_date == item.due_date and episode.owner == seller
     mails = [m for m in smtp_mailers.parsed() if "likely to miss its due date" in m["Subject"]]
     assert len(mails) == 1 and mails[0]["To"] == seller.email
+    # A promised date has no target to be over: the subject names the date, not "0 minutes".
+    due = item.due_date
+    assert f"(due {due:%a} {due.day} {due:%b %Y})" in mails[0]["Subject"]
+    assert "Stalled" not in mails[0]["Subject"] and "target" not in mails[0]["Subject"]
     assert "its 85% forecast falls after that date" in mails[0].get_body(("plain",)).get_content()
 
 
