@@ -14,6 +14,7 @@ retried; a failing service is retried with backoff: 1, 2, 4 … minutes, capped 
 import datetime
 import logging
 
+from celery import signature
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 Event = NotificationChannel.Event
 Status = ChannelDelivery.Status
 BATCH = 200
+# The Celery task that posts the due rows (handoffs/stalls/tasks.py; its name is pinned).
+SEND_TASK = "handoffs.tasks.send_channel_deliveries_task"
 SEND_LEASE = datetime.timedelta(minutes=2)
 BACKOFF_CAP = datetime.timedelta(hours=1)
 
@@ -125,10 +128,8 @@ def _body(entry, *, ack):
 
 
 def _send_task():
-    # The tasks module imports this one (as handoffs.outbox's is imported by its task).
-    from handoffs.stalls.tasks import send_channel_deliveries_task
-
-    return send_channel_deliveries_task
+    # Named by string, as the email outbox's task is: the tasks module imports this one.
+    return signature(SEND_TASK)
 
 
 def send_due(*, now=None, limit=BATCH):
