@@ -338,9 +338,10 @@ def escalation_formset(workflow, data=None, levels=None):
     ]
     initial += [{}] * (MAX_LEVELS - len(initial))
     formset = EscalationPolicyFormSet(data, initial=initial, prefix="level")
-    # One query for the people of every row's list, not one per row.
+    # One query for the people of every row's list, not one per row. `.all()`: iterating the
+    # class's own queryset would cache its rows for the life of the process (stale people).
     people = [("", "- Select an option -")] + [
-        (user.pk, str(user)) for user in EscalationLevelForm.base_fields["person"].queryset
+        (user.pk, str(user)) for user in EscalationLevelForm.base_fields["person"].queryset.all()
     ]
     for form in formset.forms:
         form.fields["person"].choices = people

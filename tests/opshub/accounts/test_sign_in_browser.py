@@ -43,4 +43,5 @@ def test_a_new_lead_signs_in_through_the_provider_and_sets_up_two_factor(
     user = User.objects.get(email="nia@fulfil.example.com")
     assert user.role == "lead"
     assert TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-    assert page.get_by_role("link", name="nia@fulfil.example.com").is_visible()
+    page.get_by_text("Account", exact=True).click()  # the signed-in email is in its menu
+    assert page.get_by_role("link", name="nia@fulfil.example.com (settings)").is_visible()
