@@ -819,11 +819,12 @@ def probe_flow(repeats):
     from django.utils import timezone
 
     from handoffs.models import Workflow
+    from opshub.lib.timezones import zone_or_utc
     from scoreboard import dashboard
     from scoreboard.forecasting import flow
 
     workflow = Workflow.objects.counted().annotate(n=Count("items")).order_by("-n", "pk").first()
-    tz, now = dashboard.zone(None), timezone.now()
+    tz, now = zone_or_utc(None), timezone.now()
     period = dashboard.window_period(None, None, None, tz, timezone.localdate(timezone=tz))
 
     def figures():
