@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,10 +45,12 @@ def test_the_heatmap_counts_breakages_per_handoff_per_week(log_breakage, handoff
 def test_the_patterns_page_highlights_repeats(
     client, member, log_breakage, handoff, django_assert_max_num_queries
 ):
-    log_breakage(handoff=handoff, occurred_at=_ago(3))
-    log_breakage(handoff=handoff, occurred_at=_ago(1))
-    client.force_login(member)
-    with django_assert_max_num_queries(12):
-        response = client.get(reverse("reviews:patterns"))
+    # A Thursday noon: both breakages fall in the same heatmap week whatever today is.
+    with time_machine.travel(datetime.datetime(2026, 12, 10, 12, tzinfo=datetime.UTC)):
+        log_breakage(handoff=handoff, occurred_at=_ago(3))
+        log_breakage(handoff=handoff, occurred_at=_ago(1))
+        client.force_login(member)
+        with django_assert_max_num_queries(12):
+            response = client.get(reverse("reviews:patterns"))
     body = response.content.decode()
     assert 'class="is-repeat"' in body and "heat heat-2" in body
