@@ -618,7 +618,10 @@ def _open_every_stall(now):
     scans before this one did), as seed_demo does for the stalls it opens."""
     from django.db import connection
 
+    from handoffs.models import StallEpisode
     from handoffs.stalls import detection as stalls
+    from handoffs.stalls import escalation
+    from handoffs.stalls.alerts import queue_due_emails
     from handoffs.workflows.models import TeamCalendar
     from opshub.lib.worktime_sql import cte
 
@@ -631,6 +634,19 @@ def _open_every_stall(now):
             "escalated_at = %(now)s WHERE resolved_at IS NULL",
             {"now": now},
         )
+    # The escalation and email steps of those scans: each stall's policy applied until
+    # none is due (each step moves a stall's next check to its next level or reminder),
+    # and the notices it names queued. Without it every stall would be due again in each
+    # measured scan, a backlog no running scheduler has after its first minutes.
+    due = StallEpisode.objects.filter(resolved_at=None, next_check_at__lte=now)
+    left = due.count()
+    while left:
+        escalation.advance(now=now)
+        queue_due_emails(now=now)
+        left, before = due.count(), left
+        if left >= before:  # a step that moves nothing on would loop for ever
+            break
+    with connection.cursor() as cursor:
         # After minutes of running, autovacuum has analyzed the table with its new episodes.
         cursor.execute("ANALYZE handoffs_stallepisode")
 

@@ -165,8 +165,12 @@ def window_for(now, *, oldest, ahead=datetime.timedelta(days=120)):
 def cte(table, name="worktime"):
     """A WITH-clause entry `name(key, los, his, befores, ends)`, one row per calendar, and
     its named params, for queries written with %(name)s placeholders."""
+    # MATERIALIZED: computed once per statement. Inlined (PostgreSQL inlines a CTE used
+    # once), the planner put the grouping on the inner side of a nested loop and rebuilt
+    # it for every waiting item: 1,487 × 0.6 ms of a 0.95 s candidate query at 100k.
     sql = (
-        f"{name}(key, los, his, befores, ends) AS (SELECT key, array_agg(lo ORDER BY lo),"  # noqa: S608
+        f"{name}(key, los, his, befores, ends) AS MATERIALIZED (SELECT key,"  # noqa: S608
+        " array_agg(lo ORDER BY lo),"
         " array_agg(hi ORDER BY lo), array_agg(before ORDER BY lo),"
         " array_agg(before + EXTRACT(EPOCH FROM hi - lo)::float8 ORDER BY lo)"
         f" FROM unnest(%({name}_keys)s::bigint[], %({name}_los)s::timestamptz[],"
