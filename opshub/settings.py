@@ -117,6 +117,11 @@ CACHES = {
     }
 }
 
+if TESTING and (_test_worker := env_str("PYTEST_XDIST_WORKER", "")):
+    # `make test` runs pytest-xdist workers side by side on one Redis: each keeps its own
+    # cache keys (test databases are per worker already, Celery queues per test).
+    CACHES["default"]["KEY_PREFIX"] += f"-{_test_worker}"
+
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True

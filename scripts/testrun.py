@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".data" / "test"
 CHROMIUM = "/usr/bin/chromium"
 BUDGET_SECONDS = 10 * 60
+# More workers than this mostly wait on the one PostgreSQL server and Chromium.
+MAX_WORKERS = 4
 
 
 class Stop(Exception):
@@ -145,8 +147,9 @@ def _checks_then_pytest(marker_args: list[str], pytest_args: list[str]) -> int:
             log(f"FAILED: {name} (exit status {rc})")
             return rc
 
-    log("pytest ...")
-    rc = _run([py, "-m", "pytest", "--create-db", *marker_args, *pytest_args])
+    workers = _worker_args(pytest_args)
+    log(f"pytest {' '.join(workers)} ...")
+    rc = _run([py, "-m", "pytest", "--create-db", *workers, *marker_args, *pytest_args])
     if rc == 5:
         # An empty collection is a broken suite, not a green one.
         log("FAILED: pytest collected no tests (exit status 5)")
@@ -155,6 +158,18 @@ def _checks_then_pytest(marker_args: list[str], pytest_args: list[str]) -> int:
     if marker_args:
         _loud(["Browser tests were SKIPPED: this was not the full suite."])
     return rc
+
+
+def _worker_args(pytest_args: list[str]) -> list[str]:
+    """One pytest-xdist worker per core (each with its own test database and cache keys),
+    a test file to a worker so its module fixtures are built once; none on one core, or
+    when the caller chose (`PYTEST_ARGS="-n 0"`)."""
+    if any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        return []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if not cores or cores < 2:
+        return []
+    return ["-n", str(min(cores, MAX_WORKERS)), "--dist", "loadfile"]
 
 
 def _report_time(elapsed: float) -> None:

@@ -34,8 +34,9 @@ REQUESTED = [
     ("0001-01-01T00:00:00Z", EARLY),
     ("1999-12-31T23:59:59Z", EARLY),
     ("1999-12-31T23:59:59-05:00", None),  # 04:59 UTC on 2000-01-01
-    (_in(days=2), AHEAD),
-    (_in(hours=20), None),
+    # Named, not by their value: parallel workers collect at different instants.
+    pytest.param(_in(days=2), AHEAD, id="two-days-ahead"),
+    pytest.param(_in(hours=20), None, id="twenty-hours-ahead"),
 ]
 
 
@@ -104,7 +105,11 @@ def test_the_edit_panel_names_an_out_of_range_due_date_on_its_field(client, item
 
 @pytest.mark.parametrize(
     ("closed_at", "message"),
-    [("0001-01-01T00:00:00Z", EARLY), ("1999-12-31T23:59:59Z", EARLY), (_in(days=2), AHEAD)],
+    [
+        ("0001-01-01T00:00:00Z", EARLY),
+        ("1999-12-31T23:59:59Z", EARLY),
+        pytest.param(_in(days=2), AHEAD, id="two-days-ahead"),
+    ],
 )
 def test_intake_refuses_a_requested_at_out_of_range_and_logs_it(crm_source, closed_at, message):  # noqa: F811
     response = post_signed({**DEAL, "deal": {**DEAL["deal"], "closed_at": closed_at}})
