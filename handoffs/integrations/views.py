@@ -1,5 +1,9 @@
 """Integrations pages: intake sources and their delivery log, webhook subscriptions,
-spreadsheet import and CSV export (docs/integrations.md)."""
+spreadsheet import and CSV export (docs/integrations.md).
+
+Each view carries the name of the act it performs, as its service does
+(`intake.source_create` ↔ `source_create`, `webhooks.subscription_update` ↔
+`subscription_update`); the URL names stay as published (`intake-create`, `webhook-edit`)."""
 
 import json
 
@@ -43,7 +47,7 @@ def _context(request, **extra):
 
 @login_required
 @require_safe
-def intake_list(request):
+def source_list(request):
     _require_admin(request)
     sources = IntakeSource.objects.select_related("workflow", "stage__team", "assignee")
     return render(request, "handoffs/intake_list.html", _context(request, sources=sources))
@@ -56,7 +60,7 @@ def _show_secret(request, source, *, created):
 
 
 @login_required
-def intake_create(request):
+def source_create(request):
     _require_admin(request)
     form = IntakeSourceForm(request.POST or None, initial={"title_path": "deal.name"})
     if request.method == "POST" and form.is_valid():
@@ -66,7 +70,7 @@ def intake_create(request):
 
 
 @login_required
-def intake_edit(request, pk):
+def source_update(request, pk):
     _require_admin(request)
     source = get_object_or_404(IntakeSource, pk=pk)
     before = intake.audited(source)
@@ -84,7 +88,7 @@ def intake_edit(request, pk):
 
 @login_required
 @require_POST
-def intake_rotate(request, pk):
+def source_rotate_secret(request, pk):
     _require_admin(request)
     source = get_object_or_404(IntakeSource, pk=pk)
     intake.source_rotate_secret(source=source, by=request.user)
@@ -93,7 +97,7 @@ def intake_rotate(request, pk):
 
 @login_required
 @require_safe
-def intake_detail(request, pk):
+def source_detail(request, pk):
     _require_admin(request)
     source = get_object_or_404(
         IntakeSource.objects.select_related("workflow", "stage__team", "assignee"), pk=pk
@@ -119,7 +123,7 @@ def intake_detail(request, pk):
 
 @login_required
 @require_safe
-def intake_delivery(request, pk):
+def delivery_detail(request, pk):
     _require_admin(request)
     delivery = get_object_or_404(IntakeDelivery.objects.select_related("source", "item"), pk=pk)
     payload = json.dumps(delivery.payload, indent=2, ensure_ascii=False)
@@ -131,7 +135,7 @@ def intake_delivery(request, pk):
 
 
 @login_required
-def webhook_list(request):
+def subscription_list(request):
     _require_admin(request)
     form = WebhookSubscriptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -150,7 +154,7 @@ def webhook_list(request):
 
 @login_required
 @require_safe
-def webhook_detail(request, pk):
+def subscription_detail(request, pk):
     _require_admin(request)
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
     deliveries = subscription.deliveries.order_by("-created_at", "-pk")
@@ -173,7 +177,7 @@ def _live_subscription(request, pk):
 
 @login_required
 @require_POST
-def webhook_test(request, pk):
+def subscription_send_test(request, pk):
     subscription = _live_subscription(request, pk)
     webhooks.send_test(subscription)
     messages.success(request, "Test delivery queued: it appears in the log below in a moment.")
@@ -182,7 +186,7 @@ def webhook_test(request, pk):
 
 @login_required
 @require_POST
-def webhook_toggle(request, pk):
+def subscription_toggle(request, pk):
     subscription = _live_subscription(request, pk)
     webhooks.subscription_update(
         subscription=subscription, by=request.user, is_active=not subscription.is_active
@@ -193,7 +197,7 @@ def webhook_toggle(request, pk):
 
 
 @login_required
-def webhook_edit(request, pk):
+def subscription_update(request, pk):
     subscription = _live_subscription(request, pk)
     # Not bound to the instance: validation must not change it before the service compares.
     initial = {name: getattr(subscription, name) for name in webhooks.AUDITED_FIELDS}
@@ -210,7 +214,7 @@ def webhook_edit(request, pk):
 
 @login_required
 @require_POST
-def webhook_rotate(request, pk):
+def subscription_rotate_secret(request, pk):
     subscription = _live_subscription(request, pk)
     webhooks.subscription_rotate_secret(subscription=subscription, by=request.user)
     context = _context(request, subscription=subscription, rotated=True)
@@ -218,7 +222,7 @@ def webhook_rotate(request, pk):
 
 
 @login_required
-def webhook_delete(request, pk):
+def subscription_delete(request, pk):
     """GET asks for confirmation; POST deletes (softly: the delivery log stays readable)."""
     subscription = _live_subscription(request, pk)
     if request.method == "POST":
