@@ -67,6 +67,11 @@ class ChannelSerializer(serializers.ModelSerializer):
         user = data.get("user", getattr(self.instance, "user", None))
         if (team is None) == (user is None):
             raise serializers.ValidationError({"team": "Name either a team or a user, not both."})
+        if "events" in data:  # what the channel's kind can hear, as on the pages
+            try:
+                data["events"] = channels.clean_events(data["events"], personal=user is not None)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.message_dict) from None
         return data
 
 

@@ -207,13 +207,27 @@ def clean_url(url):
     return url
 
 
-def clean_events(events):
+# Why a channel of that kind cannot hear an event (the pages offer only the others).
+_NOT_FOR = {
+    "team": (Event.ACTION_REMINDER, "Action items are a person's: subscribe a personal channel."),
+    "person": (Event.HANDOFF_WAITING, "A handoff waits for a team: subscribe a team channel."),
+}
+
+
+def clean_events(events, *, personal=None):
+    """The events without repeats; ValidationError on `events` for none, an unknown one, or
+    one this kind of channel cannot hear (`personal`: True for a person's, False for a
+    team's, None when not known yet)."""
     events = list(dict.fromkeys(events or []))
     if not events:
         raise ValidationError({"events": "Pick at least one event to post."})
     unknown = [event for event in events if event not in Event.values]
     if unknown:
         raise ValidationError({"events": f"Unknown event: {unknown[0]}."})
+    if personal is not None:
+        refused, why = _NOT_FOR["person" if personal else "team"]
+        if refused in events:
+            raise ValidationError({"events": f"{Event(refused).label}: {why}"})
     return events
 
 
@@ -233,7 +247,7 @@ def channel_create(*, by, name, url, events, team=None, user=None, is_active=Tru
         user=user,
         name=name[:100],
         url=clean_url(url),
-        events=clean_events(events),
+        events=clean_events(events, personal=user is not None),
         is_active=is_active,
         created_by=by,
     )

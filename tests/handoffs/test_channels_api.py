@@ -83,3 +83,27 @@ def test_others_cannot_see_or_touch_a_channel(client, member, seller, viewer):
     assert client.delete(url, **_auth(seller)).status_code == 404
     assert client.delete(url, **_auth(viewer)).status_code == 403
     assert client.delete(url, **_auth(member)).status_code == 204
+
+
+def test_a_channel_hears_only_what_its_kind_can_as_on_the_pages(client, member, lead, teams):
+    personal = {"name": "Phone", "url": SLACK, "user": member.pk, "events": ["handoff_waiting"]}
+    response = _post(client, member, personal)
+    assert response.status_code == 400
+    assert "team channel" in response.json()["events"][0]
+    team = {"name": "#f", "url": SLACK, "team": teams["fulfilment"].pk,
+            "events": ["stall_alert", "action_reminder"]}  # fmt: skip
+    response = _post(client, lead, team)
+    assert response.status_code == 400
+    assert "personal channel" in response.json()["events"][0]
+    assert not NotificationChannel.objects.exists()
+
+    team["events"] = ["stall_alert"]
+    channel_id = _post(client, lead, team).json()["id"]
+    response = client.patch(
+        f"/api/v1/notification-channels/{channel_id}/",
+        {"events": ["action_reminder"]},
+        content_type="application/json",
+        **_auth(lead),
+    )
+    assert response.status_code == 400 and "events" in response.json()
+    assert NotificationChannel.objects.get().events == ["stall_alert"]
