@@ -24,8 +24,11 @@ def nav_counts(request):
     counts = (
         User.objects.filter(pk=user.pk)
         .values(
-            unread=_Count(Notification.objects.filter(user=user, read_at=None).values("pk")),
-            waiting=_Count(WorkItem.objects.waiting_for_teams(teams).values("pk")),
+            # order_by(): a count needs no order (the models' default one sorted the rows).
+            unread=_Count(
+                Notification.objects.filter(user=user, read_at=None).order_by().values("pk")
+            ),
+            waiting=_Count(WorkItem.objects.waiting_for_teams(teams).order_by().values("pk")),
         )
         .first()
     ) or {"unread": 0, "waiting": 0}
