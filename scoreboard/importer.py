@@ -316,21 +316,23 @@ def _column_index(header, columns):
     }
 
 
-# Python's str.strip() characters, so the database trims as parse_event_log does; and
-# what, next to a field's edge, tells that a file's fields may need trimming at all.
-_WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
-_MAYBE_EDGE_SPACE = (
-    b", ", b" ,", b"\n ", b" \n", b" \r", b"\t", b"\x0b", b"\x0c", b"\x1c", b"\x1d",
-    b"\x1e", b"\x1f", b"\xc2\x85", b"\xc2\xa0", b"\xe1\x9a\x80", b"\xe2\x80",
-    b"\xe2\x81\x9f", b"\xe3\x80\x80",
-)  # fmt: skip
+# The characters Python's str.strip() removes (c.isspace()), so the database trims cells
+# as parse_event_log does; the first bytes of those beyond ASCII in UTF-8; and the bytes
+# that put an ASCII space at a cell's edge. A file with none of them needs no trimming.
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_RARE_SPACE_BYTES = b"\t\x0b\x0c\x1c\x1d\x1e\x1f\xc2\xe1\xe2\xe3"
+_SPACE_AT_EDGE = (b", ", b" ,", b"\n ", b" \n", b" \r")
 
 
 def _needs_trim(rows):
     return (
-        rows.startswith(b" ")
+        len(rows.translate(None, _RARE_SPACE_BYTES)) != len(rows)
+        or rows.startswith(b" ")
         or rows.endswith(b" ")
-        or any(bytes_ in rows for bytes_ in _MAYBE_EDGE_SPACE)
+        or any(edge in rows for edge in _SPACE_AT_EDGE)
     )
 
 
@@ -484,7 +486,6 @@ def _prepare_history(cursor):
     cursor.execute(_CASES, {"items": items})
     cursor.execute("ANALYZE import_case")
     cursor.execute(_ROWS, {"events": events})
-    cursor.execute("ANALYZE import_row")
 
 
 def _write_history(cursor, *, workflow, stages, by, report):

@@ -10,7 +10,13 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from handoffs.models import Event, Workflow
-from scoreboard.importer import event_log_import, event_log_import_csv, parse_event_log
+from scoreboard.importer import (
+    _RARE_SPACE_BYTES,
+    _WHITESPACE,
+    event_log_import,
+    event_log_import_csv,
+    parse_event_log,
+)
 from scoreboard.models import DeliveredItemFact, HandoffFact, StageTimeFact
 
 pytestmark = pytest.mark.django_db
@@ -186,4 +192,15 @@ def test_a_public_log_is_taken_by_the_database_and_matches_the_python_parse():
     careful = event_log_import(parsed=parsed, workflow_name="Careful")
     done = event_log_import_csv(data=data, workflow_name="Fast")
     assert done is not None
+    assert _history(done.workflow) == _history(careful)
+
+
+def test_the_database_trims_what_str_strip_trims():
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == _WHITESPACE
+    lead_bytes = {c.encode()[0] for c in _WHITESPACE if ord(c) > 127}
+    assert lead_bytes <= set(_RARE_SPACE_BYTES)
+    text = PLAIN.replace("c3,", "\u3000c3\u2029,").replace(",dan,", ",dan\t,")
+    parsed = parse_event_log(io.StringIO(text))
+    careful = event_log_import(parsed=parsed, workflow_name="Careful")
+    done = event_log_import_csv(data=text.encode(), workflow_name="Fast")
     assert _history(done.workflow) == _history(careful)
