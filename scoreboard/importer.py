@@ -433,7 +433,7 @@ def _import_csv(rows, layout, *, workflow_name, by, report):
 # line it is first met on (cases in the order they appear, each in history order).
 _ACTIVITIES = """
 SELECT activity, sum((n - 1)::float8 / greatest(events - 1, 1)) / count(*),
-       (array_agg(line ORDER BY item_id, n))[1]
+       (min(ARRAY[item_id, n, line]))[3]
 FROM import_row GROUP BY activity
 """
 
