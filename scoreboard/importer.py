@@ -9,11 +9,12 @@ becomes a
 delivered work item: its first event is the request, its last event the delivery.
 Timestamps are ISO-8601; their UTC offsets are respected (a timestamp without one is
 read as UTC). Events of a case are ordered by timestamp, ties by line number, so a
-re-import gives the same history. The items and the log's rows go in with one COPY each
-(the rows into a temporary table), with primary keys reserved up front; the events and the
-scoreboard facts are then written from that table by set-based statements, so no history
-row is formatted in Python and the event log is not read back. One transaction: an error
-anywhere leaves nothing behind.
+re-import gives the same history. The log's rows go into a temporary table with one COPY:
+of the CSV file itself, checked and converted there (`event_log_import_csv`, for files it
+can take exactly as `parse_event_log` would), or of the rows `parse_event_log` read. Items,
+events and scoreboard facts are then written from that table by set-based statements, their
+ids taken from the sequences in history order, so no history row is formatted in Python and
+the event log is not read back. One transaction: an error anywhere leaves nothing behind.
 """
 
 import csv
