@@ -84,16 +84,16 @@ def _history(workflow):
         for e in Event.objects.filter(item__workflow=workflow).order_by("pk")
     ]  # fmt: skip
     facts = {
-        "items": sorted(
+        "item facts": sorted(
             (refs[f.item_id], f.requested_at, f.delivered_at, f.cycle_seconds, f.working_seconds,
              f.active_seconds, f.handoffs, f.event_count)
             for f in DeliveredItemFact.objects.filter(workflow=workflow)
         ),
-        "stages": sorted(
+        "stage facts": sorted(
             (refs[f.item_id], stages[f.stage_id], f.total_seconds, f.working_seconds)
             for f in StageTimeFact.objects.filter(workflow=workflow)
         ),
-        "handoffs": sorted(
+        "handoff facts": sorted(
             (refs[f.item_id], stages[f.from_stage_id], stages[f.to_stage_id], f.submissions)
             for f in HandoffFact.objects.filter(workflow=workflow)
         ),
