@@ -204,3 +204,17 @@ def test_the_database_trims_what_str_strip_trims():
     careful = event_log_import(parsed=parsed, workflow_name="Careful")
     done = event_log_import_csv(data=text.encode(), workflow_name="Fast")
     assert _history(done.workflow) == _history(careful)
+
+
+def test_the_background_import_reads_a_declined_file_in_python_in_the_same_transaction(lead):
+    from scoreboard.imports.services import import_run_pending, import_run_start
+
+    run = import_run_start(by=lead, workflow_name="Careful", text=CAREFUL["empty line"])
+    assert import_run_pending(run.pk) == "done"
+    bad = import_run_start(by=lead, workflow_name="Bad", text=BAD["bad date"])
+    assert import_run_pending(bad.pk) == "failed"
+
+    bad.refresh_from_db()
+    parsed = parse_event_log(io.StringIO(BAD["bad date"]))
+    assert bad.errors == [f"Line {line}: {message}" for line, message in parsed.errors]
+    assert list(Workflow.objects.values_list("name", flat=True)) == ["Careful"]
