@@ -11,7 +11,7 @@ from handoffs.models import Team
 from scoreboard.discovery.models import Baseline
 from scoreboard.discovery.readers import Columns
 from scoreboard.discovery.services import workflow_from_baseline
-from scoreboard.importer import event_log_import, parse_event_log
+from scoreboard.importer import event_log_import, event_log_import_csv, parse_event_log
 from scoreboard.imports.models import ImportRun
 from scoreboard.imports.tasks import import_run_task
 from scoreboard.progress import ProgressWriter, ReportedStream, part
@@ -76,12 +76,19 @@ def _import(run, report):
         return workflow_from_baseline(
             baseline=run.baseline, by=by, name=run.workflow_name, stages=stages, report=report
         )
+    data, columns = run.data, Columns(**run.columns)
+    # Parsed by PostgreSQL when it can be; else (a bad row, quoting…) by parse_event_log.
+    done = event_log_import_csv(
+        data=data, workflow_name=run.workflow_name, columns=columns, by=by, report=report
+    )
+    if done is not None:
+        return done.workflow
     stream = io.TextIOWrapper(
-        io.BufferedReader(ReportedStream(run.data, part(report, 0, 0.15))),
+        io.BufferedReader(ReportedStream(data, part(report, 0, 0.15))),
         encoding="utf-8-sig",
         newline="",
     )
-    parsed = parse_event_log(stream, Columns(**run.columns))
+    parsed = parse_event_log(stream, columns)
     return event_log_import(
         parsed=parsed, workflow_name=run.workflow_name, by=by, report=part(report, 0.15, 1)
     )
