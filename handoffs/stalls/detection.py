@@ -46,7 +46,7 @@ _WAITED_SINCE_HANDOFF = between_sql("c", "i.state_changed_at", "%(now)s")
 _ESCALATE_AFTER_HANDOFF = deadline_sql(
     "c",
     "i.state_changed_at",
-    "EXTRACT(EPOCH FROM COALESCE(v.escalation_delay, v.acceptance_target * 2))",
+    "EXTRACT(EPOCH FROM COALESCE(i.escalation_delay, i.acceptance_target * 2))",
 )
 _WAITED_IN_STAGE = between_sql("c", "i.stage_entered_at", "%(now)s")
 _ESCALATE_IN_STAGE = deadline_sql(
@@ -65,25 +65,30 @@ _AT_RISK = """i.due_date IS NOT NULL AND i.state NOT IN ('done', 'cancelled')
 _CANDIDATES = {
     # The waiting items first, on their state index: joined directly, the planner chose a
     # merge join along pending_version_id, which every accepted item keeps too, so it read
-    # all 100,000 items for ≈2,200 waiting ones (45 ms against 12 ms, `make bench`).
+    # all 100,000 items for ≈2,200 waiting ones (45 ms against 12 ms, `make bench`). The
+    # team owning the wait is settled there too: joined on COALESCE(…) afterwards, each
+    # waiting item met every team in a nested loop and the working-time arithmetic ran
+    # for every pair (10,000 evaluations for 1,500 items).
     Kind.HANDOFF_UNACCEPTED: f"""
         WITH waiting AS MATERIALIZED (
-            SELECT id, workflow_id, stage_id, pending_version_id, assignee_id, state_changed_at
-            FROM handoffs_workitem WHERE state = 'waiting_acceptance'
+            SELECT i.id, i.assignee_id, i.state_changed_at, v.acceptance_target,
+                   v.escalation_delay, COALESCE(v.receiving_team_id, s.team_id) AS team_id
+            FROM handoffs_workitem i
+            JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
+            JOIN handoffs_protocolversion v ON v.id = i.pending_version_id
+            JOIN handoffs_stage s ON s.id = i.stage_id
+            WHERE i.state = 'waiting_acceptance'
+              AND i.state_changed_at + v.acceptance_target <= %(now)s
         )
         SELECT i.id, COALESCE(i.assignee_id, t.lead_id), t.lead_id, i.state_changed_at,
-               v.acceptance_target, 'protocol',
+               i.acceptance_target, 'protocol',
                COALESCE({_ESCALATE_AFTER_HANDOFF} - i.state_changed_at,
-                        v.escalation_delay, v.acceptance_target * 2), NULL::bigint, NULL::date
+                        i.escalation_delay, i.acceptance_target * 2), NULL::bigint, NULL::date
         FROM waiting i
-        JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
-        JOIN handoffs_protocolversion v ON v.id = i.pending_version_id
-        JOIN handoffs_stage s ON s.id = i.stage_id
-        JOIN handoffs_team t ON t.id = COALESCE(v.receiving_team_id, s.team_id)
+        JOIN handoffs_team t ON t.id = i.team_id
         LEFT JOIN worktime c ON c.key = t.id
-        WHERE i.state_changed_at + v.acceptance_target <= %(now)s
-          AND COALESCE({_WAITED_SINCE_HANDOFF}, EXTRACT(EPOCH FROM v.acceptance_target))
-              >= EXTRACT(EPOCH FROM v.acceptance_target)
+        WHERE COALESCE({_WAITED_SINCE_HANDOFF}, EXTRACT(EPOCH FROM i.acceptance_target))
+              >= EXTRACT(EPOCH FROM i.acceptance_target)
     """,  # noqa: S608 - only the fixed SQL above is formatted in
     Kind.STAGE_OVER_TARGET: f"""
         WITH moves AS (
