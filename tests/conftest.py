@@ -272,6 +272,22 @@ def celery_worker_process(transactional_db, settings):
         proc.kill()
 
 
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run inline when their on-commit callback fires.
+
+    Every task module is imported first: a task sent by name (the outbox's
+    `signature(SEND_TASK)`) runs eagerly only once its module has registered it; otherwise
+    Celery sends it to the broker, and whether a test passed hung on which tests had
+    imported the module before it."""
+    from opshub.celery import app
+
+    app.loader.import_default_modules()
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
 # --- Chromium through pytest-playwright -------------------------------------------------------
 
 

@@ -31,16 +31,6 @@ def fast_passwords(settings):
 
 
 @pytest.fixture
-def eager_tasks():
-    """Celery tasks run inline when their on-commit callback fires."""
-    from opshub.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
 def sales_lead(teams):
     return teams["sales"].lead
 

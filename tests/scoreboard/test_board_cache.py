@@ -21,16 +21,6 @@ DASHBOARD = reverse("scoreboard:dashboard")
 
 
 @pytest.fixture
-def eager_tasks():
-    """Celery tasks run inline when their on-commit callback fires."""
-    from opshub.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
 def history(workflow):
     now = timezone.now()
     for n in range(4):
