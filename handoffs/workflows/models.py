@@ -107,6 +107,8 @@ class TeamCalendar(models.Model):
     def closure_dates(self):
         if self.pk is None:  # a default calendar not saved yet has no closed days
             return frozenset()
+        if hasattr(self, "closed_dates"):  # annotated by the query (live.stage_calendar)
+            return frozenset(self.closed_dates)
         return frozenset(closure.date for closure in self.closed_days.all())
 
     def clean(self):

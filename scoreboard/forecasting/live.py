@@ -17,10 +17,11 @@ import datetime
 import time
 
 import numpy as np
-from django.db.models import Count, F
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, F, OuterRef
 from django.utils import timezone
 
-from handoffs.models import Stage, TeamCalendar, Workflow, WorkItem
+from handoffs.models import Stage, TeamCalendar, TeamClosure, Workflow, WorkItem
 from opshub.lib.cache import cache_get, cache_set
 from scoreboard.forecasting import engine, forecast
 from scoreboard.forecasting.history import History
@@ -68,9 +69,14 @@ def workflow_model(workflow, *, calendar=None, refresh=False):
 
 
 def stage_calendar(stage_id):
-    """The WorkCalendar of the team owning one stage, or None (one query, and one for its
-    closed days when there is a calendar)."""
-    row = TeamCalendar.objects.filter(team__stages=stage_id).prefetch_related("closed_days").first()
+    """The WorkCalendar of the team owning one stage, or None: one query, its closed days
+    an array column of it (a second query was a fifth of the item forecast's)."""
+    closed = TeamClosure.objects.filter(calendar=OuterRef("pk")).values("date")
+    row = (
+        TeamCalendar.objects.filter(team__stages=stage_id)
+        .annotate(closed_dates=ArraySubquery(closed))
+        .first()
+    )
     return row.as_work_calendar() if row else None
 
 
