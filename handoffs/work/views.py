@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -49,8 +51,19 @@ def _link_items(items):
 
 
 def _get_item(pk):
+    # The page's open stalls and whether a recovery is open come with the item (a query
+    # each, on every view, was two of the page's nineteen); the stage team's lead is named
+    # in refusals ("ask Sam (lead)") and decisions.
+    stalls = StallEpisode.objects.open().filter(item=OuterRef("pk")).values("kind")
     return get_object_or_404(
-        WorkItem.objects.for_list().select_related("pending_version").with_due_estimate(), pk=pk
+        WorkItem.objects.for_list()
+        .select_related("pending_version", "stage__team__lead")
+        .with_due_estimate()
+        .annotate(
+            open_stall_kinds=ArraySubquery(stalls),
+            recovering=Exists(Recovery.objects.open().filter(item=OuterRef("pk"))),
+        ),
+        pk=pk,
     )
 
 
@@ -223,9 +236,12 @@ def item_detail(request, pk):
 
 def _item_context(request, item, panel="", form=None):
     user = request.user
-    handoff = item.stage.outgoing_handoff()
-    next_version = handoff.published() if handoff else None
-    recovery = item.recoveries.open().select_related("owner", "handoff__from_stage").first()
+    handoff, next_version = item.stage.outgoing_protocol()
+    recovery = (
+        item.recoveries.open().select_related("owner", "handoff__from_stage").first()
+        if item.recovering
+        else None
+    )
     available = permissions.available_actions(user, item, handoff=handoff, recovery=recovery)
     actions = {name: action.allowed for name, action in available.items()}
     # Every action not offered, grouped by why: the refusals by rights (another team's
@@ -264,7 +280,7 @@ def _item_context(request, item, panel="", form=None):
         "comment_form": CommentForm(),
         "field_values": [(labels.get(k, k), v) for k, v in item.fields.items()],
         "timeline": timeline.story(events, labels),
-        "stalls": item.stall_episodes.open(),
+        "stalls": [StallEpisode.Kind(kind).label for kind in item.open_stall_kinds],
         "now": timezone.now(),
         "nav_active": "work",
     }

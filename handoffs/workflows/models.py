@@ -268,6 +268,27 @@ class Stage(models.Model):
             handoff.from_stage = self
         return handoff
 
+    def outgoing_protocol(self):
+        """(outgoing_handoff(), its published() version) with the handoff's `to_stage` (and
+        that stage's team) loaded: two queries for what the item page showed in three, the
+        version read with its handoff; None for what is missing."""
+        later = Stage.objects.filter(workflow_id=self.workflow_id, position__gt=self.position)
+        to_stage = later.select_related("team").order_by("position").first()
+        if to_stage is None:
+            return None, None
+        version = (
+            ProtocolVersion.objects.filter(
+                handoff__from_stage=self, status=ProtocolVersion.Status.PUBLISHED
+            )
+            .select_related("handoff")
+            .order_by("-number")
+            .first()
+        )
+        handoff = version.handoff if version else Handoff.objects.filter(from_stage=self).first()
+        if handoff is not None:
+            handoff.from_stage, handoff._to_stage = self, to_stage
+        return handoff, version
+
 
 # --- Handoffs and their protocols ----------------------------------------------------
 
