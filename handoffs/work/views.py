@@ -24,7 +24,14 @@ from handoffs.work.forms import (
 )
 from handoffs.work.models import UNDO_DELIVERY_WINDOW, BoardFilter, Recovery, WorkItem
 from handoffs.work.services import GateError, StateConflict
-from handoffs.workflows.models import ProtocolVersion, Team, Workflow, team_ids_of
+from handoffs.workflows.models import (
+    ProtocolVersion,
+    Team,
+    Workflow,
+    remember_team_ids,
+    team_ids_of,
+    team_ids_subquery,
+)
 from opshub.lib.forms import add_service_errors
 from opshub.lib.ids import parse_id
 from opshub.lib.paginator import CappedPaginator
@@ -50,21 +57,28 @@ def _link_items(items):
         item.url = f"{head}{item.pk}{tail}"
 
 
-def _get_item(pk):
-    # The page's open stalls and whether a recovery is open come with the item (a query
-    # each, on every view, was two of the page's nineteen); the stage team's lead is named
-    # in refusals ("ask Sam (lead)") and decisions.
+def _get_item(pk, viewer=None):
+    """The item as its page shows it. Its open stalls, whether a recovery is open and the
+    `viewer`'s teams (which the rights ask) come with it: a query each, on every view,
+    were three of the page's nineteen. The stage team's lead is named in refusals ("ask
+    Sam (lead)") and decisions."""
     stalls = StallEpisode.objects.open().filter(item=OuterRef("pk")).values("kind")
-    return get_object_or_404(
+    items = (
         WorkItem.objects.for_list()
         .select_related("pending_version", "stage__team__lead")
         .with_due_estimate()
         .annotate(
             open_stall_kinds=ArraySubquery(stalls),
             recovering=Exists(Recovery.objects.open().filter(item=OuterRef("pk"))),
-        ),
-        pk=pk,
+        )
     )
+    viewing = viewer is not None and viewer.is_authenticated
+    if viewing:
+        items = items.annotate(viewer_team_ids=team_ids_subquery(viewer))
+    item = get_object_or_404(items, pk=pk)
+    if viewing:
+        remember_team_ids(viewer, item.viewer_team_ids)
+    return item
 
 
 @login_required
@@ -225,7 +239,7 @@ def inbox(request):
 @login_required
 @require_safe
 def item_detail(request, pk):
-    item = _get_item(pk)
+    item = _get_item(pk, viewer=request.user)
     panel = request.GET.get("panel", "")
     if request.htmx:
         return render(
@@ -331,7 +345,7 @@ def _panel_form(panel, item, next_version, user):
 
 def _item_response(request, item, *, panel="", form=None):
     """The fresh item: its whole region for htmx, else a redirect (or the page with errors)."""
-    item = _get_item(item.pk)
+    item = _get_item(item.pk, viewer=request.user)
     context = _item_context(request, item, panel, form)
     # A refused form answers 400 with its messages; the layout's htmx config swaps 400 in place.
     status = 400 if form is not None and form.errors else 200

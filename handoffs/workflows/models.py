@@ -1,6 +1,7 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -153,6 +154,16 @@ def team_ids_of(user):
     if not hasattr(user, "_team_ids"):
         user._team_ids = set(Team.objects.of_user(user).values_list("pk", flat=True))
     return user._team_ids
+
+
+def team_ids_subquery(user):
+    """team_ids_of(user) as an array subquery, for a page that reads them with its main
+    row (the item page); hand the array to `remember_team_ids`."""
+    return ArraySubquery(Team.objects.of_user(user).order_by().values("pk"))
+
+
+def remember_team_ids(user, ids):
+    user._team_ids = set(ids)
 
 
 def led_team_ids_of(user):
