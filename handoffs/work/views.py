@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST, require_safe
 
+from handoffs.decisions.models import Decision
 from handoffs.stalls.models import StallEpisode
 from handoffs.work import permissions, services, timeline, transitions
 from handoffs.work.forms import (
@@ -58,10 +59,11 @@ def _link_items(items):
 
 
 def _get_item(pk, viewer=None):
-    """The item as its page shows it. Its open stalls, whether a recovery is open and the
-    `viewer`'s teams (which the rights ask) come with it: a query each, on every view,
-    were three of the page's nineteen. The stage team's lead is named in refusals ("ask
-    Sam (lead)") and decisions."""
+    """The item as its page shows it. Its open stalls, whether a recovery is open or any
+    decision was recorded, and the `viewer`'s teams (which the rights ask) come with it: a
+    query each, on every view, were four of the page's nineteen (most items have neither a
+    recovery nor a decision). The stage team's lead is named in refusals ("ask Sam
+    (lead)") and decisions."""
     stalls = StallEpisode.objects.open().filter(item=OuterRef("pk")).values("kind")
     items = (
         WorkItem.objects.for_list()
@@ -70,6 +72,7 @@ def _get_item(pk, viewer=None):
         .annotate(
             open_stall_kinds=ArraySubquery(stalls),
             recovering=Exists(Recovery.objects.open().filter(item=OuterRef("pk"))),
+            has_decisions=Exists(Decision.objects.filter(item=OuterRef("pk"))),
         )
     )
     viewing = viewer is not None and viewer.is_authenticated
