@@ -134,7 +134,7 @@ LIMITS = {
     "teams/<int:pk>/edit/": 6,
     "teams/new/": 4,
     "work/": 10,
-    "work/<int:pk>/": 12,
+    "work/<int:pk>/": 11,
     "work/<int:pk>/decisions/": 12,
     # With the working calendar of the item's stage's team and its closed days.
     "scoreboard/items/<int:pk>/forecast/": 4,
