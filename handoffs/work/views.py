@@ -268,11 +268,12 @@ def _item_context(request, item, panel="", form=None):
         panel = ""
     if form is None and panel:
         form = _panel_form(panel, item, next_version, request.user)
-    # The timeline names a version by its number: its checklist, fields and answers (JSON
-    # and text, per event) stay in the database.
+    # The timeline names people, stages, teams and a version by its number: only those
+    # columns of the joined rows are read (a version's checklist, fields and answers, JSON
+    # and text per event, stay in the database).
     events = item.events.select_related(
         "actor", "from_stage__team", "to_stage__team", "protocol_version"
-    ).defer(*(f"protocol_version__{name}" for name in VERSION_TEXT))
+    ).only(*TIMELINE_COLUMNS)
     definitions = services.workflow_field_definitions(item.workflow)
     labels = {key: defn.get("label") or key for key, defn in definitions.items()}
     return {
@@ -303,7 +304,19 @@ def _item_context(request, item, panel="", form=None):
     }
 
 
-VERSION_TEXT = ("checklist", "fields", "ready_answer", "missing_answer", "change_note")
+TIMELINE_COLUMNS = (
+    "item_id",
+    "kind",
+    "at",
+    "payload",
+    "actor__full_name",
+    "actor__email",
+    "from_stage__name",
+    "from_stage__team__name",
+    "to_stage__name",
+    "to_stage__team__name",
+    "protocol_version__number",
+)
 
 # The actions that open a panel on the item page (claim and undo are one-click forms).
 PANELS = {"handoff", "accept", "bounce", "block", "unblock", "deliver", "edit", "cancel"}
