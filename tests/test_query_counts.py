@@ -137,7 +137,7 @@ LIMITS = {
     "work/<int:pk>/": 11,
     "work/<int:pk>/decisions/": 12,
     # With the working calendar of the item's stage's team and its closed days.
-    "scoreboard/items/<int:pk>/forecast/": 4,
+    "scoreboard/items/<int:pk>/forecast/": 3,
     "scoreboard/workflows/<int:pk>/at-risk/": 2,
     # The flow figures and the throughput forecast come from the cache when warm.
     "scoreboard/workflows/<int:pk>/flow/": 5,
