@@ -279,12 +279,16 @@ class Stage(models.Model):
             handoff.from_stage = self
         return handoff
 
-    def outgoing_protocol(self):
+    def outgoing_protocol(self, stages=None):
         """(outgoing_handoff(), its published() version) with the handoff's `to_stage` (and
         that stage's team) loaded: two queries for what the item page showed in three, the
-        version read with its handoff; None for what is missing."""
-        later = Stage.objects.filter(workflow_id=self.workflow_id, position__gt=self.position)
-        to_stage = later.select_related("team").order_by("position").first()
+        version read with its handoff; None for what is missing. `stages`: the workflow's
+        stages in order (with their teams), when the caller has read them: one query."""
+        if stages is None:
+            later = Stage.objects.filter(workflow_id=self.workflow_id, position__gt=self.position)
+            to_stage = later.select_related("team").order_by("position").first()
+        else:
+            to_stage = next((s for s in stages if s.position > self.position), None)
         if to_stage is None:
             return None, None
         version = (
