@@ -71,12 +71,14 @@ def _cell(decision_type, role, team, rights):
     return Cell(decision_type, role, team, decision_type.default_level, None, team is not None)
 
 
-def _rights_by_cell(type_ids):
-    rights = (
-        DecisionRight.objects.filter(decision_type_id__in=type_ids)
-        .select_related("inform_team", "approver", "approver_team", "approver_team__lead")
-        .prefetch_related("inform_users")
+def _rights_by_cell(type_ids, *, people=True):
+    """`people=False` leaves each right's people to inform unread: the record-a-decision
+    form names them for its selected type only (people_to_inform reads them then)."""
+    rights = DecisionRight.objects.filter(decision_type_id__in=type_ids).select_related(
+        "inform_team", "approver", "approver_team", "approver_team__lead"
     )
+    if people:
+        rights = rights.prefetch_related("inform_users")
     return {(r.decision_type_id, r.role, r.team_id): r for r in rights}
 
 
@@ -111,7 +113,7 @@ def matrix_rows(workflow, team=None):
 def options_for(user, item):
     """[(decision_type, cell)] for the record-a-decision form: every type with the user's level."""
     types = types_for(item.workflow)
-    rights = _rights_by_cell([t.pk for t in types])
+    rights = _rights_by_cell([t.pk for t in types], people=False)
     role = role_for(user, item)
     return [(t, _cell(t, role, item.stage.team, rights)) for t in types]
 

@@ -16,7 +16,17 @@ def decision_panel(item, user, form=None, next_version=""):
     `next_version`: the item page's published protocol of the next handoff (None at the last
     stage), so the form does not look it up again; "" (not in the context) looks it up."""
     can_record = item.is_open and permissions.can_work_on(user, item)
-    decisions = list(item.decisions.for_list().prefetch_related("informed")[:20])
+    # The item's own decisions, each given the page's item rather than a join to it; not
+    # asked when the item page read that there are none (`has_decisions`).
+    decisions = []
+    if getattr(item, "has_decisions", True):
+        decisions = list(
+            item.decisions.select_related(
+                "decision_type", "requester", "approver", "decided_by"
+            ).prefetch_related("informed")[:20]
+        )
+    for decision in decisions:
+        decision.item = item
     pending = next((d for d in decisions if d.status == Decision.Status.PENDING), None)
     return {
         "pending": pending,

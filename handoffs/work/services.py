@@ -74,11 +74,12 @@ def set_state(item: WorkItem, state: str, now: datetime.datetime) -> None:
 def workflow_field_definitions(workflow: Workflow) -> dict[str, dict[str, Any]]:
     """Every field any published protocol of the workflow asks for, keyed by field key."""
     definitions: dict[str, dict[str, Any]] = {}
+    # Only the fields column: the versions' checklists and texts are not needed here.
     versions = ProtocolVersion.objects.filter(
         handoff__workflow=workflow, status=ProtocolVersion.Status.PUBLISHED
     ).order_by("number")
-    for version in versions:
-        for defn in version.fields:
+    for fields in versions.values_list("fields", flat=True):
+        for defn in fields:
             definitions[defn["key"]] = defn
     return definitions
 

@@ -1,6 +1,7 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -107,6 +108,8 @@ class TeamCalendar(models.Model):
     def closure_dates(self):
         if self.pk is None:  # a default calendar not saved yet has no closed days
             return frozenset()
+        if hasattr(self, "closed_dates"):  # annotated by the query (live.stage_calendar)
+            return frozenset(self.closed_dates)
         return frozenset(closure.date for closure in self.closed_days.all())
 
     def clean(self):
@@ -151,6 +154,16 @@ def team_ids_of(user):
     if not hasattr(user, "_team_ids"):
         user._team_ids = set(Team.objects.of_user(user).values_list("pk", flat=True))
     return user._team_ids
+
+
+def team_ids_subquery(user):
+    """team_ids_of(user) as an array subquery, for a page that reads them with its main
+    row (the item page); hand the array to `remember_team_ids`."""
+    return ArraySubquery(Team.objects.of_user(user).order_by().values("pk"))
+
+
+def remember_team_ids(user, ids):
+    user._team_ids = set(ids)
 
 
 def led_team_ids_of(user):
@@ -265,6 +278,31 @@ class Stage(models.Model):
         if handoff is not None:
             handoff.from_stage = self
         return handoff
+
+    def outgoing_protocol(self, stages=None):
+        """(outgoing_handoff(), its published() version) with the handoff's `to_stage` (and
+        that stage's team) loaded: two queries for what the item page showed in three, the
+        version read with its handoff; None for what is missing. `stages`: the workflow's
+        stages in order (with their teams), when the caller has read them: one query."""
+        if stages is None:
+            later = Stage.objects.filter(workflow_id=self.workflow_id, position__gt=self.position)
+            to_stage = later.select_related("team").order_by("position").first()
+        else:
+            to_stage = next((s for s in stages if s.position > self.position), None)
+        if to_stage is None:
+            return None, None
+        version = (
+            ProtocolVersion.objects.filter(
+                handoff__from_stage=self, status=ProtocolVersion.Status.PUBLISHED
+            )
+            .select_related("handoff")
+            .order_by("-number")
+            .first()
+        )
+        handoff = version.handoff if version else Handoff.objects.filter(from_stage=self).first()
+        if handoff is not None:
+            handoff.from_stage, handoff._to_stage = self, to_stage
+        return handoff, version
 
 
 # --- Handoffs and their protocols ----------------------------------------------------

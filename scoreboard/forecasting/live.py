@@ -17,10 +17,11 @@ import datetime
 import time
 
 import numpy as np
-from django.db.models import Count, F
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, F, OuterRef
 from django.utils import timezone
 
-from handoffs.models import Stage, TeamCalendar, Workflow, WorkItem
+from handoffs.models import Stage, TeamCalendar, TeamClosure, Workflow, WorkItem
 from opshub.lib.cache import cache_get, cache_set
 from scoreboard.forecasting import engine, forecast
 from scoreboard.forecasting.history import History
@@ -68,10 +69,35 @@ def workflow_model(workflow, *, calendar=None, refresh=False):
 
 
 def stage_calendar(stage_id):
-    """The WorkCalendar of the team owning one stage, or None (one query, and one for its
-    closed days when there is a calendar)."""
-    row = TeamCalendar.objects.filter(team__stages=stage_id).prefetch_related("closed_days").first()
+    """The WorkCalendar of the team owning one stage, or None: one query, its closed days
+    an array column of it (a second query was a fifth of the item forecast's)."""
+    closed = TeamClosure.objects.filter(calendar=OuterRef("pk")).values("date")
+    row = (
+        TeamCalendar.objects.filter(team__stages=stage_id)
+        .annotate(closed_dates=ArraySubquery(closed))
+        .first()
+    )
     return row.as_work_calendar() if row else None
+
+
+def with_calendar(items):
+    """Items read with their stage's calendar (the team's, joined; its closed days an
+    array): `item_forecast` then asks no query of its own for it."""
+    closed = TeamClosure.objects.filter(calendar__team__stages=OuterRef("stage_id"))
+    return items.select_related("stage__team__calendar").annotate(
+        stage_closed_dates=ArraySubquery(closed.values("date"))
+    )
+
+
+def _item_calendar(item):
+    if not hasattr(item, "stage_closed_dates"):  # not read `with_calendar`
+        return stage_calendar(item.stage_id)
+    try:
+        row = item.stage.team.calendar
+    except TeamCalendar.DoesNotExist:
+        return None
+    row.closed_dates = item.stage_closed_dates
+    return row.as_work_calendar()
 
 
 def stage_calendars(workflow_ids):
@@ -157,7 +183,7 @@ def item_forecast(item, *, now=None):
     }
     if not item.is_open:
         return {**result, "reason": "The item is no longer open."}
-    calendar = stage_calendar(item.stage_id)
+    calendar = _item_calendar(item)
     model = workflow_model(item.workflow, calendar=calendar)
     result["history_items"] = model.history_items
     if not model.enough_history:

@@ -125,8 +125,8 @@ def commitment_set(request, pk):
 @require_safe
 def item_forecast_view(request, pk):
     """The item's delivery dates, loaded into its page after it renders (htmx)."""
-    items = WorkItem.objects.select_related("workflow").visible_to(request.user)
-    item = get_object_or_404(items, pk=pk)
+    items = live.with_calendar(WorkItem.objects.select_related("workflow"))
+    item = get_object_or_404(items.visible_to(request.user), pk=pk)
     context = {"item": item, "forecast": live.item_forecast(item)}
     return render(request, "scoreboard/forecasting/workitem_forecast.html#forecast", context)
 

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from handoffs.models import WorkItem
+from handoffs.models import DueForecast, WorkItem
 from handoffs.work import services
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +59,18 @@ def test_the_item_page_marks_the_due_date_and_a_delivered_item_is_never_overdue(
     )
     late.refresh_from_db()
     assert late.due_status == ""
+
+
+def test_the_item_page_marks_an_item_whose_stored_forecast_falls_after_its_due_date(
+    client, member, items
+):
+    later = items["later"]
+    DueForecast.objects.create(
+        item=later,
+        p85_at=timezone.now() + datetime.timedelta(days=45),
+        method=DueForecast.Method.FORECAST,
+        computed_at=timezone.now(),
+    )
+    client.force_login(member)
+    assert ">At risk</span>" in client.get(f"/work/{later.pk}/").content.decode()
+    assert ">At risk</span>" not in client.get(f"/work/{items['soon'].pk}/").content.decode()

@@ -225,3 +225,11 @@ def test_the_timeline_reads_like_a_story(client, item, seller, member):
     assert "Qualify (Sales) → Ship (Fulfilment) by Seller under protocol v1" in html
     assert "Missing input: PO number. Owner Seller" in html
     assert "back to Qualify (Sales) by Member" in html
+
+
+def test_the_timeline_escapes_what_people_typed(client, item, seller):
+    client.force_login(seller)
+    client.post(_url("comment", item), {"body": "<script>alert(1)</script> & co"})
+    html = client.get(item.get_absolute_url()).content.decode()
+    assert '<p class="timeline-body">&lt;script&gt;alert(1)&lt;/script&gt; &amp; co</p>' in html
+    assert "<script>alert(1)" not in html

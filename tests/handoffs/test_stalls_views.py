@@ -149,3 +149,17 @@ def test_send_me_a_test_alert_goes_through_the_outbox(
     send_due()
     [message] = smtp_mailers.parsed()
     assert message["Subject"] == "Test alert from opshub: stall emails reach you"
+
+
+def test_the_item_page_names_each_open_stall(client, episode, lead):
+    StallEpisode.objects.create(
+        item=episode.item,
+        kind=StallEpisode.Kind.STAGE_OVER_TARGET,
+        started_at=timezone.now(),
+        target=datetime.timedelta(hours=1),
+        escalation_delay=datetime.timedelta(hours=2),
+    )
+    client.force_login(lead)
+    html = client.get(episode.item.get_absolute_url()).content.decode()
+    assert "Stalled: handoff not accepted" in html
+    assert "Stalled: stage over target" in html

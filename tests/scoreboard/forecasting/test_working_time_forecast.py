@@ -119,3 +119,19 @@ def test_the_clock_maps_there_and_back_in_working_windows():
     back = clock.at([worked[1] + 3600, worked[1], np.inf])
     assert back[0] == _at(datetime.date(2026, 12, 15), 10).timestamp()
     assert back[1] == friday_close and np.isnan(back[2])
+
+
+def test_the_item_page_fragment_skips_the_teams_closed_days(client, workflow, london, seller):
+    """The fragment reads the calendar with the item (live.with_calendar): its closed days
+    count as they do when the calendar is looked up on its own."""
+    london.closed_days.create(date=datetime.date(2026, 12, 14), reason="Inventory")
+    _history(workflow)
+    friday = datetime.date(2026, 12, 11)
+    with time_machine.travel(_at(friday, 23), tick=False):
+        item = _open(workflow, _at(friday, 16))
+        client.force_login(seller)
+        body = client.get(f"/scoreboard/items/{item.pk}/forecast/").content.decode()
+        looked_up = live.item_forecast(item)
+    # Monday the 14th is closed: the Monday 17:00 of the test above moves to Tuesday.
+    assert looked_up["p85_at"] == _at(datetime.date(2026, 12, 15), 17)
+    assert "85%: by Tue 15 Dec" in body
