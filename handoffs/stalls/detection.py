@@ -71,20 +71,22 @@ _CANDIDATES = {
     # for every pair (10,000 evaluations for 1,500 items).
     Kind.HANDOFF_UNACCEPTED: f"""
         WITH waiting AS MATERIALIZED (
+            SELECT id, workflow_id, stage_id, pending_version_id, assignee_id, state_changed_at
+            FROM handoffs_workitem WHERE state = 'waiting_acceptance'
+        ), owned AS MATERIALIZED (
             SELECT i.id, i.assignee_id, i.state_changed_at, v.acceptance_target,
                    v.escalation_delay, COALESCE(v.receiving_team_id, s.team_id) AS team_id
-            FROM handoffs_workitem i
+            FROM waiting i
             JOIN handoffs_workflow w ON w.id = i.workflow_id AND NOT w.is_sandbox
             JOIN handoffs_protocolversion v ON v.id = i.pending_version_id
             JOIN handoffs_stage s ON s.id = i.stage_id
-            WHERE i.state = 'waiting_acceptance'
-              AND i.state_changed_at + v.acceptance_target <= %(now)s
+            WHERE i.state_changed_at + v.acceptance_target <= %(now)s
         )
         SELECT i.id, COALESCE(i.assignee_id, t.lead_id), t.lead_id, i.state_changed_at,
                i.acceptance_target, 'protocol',
                COALESCE({_ESCALATE_AFTER_HANDOFF} - i.state_changed_at,
                         i.escalation_delay, i.acceptance_target * 2), NULL::bigint, NULL::date
-        FROM waiting i
+        FROM owned i
         JOIN handoffs_team t ON t.id = i.team_id
         LEFT JOIN worktime c ON c.key = t.id
         WHERE COALESCE({_WAITED_SINCE_HANDOFF}, EXTRACT(EPOCH FROM i.acceptance_target))
@@ -328,14 +330,20 @@ def open_statement(kind, now, worktime, **params):
     return sql, _params(now, kind=kind.value, **params) | (worktime[1] if timed else {})
 
 
+def calendars_for(now):
+    """The scan's (cte, params) of every team calendar around `now`: built once a scan and
+    shared by detection and the escalation step."""
+    return cte(TeamCalendar.table(now))
+
+
 @transaction.atomic
-def open_episodes(*, now, items=None):
+def open_episodes(*, now, items=None, worktime=None):
     """Opens an episode for every newly stalled item (at most BATCH per kind). Returns the count.
 
     `items`: {kind: item ids}, the only items that can be newly stalled in the item-state
-    kinds (see unmatched())."""
+    kinds (see unmatched()); `worktime`: calendars_for(now), built here when not given."""
     opened = []
-    worktime = cte(TeamCalendar.table(now))
+    worktime = worktime or calendars_for(now)
     with connection.cursor() as cursor:
         cursor.execute(_NO_JIT)
         for kind in _CANDIDATES:
@@ -454,10 +462,11 @@ def run_scan(*, now=None):
     now = now or timezone.now()
     # None: resolve and detect check every open episode and item themselves.
     ended, unstalled = unmatched() if many_open_episodes() else (None, None)
+    worktime = calendars_for(now)
     result = {
         "resolved": resolve_episodes(now=now, episodes=ended),
-        "opened": open_episodes(now=now, items=unstalled),
-        "escalated": escalation.advance(now=now),
+        "opened": open_episodes(now=now, items=unstalled, worktime=worktime),
+        "escalated": escalation.advance(now=now, worktime=worktime),
         "emails_queued": queue_due_emails(now=now),
     }
     Heartbeat.beat("scan_stalls", **result)

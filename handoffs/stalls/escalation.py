@@ -89,9 +89,10 @@ class Due:
 
 
 @transaction.atomic
-def advance(*, now):
-    """Applies each due stall's policy; returns how many stalls got someone new to tell."""
-    worktime, worktime_params = cte(TeamCalendar.table(now))
+def advance(*, now, worktime=None):
+    """Applies each due stall's policy; returns how many stalls got someone new to tell.
+    `worktime`: the scan's (cte, params) of the team calendars, built here when not given."""
+    worktime, worktime_params = worktime or cte(TeamCalendar.table(now))
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(
