@@ -623,9 +623,8 @@ def _open_every_stall(now):
     from handoffs.stalls import escalation
     from handoffs.stalls.alerts import queue_due_emails
     from handoffs.workflows.models import TeamCalendar
-    from opshub.lib.worktime_sql import cte
 
-    worktime = cte(TeamCalendar.table(now))
+    worktime = TeamCalendar.scan_cte(now)
     with connection.cursor() as cursor:
         for kind in stalls._CANDIDATES:
             cursor.execute(*stalls.open_statement(kind, now, worktime, batch=None))

@@ -21,7 +21,7 @@ from handoffs.stalls.alerts import queue_due_emails
 from handoffs.stalls.models import StallEpisode
 from handoffs.work.models import Event
 from handoffs.workflows.models import TeamCalendar
-from opshub.lib.worktime_sql import between_sql, cte, deadline_sql
+from opshub.lib.worktime_sql import between_sql, deadline_sql
 from opshub.mail.models import Notification
 from opshub.scheduler.models import Heartbeat
 
@@ -330,20 +330,14 @@ def open_statement(kind, now, worktime, **params):
     return sql, _params(now, kind=kind.value, **params) | (worktime[1] if timed else {})
 
 
-def calendars_for(now):
-    """The scan's (cte, params) of every team calendar around `now`: built once a scan and
-    shared by detection and the escalation step."""
-    return cte(TeamCalendar.table(now))
-
-
 @transaction.atomic
 def open_episodes(*, now, items=None, worktime=None):
     """Opens an episode for every newly stalled item (at most BATCH per kind). Returns the count.
 
     `items`: {kind: item ids}, the only items that can be newly stalled in the item-state
-    kinds (see unmatched()); `worktime`: calendars_for(now), built here when not given."""
+    kinds (see unmatched()); `worktime`: TeamCalendar.scan_cte(now), built here when not given."""
     opened = []
-    worktime = worktime or calendars_for(now)
+    worktime = worktime or TeamCalendar.scan_cte(now)
     with connection.cursor() as cursor:
         cursor.execute(_NO_JIT)
         for kind in _CANDIDATES:
@@ -462,7 +456,7 @@ def run_scan(*, now=None):
     now = now or timezone.now()
     # None: resolve and detect check every open episode and item themselves.
     ended, unstalled = unmatched() if many_open_episodes() else (None, None)
-    worktime = calendars_for(now)
+    worktime = TeamCalendar.scan_cte(now)
     result = {
         "resolved": resolve_episodes(now=now, episodes=ended),
         "opened": open_episodes(now=now, items=unstalled, worktime=worktime),

@@ -20,7 +20,7 @@ from handoffs.workflows.models import TeamCalendar
 from handoffs.workflows.policies import EscalationLevel
 from opshub.accounts.models import User
 from opshub.lib import escalation
-from opshub.lib.worktime_sql import between_sql, cte
+from opshub.lib.worktime_sql import between_sql
 
 BATCH = 500
 NEVER = math.inf
@@ -92,7 +92,7 @@ class Due:
 def advance(*, now, worktime=None):
     """Applies each due stall's policy; returns how many stalls got someone new to tell.
     `worktime`: the scan's (cte, params) of the team calendars, built here when not given."""
-    worktime, worktime_params = worktime or cte(TeamCalendar.table(now))
+    worktime, worktime_params = worktime or TeamCalendar.scan_cte(now)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(

@@ -12,7 +12,7 @@ from django.utils.text import slugify
 
 from handoffs.workflows.fields import validate_definition
 from opshub.lib.workcalendar import CalendarError, WorkCalendar
-from opshub.lib.worktime_sql import WorkTable
+from opshub.lib.worktime_sql import WorkTable, cte
 
 User = settings.AUTH_USER_MODEL
 
@@ -128,6 +128,12 @@ class TeamCalendar(models.Model):
             c.team_id: c.as_work_calendar() for c in cls.objects.prefetch_related("closed_days")
         }
         return WorkTable(calendars, now - back, now + ahead)
+
+    @classmethod
+    def scan_cte(cls, now):
+        """table(now) as the stall scan's `worktime` WITH-entry and its params (built once
+        a scan, shared by detection and the escalation step)."""
+        return cte(cls.table(now))
 
 
 class TeamClosure(models.Model):
