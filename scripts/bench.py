@@ -877,7 +877,7 @@ def probe_setup(email, reader):
     from django.db.models import Count
 
     from handoffs.models import Workflow, WorkItem
-    from home.views import my_lists
+    from home.lists import my_lists
     from opshub.accounts.models import ApiToken, User
 
     user = User.objects.get(email=email)

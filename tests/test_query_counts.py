@@ -146,7 +146,7 @@ LIMITS = {
     "work/import/<int:pk>/": 11,
     "work/inbox/": 11,
     # My work: six short lists, one query each (bench target: within 2× the trivial page).
-    "work/mine/": 9,
+    "work/mine/": 4,
     "work/new/": 5,
     "workflows/": 7,
     "workflows/<int:pk>/": 12,
