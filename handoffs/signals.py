@@ -22,3 +22,8 @@ handoff_waiting = Signal()
 # and `at`. A receiver hands on what it keeps for that person and returns
 # {"what": how many} for the summary ("2 action item(s)"); see reviews/hooks.py.
 person_deactivated = Signal()
+
+# Sent while an item's page is built, with `item` (read for its page) and `viewer`; a
+# receiver returns the HTML of a panel for the page's side column (rendered by a template,
+# so escaped), or None. The scoreboard adds the delivery forecast (scoreboard/hooks.py).
+item_page_panels = Signal()

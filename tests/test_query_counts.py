@@ -134,7 +134,9 @@ LIMITS = {
     "teams/<int:pk>/edit/": 6,
     "teams/new/": 4,
     "work/": 10,
-    "work/<int:pk>/": 11,
+    # 8 here; one more (the stage's calendar) when the forecast's model is built and the
+    # forecast is rendered in the page. The decision form is read when opened (below).
+    "work/<int:pk>/": 9,
     "work/<int:pk>/decisions/": 12,
     # With the working calendar of the item's stage's team and its closed days.
     "scoreboard/items/<int:pk>/forecast/": 3,

@@ -215,7 +215,13 @@ def decision_record(request, pk):
 
 
 def _panel(request, item, form, status=200, answer=None):
-    context = {"item": item, "decision_form": form, "answer": answer, "nav_active": "work"}
+    context = {
+        "item": item,
+        "decision_form": form,
+        "decision_form_open": True,  # asked for: opened on the item page, or its own page
+        "answer": answer,
+        "nav_active": "work",
+    }
     template = "handoffs/decision_form.html" if request.htmx else "handoffs/decision_create.html"
     return render(request, template, context, status=status)
 

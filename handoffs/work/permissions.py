@@ -147,14 +147,17 @@ def available_actions(
     if not user.is_authenticated:
         return {name: Action(False, READ_ONLY, True) for name in _state_rules(item, handoff)}
     stage_team = item.stage.team
-    receiving = _receiving_team(item)
+    # The receiving team matters only while the item waits for it: reading it loads the
+    # pending version, which an accepted item keeps.
+    waiting = item.state == WorkItem.State.WAITING_ACCEPTANCE
+    receiving = _receiving_team(item) if waiting else None
     who = {
         "handoff": (can_work_on(user, item), stage_team, "owns this stage"),
         "deliver": (can_work_on(user, item), stage_team, "owns this stage"),
         "block": (can_work_on(user, item), stage_team, "owns this stage"),
         "edit": (can_edit(user, item), stage_team, "owns this stage"),
-        "accept": (can_receive(user, item), receiving, "receives this handoff"),
-        "bounce": (can_receive(user, item), receiving, "receives this handoff"),
+        "accept": (waiting and can_receive(user, item), receiving, "receives this handoff"),
+        "bounce": (waiting and can_receive(user, item), receiving, "receives this handoff"),
         "unblock": (can_unblock(user, item, recovery), stage_team, "owns this stage"),
         "cancel": (can_cancel(user, item), stage_team, "owns this stage"),
         "claim": (can_claim(user, item), stage_team, "owns this stage"),

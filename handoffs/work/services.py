@@ -71,14 +71,21 @@ def set_state(item: WorkItem, state: str, now: datetime.datetime) -> None:
         item.state_changed_at = now
 
 
-def workflow_field_definitions(workflow: Workflow) -> dict[str, dict[str, Any]]:
-    """Every field any published protocol of the workflow asks for, keyed by field key."""
+def workflow_field_definitions(
+    workflow: Workflow, published: list[ProtocolVersion] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every field any published protocol of the workflow asks for, keyed by field key.
+    `published`: Workflow.published_versions(), when the caller has read them."""
     definitions: dict[str, dict[str, Any]] = {}
-    # Only the fields column: the versions' checklists and texts are not needed here.
-    versions = ProtocolVersion.objects.filter(
-        handoff__workflow=workflow, status=ProtocolVersion.Status.PUBLISHED
-    ).order_by("number")
-    for fields in versions.values_list("fields", flat=True):
+    if published is None:
+        # Only the fields column: the versions' checklists and texts are not needed here.
+        versions = ProtocolVersion.objects.filter(
+            handoff__workflow=workflow, status=ProtocolVersion.Status.PUBLISHED
+        ).order_by("number")
+        all_fields = list(versions.values_list("fields", flat=True))
+    else:
+        all_fields = [version.fields for version in published]
+    for fields in all_fields:
         for defn in fields:
             definitions[defn["key"]] = defn
     return definitions

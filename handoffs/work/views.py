@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST, require_safe
 
 from handoffs.decisions.models import Decision
+from handoffs.signals import item_page_panels
 from handoffs.stalls.models import StallEpisode
 from handoffs.work import permissions, services, timeline, transitions
 from handoffs.work.forms import (
@@ -68,7 +69,9 @@ def _get_item(pk, viewer=None):
     decision was recorded, and the `viewer`'s teams (which the rights ask) come with it: a
     query each, on every view, were four of the page's nineteen (most items have neither a
     recovery nor a decision). The stage team's lead is named in refusals ("ask Sam
-    (lead)") and decisions."""
+    (lead)") and decisions. The pending handoff's version is read when the item waits for
+    it (an accepted item keeps it; joined, with its checklist and fields, it cost an
+    eighth of this query)."""
     stalls = StallEpisode.objects.open().filter(item=OuterRef("pk")).values("kind")
     # The stored 85% date (the at-risk marker) as a subquery, not with_due_estimate's join:
     # planning this query, not running it, is its cost, and an eighth joined table made
@@ -76,7 +79,7 @@ def _get_item(pk, viewer=None):
     due = DueForecast.objects.filter(item=OuterRef("pk")).values("p85_at")
     items = (
         WorkItem.objects.for_list()
-        .select_related("pending_version", "stage__team__lead")
+        .select_related("stage__team__lead")
         .annotate(
             due_estimate=Subquery(due),
             open_stall_kinds=ArraySubquery(stalls),
@@ -264,7 +267,9 @@ def _item_context(request, item, panel="", form=None):
     user = request.user
     # The workflow's stages, read once: the next one and the names the history shows.
     stages = list(item.workflow.stages.select_related("team").order_by("position"))
-    handoff, next_version = item.stage.outgoing_protocol(stages)
+    # Its published protocols, read once: the next handoff's and every field's label.
+    published = item.workflow.published_versions()
+    handoff, next_version = item.stage.outgoing_protocol(stages, published)
     recovery = (
         item.recoveries.open().select_related("owner", "handoff__from_stage").first()
         if item.recovering
@@ -285,7 +290,7 @@ def _item_context(request, item, panel="", form=None):
     # (four joins and two stage and team objects per event were most of its cost).
     events = item.events.select_related("actor", "protocol_version").only(*TIMELINE_COLUMNS)
     events = _with_stages(events, {stage.pk: stage for stage in stages})
-    definitions = services.workflow_field_definitions(item.workflow)
+    definitions = services.workflow_field_definitions(item.workflow, published)
     labels = {key: defn.get("label") or key for key, defn in definitions.items()}
     return {
         "item": item,
@@ -310,6 +315,11 @@ def _item_context(request, item, panel="", form=None):
         "field_values": [(labels.get(k, k), v) for k, v in item.fields.items()],
         "timeline": timeline.story(events, labels),
         "stalls": [StallEpisode.Kind(kind).label for kind in item.open_stall_kinds],
+        "side_panels": [
+            html
+            for _, html in item_page_panels.send(sender=WorkItem, item=item, viewer=user)
+            if html
+        ],
         "now": timezone.now(),
         "nav_active": "work",
     }

@@ -239,6 +239,17 @@ class Workflow(models.Model):
     def ordered_stages(self):
         return list(self.stages.order_by("position"))
 
+    def published_versions(self):
+        """Every published protocol version of the workflow with its handoff, oldest number
+        first: the item page's next protocol and field labels from one query."""
+        return list(
+            ProtocolVersion.objects.filter(
+                handoff__workflow_id=self.pk, status=ProtocolVersion.Status.PUBLISHED
+            )
+            .select_related("handoff")
+            .order_by("number")
+        )
+
 
 class Stage(models.Model):
     class Kind(models.TextChoices):
@@ -285,11 +296,13 @@ class Stage(models.Model):
             handoff.from_stage = self
         return handoff
 
-    def outgoing_protocol(self, stages=None):
+    def outgoing_protocol(self, stages=None, published=None):
         """(outgoing_handoff(), its published() version) with the handoff's `to_stage` (and
         that stage's team) loaded: two queries for what the item page showed in three, the
         version read with its handoff; None for what is missing. `stages`: the workflow's
-        stages in order (with their teams), when the caller has read them: one query."""
+        stages in order (with their teams), when the caller has read them: one query.
+        `published`: the workflow's published versions with their handoffs, when the caller
+        has read them (Workflow.published_versions()): none."""
         if stages is None:
             later = Stage.objects.filter(workflow_id=self.workflow_id, position__gt=self.position)
             to_stage = later.select_related("team").order_by("position").first()
@@ -297,14 +310,18 @@ class Stage(models.Model):
             to_stage = next((s for s in stages if s.position > self.position), None)
         if to_stage is None:
             return None, None
-        version = (
-            ProtocolVersion.objects.filter(
-                handoff__from_stage=self, status=ProtocolVersion.Status.PUBLISHED
+        if published is None:
+            version = (
+                ProtocolVersion.objects.filter(
+                    handoff__from_stage=self, status=ProtocolVersion.Status.PUBLISHED
+                )
+                .select_related("handoff")
+                .order_by("-number")
+                .first()
             )
-            .select_related("handoff")
-            .order_by("-number")
-            .first()
-        )
+        else:
+            ours = [v for v in published if v.handoff.from_stage_id == self.pk]
+            version = max(ours, key=lambda v: v.number, default=None)
         handoff = version.handoff if version else Handoff.objects.filter(from_stage=self).first()
         if handoff is not None:
             handoff.from_stage, handoff._to_stage = self, to_stage

@@ -45,15 +45,21 @@ def seed(*parts):
     return [int(time.time() // 60), *parts]
 
 
-def workflow_model(workflow, *, calendar=None, refresh=False):
-    """The workflow's model, in the working time of `calendar` (a WorkCalendar) if given."""
+def _model_key(workflow, calendar):
     # The creation time keeps a model from outliving a deleted workflow whose id comes back.
-    key = (
+    return (
         f"scoreboard:forecast:model:{workflow.pk}:{workflow.created_at.timestamp()}:"
         f"{calendar_key(calendar)}"
     )
+
+
+def workflow_model(workflow, *, calendar=None, refresh=False, built_only=False):
+    """The workflow's model, in the working time of `calendar` (a WorkCalendar) if given.
+    `built_only`: the stored model or None, never built here (building reads the workflow's
+    history: up to a second on a big one)."""
+    key = _model_key(workflow, calendar)
     stored = None if refresh else cache_get(key)
-    if stored is not None:
+    if stored is not None or built_only:
         return stored
     history = History.load(workflow)
     now = time.time()
@@ -165,9 +171,10 @@ def _at(now, seconds):
     return now + datetime.timedelta(seconds=float(seconds))
 
 
-def item_forecast(item, *, now=None):
+def item_forecast(item, *, now=None, built_only=False):
     """{p50_at, p85_at, p95_at, simulations, history_items, method, reason}; the dates are
-    None with a reason when the item is not open or the history is too thin."""
+    None with a reason when the item is not open or the history is too thin. `built_only`:
+    None when the workflow's model would have to be built first."""
     now = now or timezone.now()
     result = {
         "item": item.pk,
@@ -184,7 +191,9 @@ def item_forecast(item, *, now=None):
     if not item.is_open:
         return {**result, "reason": "The item is no longer open."}
     calendar = _item_calendar(item)
-    model = workflow_model(item.workflow, calendar=calendar)
+    model = workflow_model(item.workflow, calendar=calendar, built_only=built_only)
+    if model is None:
+        return None
     result["history_items"] = model.history_items
     if not model.enough_history:
         return {

@@ -30,6 +30,9 @@ def test_red_request_is_approved_from_the_inbox_and_the_item_resumes(
     page.goto(f"{live_server.url}{item.get_absolute_url()}")
     panel = page.locator("#decision-panel")
     panel.get_by_text("Record a decision").click()
+    # The form loads when opened: act once htmx has settled it (wired its own hx- attributes).
+    expect(panel.get_by_label("Decision")).to_be_visible()
+    expect(page.locator(".htmx-settling")).to_have_count(0)
     panel.get_by_label("Decision").select_option(label="Change contract terms · red")
     expect(panel.get_by_text("Legal has read the clause")).to_be_visible()
     expect(panel.get_by_text(f"the item pauses until {approver} approves")).to_be_visible()

@@ -156,24 +156,32 @@ def test_the_print_view_is_one_sheet(client, workflow, member):
 # --- On the item ---------------------------------------------------------------------------
 
 
-def test_the_item_page_shows_the_decision_form_with_levels(client, item, seller):
+def test_the_item_page_loads_the_decision_form_with_levels_when_opened(client, item, seller):
     client.force_login(seller)
     page = client.get(item.get_absolute_url()).content.decode()
+    form_url = reverse("handoffs:decision-create", args=[item.pk])
     assert 'id="decision-panel"' in page
-    assert "Override a handoff checklist item · red" in page
-    assert "Change the requested delivery date · yellow" in page
+    assert f'hx-get="{form_url}" hx-trigger="toggle once"' in page
+    assert f'<a href="{form_url}">Open the decision form</a>' in page  # without JavaScript
+    assert "Override a handoff checklist item" not in page  # built when opened
+    panel = client.get(form_url, headers={"HX-Request": "true"}).content.decode()
+    assert '<details class="inline-panel decision-form" open>' in panel
+    assert "Override a handoff checklist item · red" in panel
+    assert "Change the requested delivery date · yellow" in panel
 
 
-def test_the_item_page_creates_missing_built_in_types_once_and_then_only_reads(
+def test_the_decision_form_creates_missing_built_in_types_once_and_then_only_reads(
     client, item, seller
 ):
     client.force_login(seller)
     DecisionType.objects.filter(workflow=item.workflow).delete()
-    assert client.get(item.get_absolute_url()).status_code == 200
+    form_url = reverse("handoffs:decision-create", args=[item.pk])
+    assert client.get(form_url).status_code == 200
     keys = set(DecisionType.objects.filter(workflow=item.workflow).values_list("key", flat=True))
     assert {rights.OVERRIDE_CHECKLIST, rights.CHANGE_DUE_DATE} <= keys
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(item.get_absolute_url()).status_code == 200
+        assert client.get(form_url).status_code == 200
     writes = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
     assert not writes, "reading the item page writes nothing"
 

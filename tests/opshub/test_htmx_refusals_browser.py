@@ -155,6 +155,9 @@ def test_an_empty_decision_shows_its_messages_in_the_decision_panel(
     page = open_page(seller, item.get_absolute_url())
     panel = page.locator("#decision-panel")
     panel.get_by_text("Record a decision").click()
+    # The form loads when opened: act once htmx has settled it (wired its own hx- attributes).
+    expect(panel.get_by_label("Decision")).to_be_visible()
+    expect(page.locator(".htmx-settling")).to_have_count(0)
     panel.get_by_label("Decision").select_option(label="Give a discount · green")
     panel.get_by_role("button", name="Record decision").click()
     summary = page.locator("#decision-panel .field.has-error").filter(
