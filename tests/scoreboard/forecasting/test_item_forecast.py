@@ -163,6 +163,23 @@ def test_the_item_page_fragment_says_the_85_percent_date(workflow, client, membe
     assert "no longer open" in client.get(f"/scoreboard/items/{thin.pk}/forecast/").content.decode()
 
 
+def test_the_item_page_renders_the_forecast_once_its_model_is_built(workflow, client, member):
+    """Until the workflow's model is built the page loads the forecast after it (the
+    fragment builds it); from then on the page renders it, with no second request."""
+    _history(workflow)
+    item = _open_item(workflow, days_in_qualify=2)
+    client.force_login(member)
+    fragment = f"/scoreboard/items/{item.pk}/forecast/"
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert f'hx-get="{fragment}" hx-trigger="load"' in page and "Forecasting…" in page
+    assert "85%: by " in client.get(fragment).content.decode()  # builds the model
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert "85%: by " in page and fragment not in page
+    WorkItem.objects.filter(pk=item.pk).update(state=WorkItem.State.CANCELLED)
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert 'id="item-forecast"' not in page  # a closed item has no forecast
+
+
 def test_the_item_fragment_needs_a_login_and_a_real_item(workflow, client, member):
     item = _open_item(workflow, days_in_qualify=2)
     assert client.get(f"/scoreboard/items/{item.pk}/forecast/").status_code == 302
