@@ -74,16 +74,18 @@ def workflow_model(workflow, *, calendar=None, refresh=False, built_only=False):
     return model
 
 
-def stage_calendar(stage_id):
-    """The WorkCalendar of the team owning one stage, or None: one query, its closed days
-    an array column of it (a second query was a fifth of the item forecast's)."""
+def stage_calendar(stage_id=None, *, team_id=None):
+    """The WorkCalendar of the team owning one stage (or of the team `team_id`), or None:
+    one query, its closed days an array column of it (a second query was a fifth of the
+    item forecast's). By the team when the caller knows it: no join, no sort."""
     closed = TeamClosure.objects.filter(calendar=OuterRef("pk")).values("date")
-    row = (
-        TeamCalendar.objects.filter(team__stages=stage_id)
-        .annotate(closed_dates=ArraySubquery(closed))
-        .first()
+    calendars = (
+        TeamCalendar.objects.filter(team_id=team_id)
+        if team_id is not None
+        else TeamCalendar.objects.filter(team__stages=stage_id)
     )
-    return row.as_work_calendar() if row else None
+    rows = list(calendars.annotate(closed_dates=ArraySubquery(closed))[:1])
+    return rows[0].as_work_calendar() if rows else None
 
 
 def with_calendar(items):
@@ -97,6 +99,8 @@ def with_calendar(items):
 
 def _item_calendar(item):
     if not hasattr(item, "stage_closed_dates"):  # not read `with_calendar`
+        if WorkItem._meta.get_field("stage").is_cached(item):  # the item page's
+            return stage_calendar(team_id=item.stage.team_id)
         return stage_calendar(item.stage_id)
     try:
         row = item.stage.team.calendar
