@@ -7,7 +7,8 @@ production (2 workers, DEBUG off, collected static files), and measures:
   page (/ping/) measured in the same rounds: the dashboard as a full page and as its
   htmx partial, the dashboard at 10,000 items against 100,000, the board, the filtered
   list and the search, My work, an item's page with its forecast (in the page, or
-  loaded after it while the forecast's model is being built), the item forecast API and the forecasts-and-flow page;
+  loaded after it while the forecast's model is being built), the item forecast API and
+  the forecasts-and-flow page;
 - the flow page's CFD and handoff ranking built cold, and a workflow forecast of 10,000
   simulations;
 - API creates per second against the trivial page's requests per second;
@@ -385,14 +386,7 @@ def load(port, path, headers, *, requests=None, seconds=None, method="GET", body
                 break
             payload = body() if callable(body) else body
             started = time.perf_counter()
-            page = b""
-            for n, (step, extra) in enumerate(steps):
-                if n and step.encode() not in page:
-                    continue
-                status, content = _fetch(conn, method, step, payload, {**headers, **extra})
-                page = page or content
-                if status not in (200, 201):
-                    break
+            status = _fetch_steps(conn, method, steps, payload, headers)
             elapsed = time.perf_counter() - started
             with lock:
                 if status in (200, 201):
@@ -408,6 +402,19 @@ def load(port, path, headers, *, requests=None, seconds=None, method="GET", body
     for t in threads:
         t.join()
     return latencies, errors, time.perf_counter() - started
+
+
+def _fetch_steps(conn, method, steps, body, headers):
+    """A page and what it names of the steps after it, in turn: the last status."""
+    page = b""
+    for n, (step, extra) in enumerate(steps):
+        if n and step.encode() not in page:
+            continue
+        status, content = _fetch(conn, method, step, body, {**headers, **extra})
+        page = page or content
+        if status not in (200, 201):
+            break
+    return status
 
 
 def _fetch(conn, method, path, body, headers):

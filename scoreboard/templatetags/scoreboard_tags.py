@@ -1,7 +1,8 @@
 import secrets
 
 from django import template
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
 register = template.Library()
 
@@ -156,4 +157,23 @@ def explain(label, meaning_text):
         label,
         tip,
         meaning_text,
+    )
+
+
+@register.simple_tag
+def cfd_table_rows(rows):
+    """The cumulative flow table's body (flow.cumulative_flow's rows: a day, its count per
+    stage, the delivered so far) built in one pass: a quarter of days with a cell per stage
+    through the template's lookups was a third of the flow page's time (`make bench`)."""
+    return format_html_join(
+        "",
+        '<tr><td>{}</td>{}<td class="num">{}</td></tr>',
+        (
+            (
+                date_format(day, "j M Y"),
+                format_html_join("", '<td class="num">{}</td>', ((count,) for count in counts)),
+                delivered,
+            )
+            for day, counts, delivered in rows
+        ),
     )
