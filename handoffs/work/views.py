@@ -68,10 +68,10 @@ def _get_item(pk, viewer=None):
     """The item as its page shows it. Its open stalls, whether a recovery is open or any
     decision was recorded, and the `viewer`'s teams (which the rights ask) come with it: a
     query each, on every view, were four of the page's nineteen (most items have neither a
-    recovery nor a decision). The stage team's lead is named in refusals ("ask Sam
-    (lead)") and decisions. The pending handoff's version is read when the item waits for
-    it (an accepted item keeps it; joined, with its checklist and fields, it cost an
-    eighth of this query)."""
+    recovery nor a decision). Read when needed, not joined (each join was an eighth of
+    this query, planned and built on every view): the stage team's lead, whom a refusal
+    names ("ask Sam (lead)"), and the pending handoff's version, which only a waiting item
+    shows (an accepted item keeps it)."""
     stalls = StallEpisode.objects.open().filter(item=OuterRef("pk")).values("kind")
     # The stored 85% date (the at-risk marker) as a subquery, not with_due_estimate's join:
     # planning this query, not running it, is its cost, and an eighth joined table made
@@ -79,7 +79,6 @@ def _get_item(pk, viewer=None):
     due = DueForecast.objects.filter(item=OuterRef("pk")).values("p85_at")
     items = (
         WorkItem.objects.for_list()
-        .select_related("stage__team__lead")
         .annotate(
             due_estimate=Subquery(due),
             open_stall_kinds=ArraySubquery(stalls),
