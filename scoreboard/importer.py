@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DataError, connection, transaction
+from django.db import DataError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -274,12 +274,38 @@ def event_log_import_csv(*, data, workflow_name, columns=None, by=None, report=N
     if layout is None:
         return None
     try:
-        return _import_csv(
+        return _import_csv_isolated(
             data[layout.start :], layout, workflow_name=workflow_name, by=by,
             report=report or (lambda fraction: None),
         )  # fmt: skip
     except (_Declined, DataError, psycopg.errors.DataError):
         return None
+
+
+def _import_csv_isolated(rows, layout, **options):
+    """_import_csv in a transaction of its own at REPEATABLE READ when it is not inside one
+    already; in READ COMMITTED again if that one fails to serialize.
+
+    The foreign-key checks of the new rows (a query per row and key that is set, a million
+    for bpic2012) then reuse the transaction's snapshot instead of taking one each, which costs
+    more the more other sessions commit meanwhile. The import only inserts; its checks lock
+    the rows they find FOR KEY SHARE, which an edit of other columns does not disturb. A row
+    whose unique columns change or that goes meanwhile (a team its stages name, renamed or
+    deleted) fails the first attempt with a serialization error: the second reads the teams
+    afresh, as an import started after that edit would (test_import_isolation.py)."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return _import_csv(rows, layout, **options)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return _import_csv(rows, layout, **options)
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, psycopg.errors.SerializationFailure):
+            raise
+    with transaction.atomic():
+        return _import_csv(rows, layout, **options)
 
 
 @dataclass
@@ -352,7 +378,6 @@ _NAIVE_SHAPES = [_DATE, *(_DATE + time for time in _TIMES)]
 _AWARE_SHAPES = [_DATE + time + offset for time in _TIMES for offset in ("Z", "+99:99", "-99:99")]
 
 
-@transaction.atomic
 def _import_csv(rows, layout, *, workflow_name, by, report):
     _check_permission(by)
     cells = [f"c{n}" for n in range(layout.width)]
