@@ -293,7 +293,7 @@ def _import_csv_isolated(rows, layout, **options):
     whose unique columns change or that goes meanwhile (a team its stages name, renamed or
     deleted) fails the first attempt with a serialization error: the second reads the teams
     afresh, as an import started after that edit would (test_import_isolation.py)."""
-    if connection.in_atomic_block:
+    if connection.in_atomic_block or not connection.get_autocommit():
         with transaction.atomic():
             return _import_csv(rows, layout, **options)
     try:
