@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DataError, connection, transaction
+from django.db import DataError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -274,12 +274,38 @@ def event_log_import_csv(*, data, workflow_name, columns=None, by=None, report=N
     if layout is None:
         return None
     try:
-        return _import_csv(
+        return _import_csv_isolated(
             data[layout.start :], layout, workflow_name=workflow_name, by=by,
             report=report or (lambda fraction: None),
         )  # fmt: skip
     except (_Declined, DataError, psycopg.errors.DataError):
         return None
+
+
+def _import_csv_isolated(rows, layout, **options):
+    """_import_csv in a transaction of its own at REPEATABLE READ when it is not inside one
+    already; in READ COMMITTED again if that one fails to serialize.
+
+    The foreign-key checks of the new rows (a query per row and key that is set, a million
+    for bpic2012) then reuse the transaction's snapshot instead of taking one each, which costs
+    more the more other sessions commit meanwhile. The import only inserts; its checks lock
+    the rows they find FOR KEY SHARE, which an edit of other columns does not disturb. A row
+    whose unique columns change or that goes meanwhile (a team its stages name, renamed or
+    deleted) fails the first attempt with a serialization error: the second reads the teams
+    afresh, as an import started after that edit would (test_import_isolation.py)."""
+    if connection.in_atomic_block or not connection.get_autocommit():
+        with transaction.atomic():
+            return _import_csv(rows, layout, **options)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return _import_csv(rows, layout, **options)
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, psycopg.errors.SerializationFailure):
+            raise
+    with transaction.atomic():
+        return _import_csv(rows, layout, **options)
 
 
 @dataclass
@@ -352,7 +378,6 @@ _NAIVE_SHAPES = [_DATE, *(_DATE + time for time in _TIMES)]
 _AWARE_SHAPES = [_DATE + time + offset for time in _TIMES for offset in ("Z", "+99:99", "-99:99")]
 
 
-@transaction.atomic
 def _import_csv(rows, layout, *, workflow_name, by, report):
     _check_permission(by)
     cells = [f"c{n}" for n in range(layout.width)]
@@ -520,7 +545,7 @@ def _write_history(cursor, *, workflow, stages, by, report):
     # so the progress bar can count them: they are the longest step.
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    _analyze_grown(cursor, {"handoffs_workitem": items, "handoffs_event": events})
+    _analyze_grown(cursor, {WorkItem: items, Event: events})
     report(1)
     board_cache.invalidate_on_commit()
     return items
@@ -529,17 +554,22 @@ def _write_history(cursor, *, workflow, stages, by, report):
 # A load that grows a table by more than this share leaves the planner's statistics
 # describing the table before it, until autovacuum analyzes it after the commit: the
 # backtest's history query over a just-imported bpic2012 (329,012 events into a new
-# database) planned nested loops and ran for minutes instead of seconds.
+# database) planned nested loops and ran for minutes instead of seconds. An event's payload
+# is left out: queries read it by key, expressions the planner keeps no statistics of, and
+# sampling it was half of the event log's ANALYZE (0.12 s of bpic2012's import).
 ANALYZE_ABOVE = 0.1
 
 
 def _analyze_grown(cursor, added):
-    """ANALYZE each table ({table: rows added}) that this load grew by over ANALYZE_ABOVE."""
-    for table, rows in added.items():
+    """ANALYZE each table ({model: rows added}) that this load grew by over ANALYZE_ABOVE."""
+    for model, rows in added.items():
+        table = model._meta.db_table
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
         (known,) = cursor.fetchone()  # -1: never analyzed
         if rows > max(known, 0) * ANALYZE_ABOVE:
-            cursor.execute(f"ANALYZE {table}")  # a table name of the dict above
+            fields = model._meta.concrete_fields
+            columns = ", ".join(f.column for f in fields if f.name != "payload")
+            cursor.execute(f"ANALYZE {table} ({columns})")  # names of the models above
 
 
 # The log's rows, from a COPY of parsed rows (history_import) or converted from a COPY of
@@ -586,7 +616,7 @@ FROM (
            CASE WHEN row_number() OVER w = 1 THEN c.case_id END AS title
     FROM import_log l JOIN import_case c USING (case_id)
     WINDOW w AS (PARTITION BY c.item_id ORDER BY l.at, l.line)
-    ORDER BY c.item_id, n
+    ORDER BY c.item_id, l.at, l.line
 ) r
 """
 
@@ -605,12 +635,19 @@ ORDER BY c.item_id
 
 # Per case: created → (handoff submitted + accepted at the same instant) per later row →
 # delivered. Submitted and accepted share the row's timestamp because the log does not say
-# how long the item waited: the import claims no handoff wait it cannot know.
+# how long the item waited: the import claims no handoff wait it cannot know. They share
+# their payload too, built once a row (`OFFSET 0` keeps the planner from copying the
+# expression into both: building the payloads was a tenth of the statement).
 _INSERT_EVENTS = """
 INSERT INTO handoffs_event (id, item_id, kind, at, actor_id, from_stage_id, to_stage_id, payload)
 SELECT e.* FROM import_row r
 JOIN import_stage s ON s.activity = r.activity
 LEFT JOIN import_stage p ON p.activity = r.previous_activity
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN r.n > 1 THEN jsonb_build_object('imported', true, 'activity', r.activity,
+                                                     'resource', r.resource) END AS payload
+    OFFSET 0
+) moved
 CROSS JOIN LATERAL (
     SELECT r.event_id, r.item_id, %(created)s, r.at, %(by)s::bigint, NULL::bigint, s.stage_id,
            jsonb_build_object('imported', true, 'activity', r.activity,
@@ -618,11 +655,10 @@ CROSS JOIN LATERAL (
     WHERE r.n = 1
     UNION ALL
     SELECT r.event_id, r.item_id, %(submitted)s, r.at, %(by)s, p.stage_id, s.stage_id,
-           jsonb_build_object('imported', true, 'activity', r.activity, 'resource', r.resource)
+           moved.payload
     WHERE r.n > 1
     UNION ALL
-    SELECT r.accepted_id, r.item_id, %(accepted)s, r.at, %(by)s, NULL, s.stage_id,
-           jsonb_build_object('imported', true, 'activity', r.activity, 'resource', r.resource)
+    SELECT r.accepted_id, r.item_id, %(accepted)s, r.at, %(by)s, NULL, s.stage_id, moved.payload
     WHERE r.n > 1
     UNION ALL
     SELECT r.delivered_id, r.item_id, %(delivered)s, r.at, %(by)s, s.stage_id, NULL,
